@@ -1,0 +1,1 @@
+"""Channels where users ask: the command line, and later HTTP, the widget and the bots."""

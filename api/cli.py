@@ -1,0 +1,52 @@
+"""The `chatbi` console script.
+
+Heavy modules are imported inside the commands so that `chatbi --help` and the
+embedded ask path start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    name="chatbi",
+    help="Conversational analytics for retail on a governed metrics semantic layer.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+demo_app = typer.Typer(help="The demo retail warehouse (DuckDB).", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error on stderr and exit: users see a sentence, never a traceback."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+@demo_app.command("build")
+def demo_build(
+    db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="Where to write the DuckDB file."),
+    scale: str = typer.Option(
+        "case", "--scale", help="small (~300 SKUs, seconds), case (~6,000 SKUs), large (10x orders)."
+    ),
+    seed: int = typer.Option(42, "--seed", help="Random seed: the same seed builds the same content."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Build the demo warehouse of a mid-size beauty retailer (2024-01-01 to 2025-12-31)."""
+    from demo.build import BuildError, build_demo
+
+    try:
+        summary = build_demo(db, scale=scale, seed=seed, force=force, progress=not quiet)
+    except BuildError as exc:
+        fail(str(exc))
+        return
+    typer.echo(summary)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""The demo retail warehouse: a simulated beauty retailer that follows DATA_CONTRACT.md."""

@@ -1,0 +1,1 @@
+"""Engine adapters (DuckDB, PostgreSQL) behind the semantic layer's small engine protocol."""

@@ -1,0 +1,1 @@
+"""Eval case files and the runner that scores planners against them."""

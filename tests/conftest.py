@@ -1,0 +1,24 @@
+"""Shared fixtures: the small demo warehouse is built once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SMALL_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def demo_seed() -> int:
+    return SMALL_SEED
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to a small-scale demo DuckDB file (built once, shared, treat as read-only)."""
+    from demo.build import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "small.duckdb"
+    build_demo(path, scale="small", seed=SMALL_SEED, force=False, progress=False)
+    return path
