@@ -48,5 +48,11 @@ def demo_build(
     typer.echo(summary)
 
 
+# `chatbi query` and `chatbi metrics` (the governed semantic layer).
+from api import query_cli  # noqa: E402
+
+query_cli.register(app)
+
+
 if __name__ == "__main__":
     app()

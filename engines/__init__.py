@@ -1,1 +1,37 @@
-"""Engine adapters (DuckDB, PostgreSQL) behind the semantic layer's small engine protocol."""
+"""Engine adapters (DuckDB, PostgreSQL) behind the semantic layer's small engine protocol.
+
+`connect(target)` is the only entry point callers need: it picks the adapter from
+the target's form and returns a read-only, guarded Engine.
+"""
+
+from __future__ import annotations
+
+import os
+
+from semantic_layer.engine import Engine, EngineError
+from semantic_layer.tables import CONTRACT_TABLES
+
+_PG_PREFIXES = ("postgresql://", "postgres://")
+_DUCKDB_PREFIX = "duckdb://"
+
+
+def connect(target: str | os.PathLike[str], *, allowed_tables: set[str] | None = None) -> Engine:
+    """Open a read-only engine on `target`.
+
+    target: a DuckDB file path, "duckdb:///path/to/file.duckdb", or
+    "postgresql://user:pw@host:port/db". `allowed_tables` (default: the data
+    contract's tables) is the guard's allow-list for every query on this engine.
+    """
+    tables = frozenset(CONTRACT_TABLES if allowed_tables is None else allowed_tables)
+    text = os.fspath(target)
+    if text.startswith(_PG_PREFIXES):
+        from engines.postgres_engine import PostgresEngine
+
+        return PostgresEngine(text, allowed_tables=tables)
+    if text.startswith(_DUCKDB_PREFIX):
+        text = text[len(_DUCKDB_PREFIX) :]
+    if not text or text == ":memory:":
+        raise EngineError("a DuckDB target must be an existing database file")
+    from engines.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(text, allowed_tables=tables)

@@ -9,6 +9,10 @@ import pytest
 SMALL_SEED = 7
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False, help="Rewrite tests/golden/sql/*.sql.")
+
+
 @pytest.fixture(scope="session")
 def demo_seed() -> int:
     return SMALL_SEED

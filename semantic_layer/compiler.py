@@ -1,0 +1,464 @@
+"""MetricQuery + governed model + principal -> a sqlglot AST -> SQL text in an engine's dialect.
+
+How a query becomes SQL (see ``DATA_CONTRACT.md`` for the definitions it must obey):
+
+1. :func:`semantic_layer.validation.check_query` refuses what has no governed answer
+   (unknown names, cuts that would fan out, policy denials) and adds the role's row filters.
+2. The measures the metrics need are grouped by how they read their entity (one scan per
+   fact and date column). Each group is aggregated on its own, in its own CTE, at the
+   requested grain and dimensions, with the period and every filter applied to it.
+   Balances (AR, AP) join their documents to a date spine (a ``generate_series`` CTE);
+   "on the period's end" measures join them to the last day of each bucket.
+3. The groups are joined on the shared output keys (never on raw rows, so combining
+   facts cannot fan out), and each metric's formula is evaluated over them; ``days`` is
+   the number of days of the period inside each bucket, counted on the spine.
+4. With ``compare`` the same is built for the comparison period, its dates shifted onto
+   the current period's buckets, and joined to add ``<metric>_previous`` and ``_growth``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from semantic_layer import sql_parts as sp
+from semantic_layer.query import Filter, MetricQuery, Period, Principal
+from semantic_layer.semantic_model import (
+    AS_OF,
+    DAYS,
+    ColumnRef,
+    Measure,
+    SemanticModel,
+    formula_names,
+    load_model,
+    measure_time,
+)
+from semantic_layer.validation import check_query, output_names
+
+SPINE = "spine"
+CALENDAR = "calendar"
+#: The sales a SKU must have had in the lookback window not to count as slow-moving.
+SALES_ENTITY, SALES_QUANTITY = "fact_sales", "quantity"
+STOCK_QUANTITY = "on_hand_qty"
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """The compiled SQL with what callers need to present it."""
+
+    query: MetricQuery
+    principal: Principal
+    ast: exp.Select
+    dialect: str
+    columns: list[str]
+    previous_period: Period | None
+
+    @property
+    def sql(self) -> str:
+        return self.ast.sql(dialect=self.dialect)
+
+    def sql_for(self, dialect: str, pretty: bool = False) -> str:
+        """The same query in another sqlglot dialect (for portability and golden files)."""
+        return self.ast.sql(dialect=dialect, pretty=pretty)
+
+
+def compile_query(
+    query: MetricQuery,
+    model: SemanticModel | None = None,
+    principal: Principal | None = None,
+    dialect: str = "duckdb",
+) -> CompiledQuery:
+    """Validate ``query`` for ``principal`` (default: admin) and compile it for ``dialect``."""
+    model = model or load_model()
+    principal = principal or Principal()
+    filters = check_query(query, model, principal)
+    keys = ([query.grain] if query.grain else []) + list(query.dimensions)
+    current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
+    previous_period = None
+    if query.compare is None:
+        ctes, final = current
+    else:
+        previous_period = query.period.previous(query.compare)
+        shift = _shift(query.compare, query.period)
+        previous = _Core(model, query, filters, previous_period, shift=shift, prefix="prev_").build()
+        ctes = [*current[0], ("this_period", current[1]), *previous[0], ("previous_period", previous[1])]
+        final = _compare(query, keys)
+    ast = final
+    for name, select in ctes:
+        ast = ast.with_(name, as_=select)
+    ordering = _ordering(query, keys)
+    if ordering:
+        ast = ast.order_by(*ordering)
+    if query.limit is not None:
+        ast = ast.limit(query.limit)
+    return CompiledQuery(
+        query=query,
+        principal=principal,
+        ast=ast,
+        dialect=dialect,
+        columns=output_names(query),
+        previous_period=previous_period,
+    )
+
+
+def _shift(compare: str, period: Period) -> exp.Interval:
+    if compare == "yoy":
+        return exp.Interval(this=exp.Literal.string("1"), unit=exp.var("YEAR"))
+    return sp.days_interval(period.days)
+
+
+def _compare(query: MetricQuery, keys: list[str]) -> exp.Select:
+    columns: list[exp.Expr] = [sp.col("this_period", k) for k in keys]
+    for metric_id in query.metrics:
+        now, before = sp.col("this_period", metric_id), sp.col("previous_period", metric_id)
+        growth = exp.Sub(this=sp.safe_divide(now, before), expression=exp.Literal.number(1))
+        columns += [
+            now.copy(),
+            exp.alias_(before.copy(), f"{metric_id}_previous"),
+            exp.alias_(growth, f"{metric_id}_growth"),
+        ]
+    return (
+        exp.select(*columns)
+        .from_("this_period")
+        .join("previous_period", on=sp.same_keys("this_period", "previous_period", keys), join_type="left")
+    )
+
+
+def _ordering(query: MetricQuery, keys: list[str]) -> list[exp.Ordered]:
+    order = []
+    if query.order_by is not None:
+        by = query.order_by
+        order.append(exp.Ordered(this=exp.column(by.field), desc=by.descending, nulls_first=False))
+    order += [
+        exp.Ordered(this=exp.column(k), nulls_first=False)
+        for k in keys
+        if query.order_by is None or k != query.order_by.field
+    ]
+    return order
+
+
+@dataclass
+class _Group:
+    """Measures read the same way from one entity: one aggregation CTE."""
+
+    over: str
+    entity: str
+    time: ColumnRef | None
+    measures: list[Measure] = field(default_factory=list)
+
+
+class _Source:
+    """Resolves entity columns to qualified SQL columns, collecting the joins they need."""
+
+    def __init__(self, model: SemanticModel, entity: str) -> None:
+        self.model = model
+        self.entity = entity
+        self.joins: dict[str, exp.Expr] = {}
+
+    def column(self, ref: ColumnRef) -> exp.Column:
+        path = self.model.join_path(self.entity, ref.entity)
+        if path is None:  # validation guarantees reachability; this is a model bug
+            raise AssertionError(f"{self.entity} cannot reach {ref.entity}")
+        if path and ref.column == self.model.entities[ref.entity].key:
+            path, last = path[:-1], path[-1]  # the foreign key holds the same value: no join
+            owner = path[-1].to if path else self.entity
+            self._need(path)
+            return sp.col(owner, last.column)
+        self._need(path)
+        return sp.col(ref.entity, ref.column)
+
+    def _need(self, path: list) -> None:
+        owner = self.entity
+        for join in path:
+            if join.to not in self.joins:
+                target = self.model.entities[join.to]
+                on = exp.EQ(this=sp.col(join.to, target.key or ""), expression=sp.col(owner, join.column))
+                self.joins[join.to] = on
+            owner = join.to
+
+    def table(self, entity: str) -> exp.Expr:
+        table = exp.to_table(self.model.entities[entity].table)
+        return table if table.name == entity else table.as_(entity)
+
+    def add_joins(self, select: exp.Select) -> exp.Select:
+        for target, on in self.joins.items():
+            select = select.join(self.table(target), on=on, join_type="left")
+        return select
+
+
+class _Core:
+    """Builds the CTEs and the final SELECT of one period (the current or the compared one)."""
+
+    def __init__(
+        self,
+        model: SemanticModel,
+        query: MetricQuery,
+        filters: list[Filter],
+        period: Period,
+        shift: exp.Interval | None,
+        prefix: str,
+    ) -> None:
+        self.model, self.query, self.filters = model, query, filters
+        self.period, self.shift, self.prefix = period, shift, prefix
+        self.grain = query.grain
+        self.keys = ([self.grain] if self.grain else []) + list(query.dimensions)
+        self.ctes: list[tuple[str, exp.Select]] = []
+
+    # -- public -----------------------------------------------------------------------
+    def build(self) -> tuple[list[tuple[str, exp.Select]], exp.Select]:
+        groups = self._groups()
+        needs_days = any(DAYS in _names(self.model, m) for m in self.query.metrics)
+        needs_calendar = needs_days or any(g.over != "period" for g in groups)
+        if needs_calendar:
+            self.ctes.append((self._name(SPINE), sp.date_spine(self.period.start, self.period.end)))
+            self.ctes.append((self._name(CALENDAR), self._calendar()))
+        located: dict[str, exp.Expr] = {}
+        group_names = []
+        for group in groups:
+            name = self._name("agg_" + group.entity)
+            taken = {existing for existing, _ in self.ctes}
+            name = next(f"{name}_{n}" for n in range(2, 99) if f"{name}_{n}" not in taken) if name in taken else name
+            self.ctes.append((name, self._aggregate(group)))
+            group_names.append(name)
+            for measure in group.measures:
+                located[measure.name] = sp.col(name, measure.name)
+        select = self._combine(group_names, located, needs_days)
+        return self.ctes, select
+
+    # -- measure groups ---------------------------------------------------------------
+    def _groups(self) -> list[_Group]:
+        groups: dict[tuple, _Group] = {}
+        for metric_id in self.query.metrics:
+            for measure in self.model.metric_measures(metric_id):
+                time = measure_time(self.model, measure)
+                key = (
+                    measure.over,
+                    measure.entity,
+                    time,
+                    measure.name if measure.over == "unsold_stock" else "",
+                )
+                group = groups.setdefault(key, _Group(measure.over, measure.entity, time))
+                if measure not in group.measures:
+                    group.measures.append(measure)
+        return list(groups.values())
+
+    def _name(self, base: str) -> str:
+        return self.prefix + base
+
+    def _calendar(self) -> exp.Select:
+        """Per bucket of the period: its number of days and its last day (``as_of``)."""
+        day = sp.col(self._name(SPINE), "day")
+        columns = [
+            exp.alias_(exp.func("COUNT", exp.Star()), DAYS),
+            exp.alias_(exp.func("MAX", day.copy()), AS_OF),
+        ]
+        select = exp.select(*columns).from_(self._name(SPINE))
+        if self.grain:
+            time = sp.bucket(day.copy(), self.grain, self.shift)
+            select = (
+                exp.select(exp.alias_(time, self.grain), *columns)
+                .from_(self._name(SPINE))
+                .group_by(sp.grouping_key(time))
+            )
+        return select
+
+    def _aggregate(self, group: _Group) -> exp.Select:
+        source = _Source(self.model, group.entity)
+        entity = self.model.entities[group.entity]
+        calendar = self._name(CALENDAR)
+        as_of: exp.Expr = sp.col(calendar, AS_OF)
+        conditions: list[exp.Expr] = []
+        if group.over == "period":
+            assert group.time is not None
+            time = source.column(group.time)
+            conditions.append(
+                exp.Between(this=time, low=sp.date_lit(self.period.start), high=sp.date_lit(self.period.end))
+            )
+            select = exp.select().from_(source.table(group.entity))
+            time_key = sp.bucket(time.copy(), self.grain, self.shift) if self.grain else None
+        elif group.over == "each_day":
+            as_of = sp.col(self._name(SPINE), "day")
+            select = (
+                exp.select()
+                .from_(self._name(SPINE))
+                .join(source.table(group.entity), on=self._open_on(group.entity, as_of), join_type="inner")
+            )
+            time_key = sp.bucket(as_of.copy(), self.grain, self.shift) if self.grain else None
+        else:  # period_end, unsold_stock: rows or open documents on each bucket's last day
+            if entity.document is not None:
+                on = self._open_on(group.entity, as_of)
+            else:
+                assert group.time is not None
+                on = exp.EQ(this=source.column(group.time), expression=as_of.copy())
+            select = exp.select().from_(calendar).join(source.table(group.entity), on=on, join_type="inner")
+            time_key = sp.col(calendar, self.grain) if self.grain else None
+        key_columns = self._key_columns(source, group.entity, time_key)
+        conditions += self._filter_conditions(source, group.entity)
+        if group.over == "unsold_stock":
+            return self._unsold(group, source, select, key_columns, conditions)
+        aggregates = [exp.alias_(self._measure_expr(m, group.entity, as_of), m.name) for m in group.measures]
+        select = source.add_joins(select.select(*(exp.alias_(e, k) for k, e in key_columns), *aggregates))
+        if conditions:
+            select = select.where(*conditions)
+        if key_columns:
+            select = select.group_by(*(sp.grouping_key(e) for _, e in key_columns))
+        return select
+
+    def _key_columns(self, source: _Source, entity: str, time_key: exp.Expr | None) -> list[tuple[str, exp.Expr]]:
+        keys: list[tuple[str, exp.Expr]] = []
+        if self.grain and time_key is not None:
+            keys.append((self.grain, time_key))
+        for dimension in self.query.dimensions:
+            ref = self.model.dimension_column(dimension, entity)
+            assert ref is not None  # validated
+            keys.append((dimension, source.column(ref)))
+        return keys
+
+    def _filter_conditions(self, source: _Source, entity: str) -> list[exp.Expr]:
+        conditions = []
+        for item in self.filters:
+            ref = self.model.dimension_column(item.dimension, entity)
+            assert ref is not None  # validated
+            conditions.append(sp.member_filter(source.column(ref), item.members, item.exclude))
+        return conditions
+
+    def _open_on(self, entity_name: str, day: exp.Expr) -> exp.Expr:
+        """A document is open on ``day``: opened <= day and (never closed or closed after it)."""
+        document = self.model.entities[entity_name].document
+        assert document is not None
+        closed = exp.func("COALESCE", sp.col(entity_name, document.closed), sp.date_lit(sp.OPEN_END))
+        return exp.and_(
+            exp.LTE(this=sp.col(entity_name, document.opened), expression=day.copy()),
+            exp.GT(this=closed, expression=day.copy()),
+        )
+
+    def _measure_expr(self, measure: Measure, entity: str, as_of: exp.Expr) -> exp.Expr:
+        """The measure's aggregate with its columns qualified by the entity (``as_of`` bound)."""
+        assert measure.expr is not None
+
+        def qualify(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Column) and not node.table:
+                return as_of.copy() if node.name == AS_OF else sp.col(entity, node.name)
+            return node
+
+        return sqlglot.parse_one(measure.expr).transform(qualify)
+
+    def _unsold(
+        self,
+        group: _Group,
+        source: _Source,
+        stocked_from: exp.Select,
+        key_columns: list[tuple[str, exp.Expr]],
+        conditions: list[exp.Expr],
+    ) -> exp.Select:
+        """SKUs in stock on each bucket's last day that sold no units in the lookback window."""
+        (measure,) = group.measures
+        assert measure.lookback_days is not None
+        calendar = self._name(CALENDAR)
+        sku = sp.col(group.entity, "sku_id")
+        stock = exp.GT(this=sp.col(group.entity, STOCK_QUANTITY), expression=exp.Literal.number(0))
+        stocked_keys = [*key_columns, ("sku_id", sku), (AS_OF, sp.col(calendar, AS_OF))]
+        stocked = source.add_joins(stocked_from.select(*(exp.alias_(e, k) for k, e in stocked_keys)))
+        stocked = stocked.where(stock, *conditions).group_by(*(sp.grouping_key(e) for _, e in stocked_keys))
+
+        as_of = sp.col(calendar, AS_OF)
+        order_date = sp.col(SALES_ENTITY, self.model.entities[SALES_ENTITY].time or "")
+        window = exp.and_(
+            exp.GT(
+                this=order_date,
+                expression=exp.Sub(this=as_of.copy(), expression=sp.days_interval(measure.lookback_days)),
+            ),
+            exp.LTE(this=order_date.copy(), expression=as_of.copy()),
+        )
+        sold = (
+            exp.select(exp.alias_(as_of.copy(), AS_OF), exp.alias_(sp.col(SALES_ENTITY, "sku_id"), "sku_id"))
+            .from_(calendar)
+            .join(SALES_ENTITY, on=window, join_type="inner")
+            .group_by(as_of.copy(), sp.col(SALES_ENTITY, "sku_id"))
+            .having(
+                exp.GT(
+                    this=exp.func("SUM", sp.col(SALES_ENTITY, SALES_QUANTITY)),
+                    expression=exp.Literal.number(0),
+                )
+            )
+        )
+        unsold = exp.If(this=exp.Is(this=sp.col("sold", "sku_id"), expression=exp.null()), true=exp.Literal.number(1))
+        count = exp.func("SUM", exp.Case(ifs=[unsold], default=exp.Literal.number(0)))
+        out_keys = [k for k, _ in key_columns]
+        select = (
+            exp.select(*(sp.col("stocked", k) for k in out_keys), exp.alias_(count, measure.name))
+            .from_(stocked.subquery("stocked"))
+            .join(sold.subquery("sold"), on=sp.same_keys("stocked", "sold", [AS_OF, "sku_id"]), join_type="left")
+        )
+        if out_keys:
+            select = select.group_by(*(sp.col("stocked", k) for k in out_keys))
+        return select
+
+    # -- combining groups ---------------------------------------------------------------
+    def _combine(self, group_names: list[str], located: dict[str, exp.Expr], needs_days: bool) -> exp.Select:
+        keys = self.keys
+        calendar = self._name(CALENDAR)
+        several = len(group_names) > 1
+        if several and keys:
+            key_name = self._name("grid")
+            union: exp.Query = exp.select(*keys).from_(group_names[0])
+            for name in group_names[1:]:
+                union = union.union(exp.select(*keys).from_(name), distinct=True)
+            self.ctes.append((key_name, union))  # type: ignore[arg-type]
+            base = key_name
+            select = exp.select(*(sp.col(base, k) for k in keys)).from_(base)
+            for name in group_names:
+                select = select.join(name, on=sp.same_keys(base, name, keys), join_type="left")
+        else:
+            base = group_names[0]
+            select = exp.select(*(sp.col(base, k) for k in keys)).from_(base)
+            for name in group_names[1:]:
+                select = select.join(name, join_type="cross")
+        if needs_days:
+            if self.grain:
+                on = exp.EQ(this=sp.col(calendar, self.grain), expression=sp.col(base, self.grain))
+                select = select.join(calendar, on=on, join_type="left")
+            else:
+                select = select.join(calendar, join_type="cross")
+
+        def measure_ref(name: str) -> exp.Expr:
+            ref = located[name].copy()
+            # A key missing from one fact means no rows there: its sums and counts are 0.
+            return exp.func("COALESCE", ref, exp.Literal.number(0)) if several and keys else ref
+
+        days = sp.col(calendar, DAYS)
+        for metric_id in self.query.metrics:
+            select = select.select(exp.alias_(self._formula(metric_id, measure_ref, days), metric_id))
+        return select
+
+    def _formula(self, metric_id: str, measure_ref: Callable[[str], exp.Expr], days: exp.Expr) -> exp.Expr:
+        """A metric's formula with divisions made safe and names replaced by their SQL."""
+        tree = sqlglot.parse_one(self.model.metrics[metric_id].formula)
+        for div in reversed(list(tree.find_all(exp.Div, bfs=False))):  # innermost first
+            safe = sp.safe_divide(div.this, div.expression)
+            tree = safe if div is tree else tree
+            div.replace(safe)
+
+        def substitute(node: exp.Expr) -> exp.Expr:
+            if not isinstance(node, exp.Column):
+                return node
+            if node.name == DAYS:
+                return days.copy()
+            if node.name in self.model.measures:
+                return measure_ref(node.name)
+            return exp.paren(self._formula(node.name, measure_ref, days))
+
+        return tree.transform(substitute)
+
+
+def _names(model: SemanticModel, metric_id: str) -> set[str]:
+    """Every name a metric's formula uses, through the metrics it refers to."""
+    found: set[str] = set()
+    for name in formula_names(model.metrics[metric_id].formula):
+        found.add(name)
+        if name in model.metrics:
+            found |= _names(model, name)
+    return found

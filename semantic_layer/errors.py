@@ -1,0 +1,43 @@
+"""Typed refusals of the compiler: each carries a message a business user can act on."""
+
+from __future__ import annotations
+
+
+class QueryError(ValueError):
+    """A MetricQuery the governed model cannot answer as asked."""
+
+    kind = "invalid_query"
+
+
+class UnknownMetricError(QueryError):
+    kind = "unknown_metric"
+
+    def __init__(self, message: str, suggestions: list[str]) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class UnknownDimensionError(QueryError):
+    kind = "unknown_dimension"
+
+    def __init__(self, message: str, suggestions: list[str]) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class UnsupportedCutError(QueryError):
+    """A metric cut or filtered by a dimension it cannot take (it would fan out)."""
+
+    kind = "unsupported_cut"
+
+    def __init__(self, message: str, metric: str, dimension: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.metric = metric
+        self.dimension = dimension
+        self.allowed = allowed
+
+
+class PolicyDeniedError(QueryError):
+    """The principal's role may not read this metric, or these rows."""
+
+    kind = "policy_denied"

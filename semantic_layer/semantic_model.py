@@ -1,0 +1,459 @@
+"""The governed semantic model: schema, loader and the questions the compiler asks of it.
+
+The model lives in YAML (``semantic_layer/model/*.yaml``) so that adding a metric, a
+synonym or a role needs no code change. It is validated when loaded: every entry is
+checked on its own with pydantic, then cross-references (formulas, columns, joins,
+dimensions) are resolved, and any problem is reported as a :class:`ModelError` that
+names the file, the entry and what is wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlglot
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlglot import exp
+
+MODEL_DIR = Path(__file__).parent / "model"
+GRAINS = ("day", "week", "month", "quarter", "year")
+Format = Literal["cny", "count", "percent", "days", "times_per_year", "ratio"]
+#: Names a formula may use besides measures and metrics.
+DAYS = "days"
+#: The pseudo-column a balance expression uses for the day the balance is taken on.
+AS_OF = "as_of"
+
+
+class ModelError(ValueError):
+    """The model files are broken; the message names the file, the entry and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Join(_Strict):
+    column: str
+    to: str
+
+
+class Document(_Strict):
+    opened: str
+    closed: str
+
+
+class Entity(_Strict):
+    name: str
+    table: str
+    description: str = ""
+    key: str | None = None
+    time: str | None = None
+    document: Document | None = None
+    columns: list[str]
+    joins: list[Join] = []
+
+
+class Member(_Strict):
+    code: str
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = []
+
+
+class Label(_Strict):
+    zh: str
+    en: str
+
+
+class Dimension(_Strict):
+    name: str
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = []
+    columns: list[str] = Field(min_length=1)
+    label: Label | None = None
+    members: list[Member] = []
+
+    def member(self, code: str) -> Member | None:
+        return next((m for m in self.members if m.code == code), None)
+
+
+class Grain(_Strict):
+    name: Literal["day", "week", "month", "quarter", "year"]
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = []
+
+
+class TimeDimension(_Strict):
+    name: str
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = []
+    grains: list[Grain]
+
+
+class Measure(_Strict):
+    name: str
+    entity: str
+    expr: str | None = None
+    time: str | None = None
+    over: Literal["period", "each_day", "period_end", "unsold_stock"] = "period"
+    lookback_days: int | None = None
+
+
+class Metric(_Strict):
+    id: str
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = Field(min_length=1)
+    description_zh: str
+    description_en: str
+    formula: str
+    format: Format
+    domain: Literal["sales", "inventory", "finance", "marketing", "traffic"]
+    owner: str
+    dimensions: list[str] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.isidentifier() or value != value.lower():
+            raise ValueError("must be a lowercase identifier such as gross_margin")
+        return value
+
+    def name(self, language: str) -> str:
+        return self.name_zh if language == "zh" else self.name_en
+
+    def description(self, language: str) -> str:
+        return self.description_zh if language == "zh" else self.description_en
+
+
+class RowFilter(_Strict):
+    dimension: str
+    principal_attribute: Literal["store_id"]
+
+
+class Role(_Strict):
+    name: str
+    description: str = ""
+    domains: list[str]
+    deny_metrics: list[str] = []
+    row_filters: list[RowFilter] = []
+
+    def grants(self, metric: Metric) -> bool:
+        if metric.id in self.deny_metrics:
+            return False
+        return "*" in self.domains or metric.domain in self.domains
+
+
+class ColumnRef(_Strict):
+    """A column of an entity, as a dimension or a measure's time column resolves to it."""
+
+    entity: str
+    column: str
+
+
+class SemanticModel(BaseModel):
+    """The whole model, with lookups and reachability answered from the loaded entries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entities: dict[str, Entity]
+    time_dimension: TimeDimension
+    dimensions: dict[str, Dimension]
+    measures: dict[str, Measure]
+    metrics: dict[str, Metric]
+    roles: dict[str, Role]
+
+    # -- reachability ---------------------------------------------------------------
+    def join_path(self, start: str, target: str) -> list[Join] | None:
+        """The joins leading from entity ``start`` to ``target`` (breadth-first, shortest)."""
+        frontier: list[tuple[str, list[Join]]] = [(start, [])]
+        seen = {start}
+        while frontier:
+            name, path = frontier.pop(0)
+            if name == target:
+                return path
+            for join in self.entities[name].joins:
+                if join.to not in seen:
+                    seen.add(join.to)
+                    frontier.append((join.to, [*path, join]))
+        return None
+
+    def dimension_column(self, dimension: str, entity: str) -> ColumnRef | None:
+        """Where ``entity`` reads ``dimension``: the first of its columns a join path reaches."""
+        for ref in self.dimensions[dimension].columns:
+            owner, column = ref.split(".", 1)
+            if self.join_path(entity, owner) is not None:
+                return ColumnRef(entity=owner, column=column)
+        return None
+
+    def measure_dimensions(self, measure: Measure) -> set[str]:
+        return {d for d in self.dimensions if self.dimension_column(d, measure.entity) is not None}
+
+    def metric_measures(self, metric_id: str) -> list[Measure]:
+        """The measures a metric's formula needs, through the metrics it refers to."""
+        found: dict[str, Measure] = {}
+        for name in formula_names(self.metrics[metric_id].formula):
+            if name in self.measures:
+                found[name] = self.measures[name]
+            elif name in self.metrics:
+                found.update({m.name: m for m in self.metric_measures(name)})
+        return list(found.values())
+
+    def metric_dimensions(self, metric_id: str) -> list[str]:
+        """The dimensions a metric can be cut and filtered by (the time dimension aside).
+
+        It is what every one of its measures reaches (so combined facts never fan out),
+        narrowed by the metric's own ``dimensions`` list and by those of metrics it uses.
+        """
+        metric = self.metrics[metric_id]
+        allowed = set(self.dimensions)
+        for measure in self.metric_measures(metric_id):
+            allowed &= self.measure_dimensions(measure)
+        if metric.dimensions is not None:
+            allowed &= set(metric.dimensions)
+        for name in formula_names(metric.formula):
+            if name in self.metrics:
+                allowed &= set(self.metric_dimensions(name))
+        return [d for d in self.dimensions if d in allowed]
+
+    # -- look-ups -------------------------------------------------------------------
+    def find_metric(self, text: str) -> Metric | None:
+        """A metric by id, name or synonym (case-insensitive)."""
+        key = text.strip().lower()
+        for metric in self.metrics.values():
+            names = [metric.id, metric.name_zh, metric.name_en, *metric.synonyms]
+            if key in (n.lower() for n in names):
+                return metric
+        return None
+
+    def find_dimension(self, text: str) -> str | None:
+        """A dimension (or, for the time dimension, a grain) name by name or synonym."""
+        key = text.strip().lower()
+        for grain in self.time_dimension.grains:
+            if key in (n.lower() for n in [grain.name, grain.name_zh, grain.name_en, *grain.synonyms]):
+                return grain.name
+        for dim in self.dimensions.values():
+            if key in (n.lower() for n in [dim.name, dim.name_zh, dim.name_en, *dim.synonyms]):
+                return dim.name
+        return None
+
+    def find_member(self, dimension: str, text: str) -> str | None:
+        """A member code of a dimension with declared members, by code, name or synonym."""
+        key = text.strip().lower()
+        for member in self.dimensions[dimension].members:
+            if key in (n.lower() for n in [member.code, member.name_zh, member.name_en, *member.synonyms]):
+                return member.code
+        return None
+
+
+def formula_names(formula: str) -> list[str]:
+    """The identifiers a metric formula refers to, in order of appearance."""
+    names: list[str] = []
+    for column in sqlglot.parse_one(formula).find_all(exp.Column):
+        if column.name not in names:
+            names.append(column.name)
+    return names
+
+
+# -- loading ------------------------------------------------------------------------
+_SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
+    "entities": (Entity, "name"),
+    "dimensions": (Dimension, "name"),
+    "measures": (Measure, "name"),
+    "metrics": (Metric, "id"),
+    "roles": (Role, "name"),
+}
+
+
+def _explain(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+    return "; ".join(parts)
+
+
+def load_model(directory: Path | str | None = None) -> SemanticModel:
+    """Load and validate every ``*.yaml`` file of ``directory`` (default: the bundled model)."""
+    folder = Path(directory) if directory is not None else MODEL_DIR
+    if directory is None:
+        return _load_default()
+    return _load(folder)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_default() -> SemanticModel:
+    return _load(MODEL_DIR)
+
+
+def _load(folder: Path) -> SemanticModel:
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise ModelError(f"{folder}: no *.yaml model files")
+    entries: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
+    origin: dict[tuple[str, str], str] = {}
+    time_dimension: TimeDimension | None = None
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ModelError(f"{path.name}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ModelError(f"{path.name}: expected a mapping of sections at the top level")
+        for section, items in data.items():
+            if section == "time_dimension":
+                try:
+                    time_dimension = TimeDimension.model_validate(items)
+                except ValidationError as exc:
+                    raise ModelError(f"{path.name}: time_dimension: {_explain(exc)}") from exc
+                continue
+            if section not in _SECTIONS:
+                known = ", ".join(["time_dimension", *_SECTIONS])
+                raise ModelError(f"{path.name}: unknown section '{section}' (known: {known})")
+            if not isinstance(items, list):
+                raise ModelError(f"{path.name}: section '{section}' must be a list")
+            schema, key_field = _SECTIONS[section]
+            for index, raw in enumerate(items):
+                name = raw.get(key_field, f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
+                try:
+                    entry = schema.model_validate(raw)
+                except ValidationError as exc:
+                    raise ModelError(f"{path.name}: {section} '{name}': {_explain(exc)}") from exc
+                if name in entries[section]:
+                    first = origin[(section, name)]
+                    raise ModelError(f"{path.name}: {section} '{name}': defined twice (also in {first})")
+                entries[section][name] = entry
+                origin[(section, name)] = path.name
+    if time_dimension is None:
+        raise ModelError(f"{folder}: no time_dimension section in any model file")
+    model = SemanticModel(time_dimension=time_dimension, **entries)
+    _check_references(model, origin)
+    return model
+
+
+def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) -> None:
+    """Cross-entry checks; each failure names the file and entry it was found in."""
+
+    def fail(section: str, name: str, problem: str) -> None:
+        raise ModelError(f"{origin[(section, name)]}: {section} '{name}': {problem}")
+
+    def check_column(section: str, name: str, entity: str, column: str) -> None:
+        if entity not in model.entities:
+            fail(section, name, f"unknown entity '{entity}'")
+        if column not in model.entities[entity].columns:
+            fail(section, name, f"entity '{entity}' has no column '{column}'")
+
+    for entity in model.entities.values():
+        for column in [entity.key, entity.time, *(j.column for j in entity.joins)]:
+            if column is not None:
+                check_column("entities", entity.name, entity.name, column)
+        if entity.document is not None:
+            check_column("entities", entity.name, entity.name, entity.document.opened)
+            check_column("entities", entity.name, entity.name, entity.document.closed)
+        for join in entity.joins:
+            if join.to not in model.entities or model.entities[join.to].key is None:
+                fail("entities", entity.name, f"join to '{join.to}': not an entity with a key")
+
+    for dim in model.dimensions.values():
+        for ref in [*dim.columns, *([dim.label.zh, dim.label.en] if dim.label else [])]:
+            if "." not in ref:
+                fail("dimensions", dim.name, f"column '{ref}' must be written entity.column")
+            owner, column = ref.split(".", 1)
+            check_column("dimensions", dim.name, owner, column)
+
+    for measure in model.measures.values():
+        _check_measure(model, measure, lambda problem, m=measure: fail("measures", m.name, problem))
+
+    for metric in model.metrics.values():
+        try:
+            names = formula_names(metric.formula)
+        except sqlglot.errors.ParseError as exc:
+            fail("metrics", metric.id, f"formula does not parse: {exc}")
+        for name in names:
+            if name != DAYS and name not in model.measures and name not in model.metrics:
+                fail("metrics", metric.id, f"formula refers to unknown measure or metric '{name}'")
+        _check_no_cycle(model, metric.id, [], lambda problem, m=metric: fail("metrics", m.id, problem))
+        for dim_name in metric.dimensions or []:
+            if dim_name not in model.dimensions:
+                fail("metrics", metric.id, f"unknown dimension '{dim_name}'")
+
+    for role in model.roles.values():
+        for metric_id in role.deny_metrics:
+            if metric_id not in model.metrics:
+                fail("roles", role.name, f"deny_metrics: unknown metric '{metric_id}'")
+        for row_filter in role.row_filters:
+            if row_filter.dimension not in model.dimensions:
+                fail("roles", role.name, f"row filter on unknown dimension '{row_filter.dimension}'")
+
+
+def _check_measure(model: SemanticModel, measure: Measure, fail: Any) -> None:
+    entity = model.entities.get(measure.entity)
+    if entity is None:
+        fail(f"unknown entity '{measure.entity}'")
+        return
+    if measure.over == "unsold_stock":
+        if measure.lookback_days is None or "sku_id" not in entity.columns or entity.time is None:
+            fail("over: unsold_stock needs lookback_days and a dated entity with sku_id")
+        return
+    if measure.expr is None:
+        fail("expr is required")
+        return
+    try:
+        parsed = sqlglot.parse_one(measure.expr)
+    except sqlglot.errors.ParseError as exc:
+        fail(f"expr does not parse: {exc}")
+        return
+    if not isinstance(parsed, exp.AggFunc) and not parsed.find(exp.AggFunc):
+        fail("expr must be an aggregate such as SUM(column)")
+    allowed = set(entity.columns) | ({AS_OF} if measure.over != "period" else set())
+    for column in parsed.find_all(exp.Column):
+        if column.name not in allowed:
+            fail(f"expr refers to '{column.name}', not a column of {entity.name}")
+    if measure.over == "each_day" and entity.document is None:
+        fail("over: each_day needs an entity with a document (opened/closed dates)")
+    if entity.document is not None:
+        return
+    time = measure_time(model, measure)
+    if time is None:
+        fail(f"entity '{entity.name}' has no time column; give the measure a time")
+        return
+    owner = model.entities.get(time.entity)
+    if owner is None or time.column not in owner.columns:
+        fail(f"time '{measure.time}' is not a column of a known entity")
+    elif model.join_path(entity.name, time.entity) is None:
+        fail(f"time '{measure.time}': no join leads from {entity.name} to {time.entity}")
+
+
+def measure_time(model: SemanticModel, measure: Measure) -> ColumnRef | None:
+    """The column that dates a measure's rows (None for documents, dated by open/close)."""
+    entity = model.entities[measure.entity]
+    if measure.time is None:
+        return ColumnRef(entity=entity.name, column=entity.time) if entity.time else None
+    owner, _, column = measure.time.rpartition(".")
+    return ColumnRef(entity=owner or entity.name, column=column)
+
+
+def _check_no_cycle(model: SemanticModel, metric_id: str, stack: list[str], fail: Any) -> None:
+    if metric_id in stack:
+        fail("formula is circular: " + " -> ".join([*stack, metric_id]))
+    for name in formula_names(model.metrics[metric_id].formula):
+        if name in model.metrics:
+            _check_no_cycle(model, name, [*stack, metric_id], fail)
+
+
+def suggestions(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
+    """Close matches for an unknown name, for 'did you mean' messages."""
+    import difflib
+
+    pool = list(candidates)
+    lowered = {c.lower(): c for c in pool}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=limit, cutoff=0.5)
+    starts = [c for c in pool if c.lower().startswith(word.lower()[:3]) and c.lower() not in close]
+    return [lowered[c] for c in close] + starts[: max(0, limit - len(close))]

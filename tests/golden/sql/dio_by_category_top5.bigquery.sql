@@ -1,0 +1,62 @@
+WITH spine AS (
+  SELECT
+    CAST(gs.d AS DATE) AS day
+  FROM UNNEST(GENERATE_ARRAY(CAST('2025-01-01' AS DATE), CAST('2025-03-31' AS DATE), INTERVAL '1' DAY)) AS gs
+), calendar AS (
+  SELECT
+    COUNT(*) AS days,
+    MAX(spine.day) AS as_of
+  FROM spine
+), agg_fact_inventory_daily AS (
+  SELECT
+    dim_sku.category AS category,
+    SUM(fact_inventory_daily.inventory_value) AS inventory_value_sum
+  FROM fact_inventory_daily
+  LEFT JOIN dim_sku
+    ON dim_sku.sku_id = fact_inventory_daily.sku_id
+  WHERE
+    fact_inventory_daily.snapshot_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+  GROUP BY
+    dim_sku.category
+), agg_fact_sales AS (
+  SELECT
+    dim_sku.category AS category,
+    SUM(fact_sales.cogs) AS cost_of_goods
+  FROM fact_sales
+  LEFT JOIN dim_sku
+    ON dim_sku.sku_id = fact_sales.sku_id
+  WHERE
+    fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+  GROUP BY
+    dim_sku.category
+), grid AS (
+  SELECT
+    category
+  FROM agg_fact_inventory_daily
+  UNION DISTINCT
+  SELECT
+    category
+  FROM agg_fact_sales
+)
+SELECT
+  grid.category,
+  CAST((
+    CAST(COALESCE(agg_fact_inventory_daily.inventory_value_sum, 0) AS FLOAT64) / NULLIF(calendar.days, 0)
+  ) AS FLOAT64) / NULLIF(
+    (
+      CAST((
+        COALESCE(agg_fact_sales.cost_of_goods, 0)
+      ) AS FLOAT64) / NULLIF(calendar.days, 0)
+    ),
+    0
+  ) AS dio
+FROM grid
+LEFT JOIN agg_fact_inventory_daily
+  ON grid.category IS NOT DISTINCT FROM agg_fact_inventory_daily.category
+LEFT JOIN agg_fact_sales
+  ON grid.category IS NOT DISTINCT FROM agg_fact_sales.category
+CROSS JOIN calendar
+ORDER BY
+  dio DESC,
+  category NULLS LAST
+LIMIT 5

@@ -1,0 +1,32 @@
+WITH agg_fact_sales AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', fact_sales.order_date) AS DATE) AS month,
+    dim_sku.category AS category,
+    SUM(fact_sales.revenue) AS revenue,
+    SUM(fact_sales.cogs) AS cost_of_goods
+  FROM fact_sales
+  LEFT JOIN dim_sku
+    ON dim_sku.sku_id = fact_sales.sku_id
+  WHERE
+    fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+  GROUP BY
+    DATE_TRUNC('MONTH', fact_sales.order_date),
+    dim_sku.category
+)
+SELECT
+  agg_fact_sales.month,
+  agg_fact_sales.category,
+  CAST((
+    (
+      agg_fact_sales.revenue
+    ) - (
+      agg_fact_sales.cost_of_goods
+    )
+  ) AS DOUBLE PRECISION) / NULLIF((
+    agg_fact_sales.revenue
+  ), 0) AS gross_margin,
+  agg_fact_sales.revenue AS gmv
+FROM agg_fact_sales
+ORDER BY
+  month,
+  category

@@ -1,0 +1,87 @@
+"""The compiled SQL of representative queries, per dialect, is pinned in reviewable files.
+
+DuckDB and PostgreSQL are the engines the project runs on; Snowflake, BigQuery, Trino,
+Spark and ClickHouse are sqlglot transpilations of the same AST, kept to show (and
+review) that the model is portable. A change in any of them shows up as a file diff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from semantic_layer.compiler import compile_query
+from semantic_layer.query import MetricQuery, Period, Principal
+
+GOLDEN = Path(__file__).parent / "sql"
+DIALECTS = ["duckdb", "postgres", "snowflake", "bigquery", "trino", "spark", "clickhouse"]
+Q1 = Period(start=dt.date(2025, 1, 1), end=dt.date(2025, 3, 31))
+YEAR = Period(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+
+CASES: dict[str, tuple[MetricQuery, Principal]] = {
+    "gmv_total": (MetricQuery(metrics=["gmv"], period=Q1), Principal()),
+    "gross_margin_by_month_category": (
+        MetricQuery(metrics=["gross_margin", "gmv"], grain="month", dimensions=["category"], period=Q1),
+        Principal(),
+    ),
+    "gmv_by_channel_tmall_jd_yoy": (
+        MetricQuery(
+            metrics=["gmv"],
+            dimensions=["channel"],
+            filters=[{"dimension": "channel", "members": ["tmall", "jd"]}],
+            period=Q1,
+            compare="yoy",
+        ),
+        Principal(),
+    ),
+    "dio_by_category_top5": (
+        MetricQuery(metrics=["dio"], dimensions=["category"], period=Q1, order_by={"field": "dio"}, limit=5),
+        Principal(role="finance"),
+    ),
+    "ccc_by_month_pop": (MetricQuery(metrics=["ccc"], grain="month", period=Q1, compare="pop"), Principal()),
+    "conversion_rate_by_channel": (
+        MetricQuery(metrics=["conversion_rate"], dimensions=["channel"], period=Q1),
+        Principal(),
+    ),
+    "slow_moving_share_by_category": (
+        MetricQuery(metrics=["slow_moving_share"], dimensions=["category"], period=YEAR),
+        Principal(),
+    ),
+    "promo_roi_by_promotion": (MetricQuery(metrics=["promo_roi"], dimensions=["promotion"], period=YEAR), Principal()),
+    "ar_over_60_share_by_quarter": (
+        MetricQuery(metrics=["ar_over_60_share", "dso"], grain="quarter", period=YEAR),
+        Principal(),
+    ),
+    "store_manager_gmv_by_week": (
+        MetricQuery(metrics=["gmv", "orders", "conversion_rate"], grain="week", period=Q1),
+        Principal(role="store_manager", store_id="tmall_flagship"),
+    ),
+}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_sql(case: str, dialect: str, update_golden: bool) -> None:
+    query, principal = CASES[case]
+    sql = compile_query(query, principal=principal, dialect=dialect).sql_for(dialect, pretty=True) + "\n"
+    path = GOLDEN / f"{case}.{dialect}.sql"
+    if update_golden:
+        path.write_text(sql, encoding="utf-8")
+        return
+    assert path.exists(), f"{path.name} missing: run pytest tests/golden --update-golden"
+    assert sql == path.read_text(encoding="utf-8"), f"{path.name} changed: review, then --update-golden"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_golden_sql_is_one_select_that_parses(case: str, dialect: str) -> None:
+    statements = sqlglot.parse((GOLDEN / f"{case}.{dialect}.sql").read_text(encoding="utf-8"), read=dialect)
+    assert len(statements) == 1 and isinstance(statements[0], sqlglot.exp.Select)
+
+
+def test_store_manager_golden_sql_pins_the_store_everywhere() -> None:
+    text = (GOLDEN / "store_manager_gmv_by_week.duckdb.sql").read_text(encoding="utf-8")
+    assert text.count("IN ('tmall_flagship')") == 2  # the sales and the traffic side

@@ -1,0 +1,86 @@
+"""Every metric gives the same result on DuckDB and on PostgreSQL (the small demo, loaded in both).
+
+Needs a PostgreSQL server: CHATBI_TEST_PG_URL (skipped when unset, unless CHATBI_REQUIRE_PG=1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from semantic_layer.compiler import compile_query
+from semantic_layer.engine import Engine
+from semantic_layer.query import MetricQuery, Period, Principal
+from semantic_layer.semantic_model import load_model
+from tests.handwritten_sql import BREAKDOWNS
+
+PERIOD = Period(start=dt.date(2024, 11, 1), end=dt.date(2025, 6, 30))
+PG_SCHEMA = "chatbi_cross_engine"  # its own schema: other PostgreSQL tests load other data
+
+
+@pytest.fixture(scope="module")
+def engines(demo_db: Path) -> Iterator[tuple[Engine, Engine]]:
+    url = os.environ.get("CHATBI_TEST_PG_URL")
+    if not url:
+        if os.environ.get("CHATBI_REQUIRE_PG") == "1":
+            pytest.fail("CHATBI_REQUIRE_PG=1 but CHATBI_TEST_PG_URL is not set")
+        pytest.skip("CHATBI_TEST_PG_URL is not set")
+    from engines import connect
+    from engines.pg_load import load_duckdb_into_postgres
+
+    load_duckdb_into_postgres(demo_db, url, schema=PG_SCHEMA)
+    sep = "&" if "?" in url else "?"
+    duck, pg = connect(str(demo_db)), connect(f"{url}{sep}options=-csearch_path%3D{PG_SCHEMA}")
+    yield duck, pg
+    duck.close()
+    pg.close()
+
+
+def same(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return a == b
+    if isinstance(a, int | float | Decimal) and isinstance(b, int | float | Decimal):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def run_both(engines: tuple[Engine, Engine], query: MetricQuery, principal: Principal | None = None) -> None:
+    results = []
+    for engine in engines:
+        compiled = compile_query(query, principal=principal, dialect=engine.dialect)
+        results.append(engine.execute(compiled.sql))
+    duck, pg = results
+    assert duck.columns == pg.columns
+    assert len(duck.rows) == len(pg.rows) > 0
+    for d_row, p_row in zip(duck.rows, pg.rows, strict=True):
+        assert all(same(a, b) for a, b in zip(d_row, p_row, strict=True)), (d_row, p_row)
+
+
+@pytest.mark.parametrize("metric", sorted(load_model().metrics))
+def test_metric_total_same_on_both_engines(engines, metric: str) -> None:
+    run_both(engines, MetricQuery(metrics=[metric], period=PERIOD))
+
+
+@pytest.mark.parametrize("case", list(BREAKDOWNS), ids=lambda c: f"{c[0]}-by-{'+'.join(c[1]) or '-'}-{c[2]}")
+def test_breakdowns_same_on_both_engines(engines, case) -> None:
+    metric, dims, grain = case
+    run_both(engines, MetricQuery(metrics=[metric], dimensions=list(dims), grain=grain, period=PERIOD))
+
+
+@pytest.mark.parametrize("compare", ["yoy", "pop"])
+def test_comparisons_same_on_both_engines(engines, compare: str) -> None:
+    metrics = ["gmv", "gross_margin", "dio", "ccc", "ar_over_60_share", "slow_moving_share"]
+    run_both(engines, MetricQuery(metrics=metrics, grain="month", period=PERIOD, compare=compare))
+
+
+def test_store_manager_same_on_both_engines(engines) -> None:
+    principal = Principal(role="store_manager", store_id="tmall_flagship")
+    run_both(engines, MetricQuery(metrics=["gmv", "conversion_rate"], grain="week", period=PERIOD), principal)
