@@ -13,11 +13,18 @@ WITH agg_fact_sales AS (
   SELECT
     dim_store.channel AS channel,
     SUM(fact_traffic_daily.visitors) AS visitors
-  FROM fact_traffic_daily
+  FROM (
+    SELECT
+      fact_traffic_daily.store_id AS store_id,
+      SUM(fact_traffic_daily.visitors) AS visitors
+    FROM fact_traffic_daily
+    WHERE
+      fact_traffic_daily.date BETWEEN CAST('2025-01-01' AS Nullable(DATE)) AND CAST('2025-03-31' AS Nullable(DATE))
+    GROUP BY
+      fact_traffic_daily.store_id
+  ) AS fact_traffic_daily
   LEFT JOIN dim_store
     ON dim_store.store_id = fact_traffic_daily.store_id
-  WHERE
-    fact_traffic_daily.date BETWEEN CAST('2025-01-01' AS Nullable(DATE)) AND CAST('2025-03-31' AS Nullable(DATE))
   GROUP BY
     dim_store.channel
 ), grid AS (

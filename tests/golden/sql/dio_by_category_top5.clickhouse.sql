@@ -14,23 +14,37 @@ WITH spine AS (
 ), agg_fact_inventory_daily AS (
   SELECT
     dim_sku.category AS category,
-    SUM(fact_inventory_daily.inventory_value) AS inventory_value_sum
-  FROM fact_inventory_daily
+    SUM(fact_inventory_daily.inventory_value_sum) AS inventory_value_sum
+  FROM (
+    SELECT
+      fact_inventory_daily.sku_id AS sku_id,
+      SUM(fact_inventory_daily.inventory_value) AS inventory_value_sum
+    FROM fact_inventory_daily
+    WHERE
+      fact_inventory_daily.snapshot_date BETWEEN CAST('2025-01-01' AS Nullable(DATE)) AND CAST('2025-03-31' AS Nullable(DATE))
+    GROUP BY
+      fact_inventory_daily.sku_id
+  ) AS fact_inventory_daily
   LEFT JOIN dim_sku
     ON dim_sku.sku_id = fact_inventory_daily.sku_id
-  WHERE
-    fact_inventory_daily.snapshot_date BETWEEN CAST('2025-01-01' AS Nullable(DATE)) AND CAST('2025-03-31' AS Nullable(DATE))
   GROUP BY
     dim_sku.category
 ), agg_fact_sales AS (
   SELECT
     dim_sku.category AS category,
-    SUM(fact_sales.cogs) AS cost_of_goods
-  FROM fact_sales
+    SUM(fact_sales.cost_of_goods) AS cost_of_goods
+  FROM (
+    SELECT
+      fact_sales.sku_id AS sku_id,
+      SUM(fact_sales.cogs) AS cost_of_goods
+    FROM fact_sales
+    WHERE
+      fact_sales.order_date BETWEEN CAST('2025-01-01' AS Nullable(DATE)) AND CAST('2025-03-31' AS Nullable(DATE))
+    GROUP BY
+      fact_sales.sku_id
+  ) AS fact_sales
   LEFT JOIN dim_sku
     ON dim_sku.sku_id = fact_sales.sku_id
-  WHERE
-    fact_sales.order_date BETWEEN CAST('2025-01-01' AS Nullable(DATE)) AND CAST('2025-03-31' AS Nullable(DATE))
   GROUP BY
     dim_sku.category
 ), grid AS (

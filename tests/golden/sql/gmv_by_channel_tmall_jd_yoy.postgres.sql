@@ -2,12 +2,20 @@ WITH agg_fact_sales AS (
   SELECT
     dim_store.channel AS channel,
     SUM(fact_sales.revenue) AS revenue
-  FROM fact_sales
+  FROM (
+    SELECT
+      fact_sales.store_id AS store_id,
+      SUM(fact_sales.revenue) AS revenue
+    FROM fact_sales
+    WHERE
+      fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+    GROUP BY
+      fact_sales.store_id
+  ) AS fact_sales
   LEFT JOIN dim_store
     ON dim_store.store_id = fact_sales.store_id
   WHERE
-    fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
-    AND dim_store.channel IN ('tmall', 'jd')
+    dim_store.channel IN ('tmall', 'jd')
   GROUP BY
     dim_store.channel
 ), this_period AS (
@@ -19,12 +27,20 @@ WITH agg_fact_sales AS (
   SELECT
     dim_store.channel AS channel,
     SUM(fact_sales.revenue) AS revenue
-  FROM fact_sales
+  FROM (
+    SELECT
+      fact_sales.store_id AS store_id,
+      SUM(fact_sales.revenue) AS revenue
+    FROM fact_sales
+    WHERE
+      fact_sales.order_date BETWEEN CAST('2024-01-01' AS DATE) AND CAST('2024-03-31' AS DATE)
+    GROUP BY
+      fact_sales.store_id
+  ) AS fact_sales
   LEFT JOIN dim_store
     ON dim_store.store_id = fact_sales.store_id
   WHERE
-    fact_sales.order_date BETWEEN CAST('2024-01-01' AS DATE) AND CAST('2024-03-31' AS DATE)
-    AND dim_store.channel IN ('tmall', 'jd')
+    dim_store.channel IN ('tmall', 'jd')
   GROUP BY
     dim_store.channel
 ), previous_period AS (

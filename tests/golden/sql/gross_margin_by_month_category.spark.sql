@@ -1,16 +1,26 @@
 WITH agg_fact_sales AS (
   SELECT
-    CAST(TRUNC(fact_sales.order_date, 'MONTH') AS DATE) AS month,
+    fact_sales.time_bucket AS month,
     dim_sku.category AS category,
     SUM(fact_sales.revenue) AS revenue,
-    SUM(fact_sales.cogs) AS cost_of_goods
-  FROM fact_sales
+    SUM(fact_sales.cost_of_goods) AS cost_of_goods
+  FROM (
+    SELECT
+      CAST(TRUNC(fact_sales.order_date, 'MONTH') AS DATE) AS time_bucket,
+      fact_sales.sku_id AS sku_id,
+      SUM(fact_sales.revenue) AS revenue,
+      SUM(fact_sales.cogs) AS cost_of_goods
+    FROM fact_sales
+    WHERE
+      fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+    GROUP BY
+      TRUNC(fact_sales.order_date, 'MONTH'),
+      fact_sales.sku_id
+  ) AS fact_sales
   LEFT JOIN dim_sku
     ON dim_sku.sku_id = fact_sales.sku_id
-  WHERE
-    fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
   GROUP BY
-    TRUNC(fact_sales.order_date, 'MONTH'),
+    fact_sales.time_bucket,
     dim_sku.category
 )
 SELECT
