@@ -151,7 +151,12 @@ class _Group:
 
 
 #: How a partial aggregate over rolled-up rows combines into the total.
-_ROLL_UP: dict[type[exp.Expr], type[exp.Expr]] = {exp.Sum: exp.Sum, exp.Count: exp.Sum, exp.Min: exp.Min, exp.Max: exp.Max}
+_ROLL_UP: dict[type[exp.Expr], type[exp.Expr]] = {
+    exp.Sum: exp.Sum,
+    exp.Count: exp.Sum,
+    exp.Min: exp.Min,
+    exp.Max: exp.Max,
+}
 _BUCKET = "time_bucket"
 
 
@@ -355,7 +360,7 @@ class _Core:
                 if column.table == fact:
                     carried.setdefault(column.name, column.copy())
         inner_keys: list[exp.Expr] = [exp.alias_(column, name) for name, column in carried.items()]
-        groups = [column.copy() for column in carried.values()]
+        groups: list[exp.Expr] = [column.copy() for column in carried.values()]
         if time_key is not None:
             inner_keys.insert(0, exp.alias_(time_key.copy(), _BUCKET))
             groups.insert(0, sp.grouping_key(time_key))
