@@ -132,7 +132,7 @@ def query(
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, max=10_000, help="Keep the first N rows."),
     role: str = typer.Option("admin", "--role", help="admin | finance | marketing | store_manager."),
-    store: str | None = typer.Option(None, "--store", help="The store of a store_manager (e.g. st01)."),
+    store: str | None = typer.Option(None, "--store", help="The store of a store_manager (e.g. st_sh01)."),
     db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The DuckDB warehouse file."),
     engine_url: str | None = typer.Option(None, "--engine", help="Engine URL instead of --db, e.g. postgresql://..."),
     today: str | None = typer.Option(None, "--today", help="Reference date (default 2026-01-01, the demo's today)."),
