@@ -9,7 +9,7 @@ serves only what it holds, and no sale is recorded that the stock could not serv
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,9 +42,6 @@ class SimulationResult:
     po_lead: np.ndarray
     final_list_price: np.ndarray
     warehouse_ids: list[str]
-    n_sales_lines: int = 0
-    n_inventory_rows: int = 0
-    store_index: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -124,7 +121,6 @@ def simulate(
         po_lead=np.empty(0, np.int64),
         final_list_price=cat.ref_price,
         warehouse_ids=warehouse_ids,
-        store_index={s.store_id: i for i, s in enumerate(stores)},
     )
     pos: list[tuple[np.ndarray, ...]] = []
     sales_buf: list[SalesChunk] = []
@@ -169,7 +165,6 @@ def simulate(
             )
             chunk["day"] = np.full(len(chunk["qty"]), t, dtype=np.int32)
             sales_buf.append(chunk)
-            res.n_sales_lines += len(chunk["qty"])
             np.add.at(
                 res.promo_profit_cents,
                 chunk["promo"][chunk["promo"] >= 0],
@@ -212,7 +207,6 @@ def simulate(
                     "value_cents": state.on_hand[w_idx, k_idx] * unit_cost_cents[k_idx],
                 }
             )
-            res.n_inventory_rows += len(w_idx)
 
         if (t + 1) % flush_days == 0 or t == n_days - 1:
             if sales_buf:
