@@ -1,24 +1,32 @@
 """Run one MetricQuery end to end: compile (with the asker's policy), execute, compose an Answer.
 
-The planners (issue 4) and ``chatbi query`` share this glue, so a number reads the same
-however it was asked for. Refusals from the compiler become ``refusal`` answers carrying
-the compiler's explanation; engine failures become ``error`` answers.
+The planners and ``chatbi query`` share this glue, so a number reads the same however it was
+asked for. Refusals from the compiler become ``refusal`` answers carrying the compiler's
+explanation; engine failures become ``error`` answers.
+
+Members are shown by name: the table keeps each dimension's code column (what machines and
+evals match on) and gains a ``<dimension>_name`` column right after it, and the text and chart
+use the names. A :data:`Labeler` supplies them; :func:`master_data_labeler` is the one backed by
+the warehouse's master data, and without one only the model's declared members are named.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from agent.answer import Answer, AnswerPeriod, Definition
-from agent.metric_format import format_growth, format_period, format_value
+from agent.answer_text import Labeler, Language, column_format, compose_text, display_name, join_names
 from semantic_layer.compiler import CompiledQuery, compile_query
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError, UnsupportedCutError
+from semantic_layer.master_data import KINDS, Kind, MasterData
 from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
-Language = Literal["zh", "en"]
-_COMPARE = {"yoy": {"zh": "同比", "en": "YoY"}, "pop": {"zh": "环比", "en": "vs previous period"}}
+__all__ = ["Labeler", "chart_spec", "definitions", "master_data_labeler", "model_labeler", "run_metric_query"]
+NAME_SUFFIX = "_name"
+#: Dimensions whose members master data knows; the dimension name is the master-data kind.
+_KINDS: dict[str, Kind] = {kind: kind for kind in KINDS}
 
 
 def run_metric_query(
@@ -29,10 +37,13 @@ def run_metric_query(
     language: Language = "zh",
     model: SemanticModel | None = None,
     row_limit: int = 10_000,
+    labels: Labeler | None = None,
 ) -> Answer:
-    """Answer ``query`` on ``engine`` as ``principal`` would be allowed to see it."""
+    """Answer ``query`` on ``engine`` as ``principal`` would be allowed to see it, naming members
+    with ``labels`` (default: :func:`model_labeler`, which knows only the model's declared members)."""
     model = model or load_model()
     principal = principal or Principal()
+    labels = labels or model_labeler(model)
     plan = query.model_dump(mode="json")
     period = AnswerPeriod(start=query.period.start, end=query.period.end)
     try:
@@ -45,15 +56,16 @@ def run_metric_query(
     except EngineError as exc:
         return Answer(status="error", text=str(exc), language=language, plan=plan, sql=compiled.sql, period=period)
     rows = [list(row) for row in result.rows]
+    columns, table = with_names(compiled.columns, rows, query.dimensions, labels, language)
     return Answer(
         status="answer",
-        text=compose_text(compiled, rows, model, language, truncated=result.truncated),
+        text=compose_text(compiled, rows, model, language, labels=labels, truncated=result.truncated),
         language=language,
         plan=plan,
         sql=compiled.sql,
-        columns=list(result.columns),
-        rows=rows,
-        chart=chart_spec(compiled),
+        columns=columns,
+        rows=table,
+        chart=chart_spec(compiled, model, language, columns),
         definitions=definitions(query, model, language),
         period=period,
     )
@@ -66,54 +78,114 @@ def definitions(query: MetricQuery, model: SemanticModel, language: Language) ->
     ]
 
 
-def chart_spec(compiled: CompiledQuery) -> dict[str, Any]:
-    """A small, renderer-neutral chart spec: a line over time, bars by dimension, or a KPI."""
-    query = compiled.query
-    x: str | None
-    if query.grain:
-        kind, x = "line", query.grain
-    elif query.dimensions:
-        kind, x = "bar", query.dimensions[0]
-    else:
-        kind, x = "kpi", None
-    series = [d for d in query.dimensions if d != x]
-    return {"type": kind, "x": x, "y": list(query.metrics), "series": series[0] if series else None}
+# -- display names ----------------------------------------------------------------------
+def model_labeler(model: SemanticModel) -> Labeler:
+    """Names of the members the model declares (channel, channel_type, customer_type)."""
+
+    def label(dimension: str, code: str, language: str) -> str | None:
+        spec = model.dimensions.get(dimension)
+        member = spec.member(code) if spec is not None else None
+        if member is None:
+            return None
+        return member.name_zh if language == "zh" else member.name_en
+
+    return label
 
 
-def compose_text(
-    compiled: CompiledQuery, rows: list[list[Any]], model: SemanticModel, language: Language, truncated: bool
-) -> str:
-    """One or two sentences with the number(s), their units, the period and any comparison."""
+def master_data_labeler(master: MasterData, model: SemanticModel) -> Labeler:
+    """The model's declared members first, then master data (sku, store, city, region, category,
+    brand, channel, channel_type, warehouse). English falls back to the Chinese name, which for
+    city, region, category and brand *is* the code, and is more telling than a SKU or store id."""
+    declared = model_labeler(model)
+
+    def label(dimension: str, code: str, language: str) -> str | None:
+        found = declared(dimension, code, language)
+        kind = _KINDS.get(dimension)
+        if found is not None or kind is None:
+            return found
+        member = master.member(kind, code)
+        if member is None:
+            return None
+        return member.name if language == "zh" else (member.name_en or member.name)
+
+    return label
+
+
+def with_names(
+    columns: list[str], rows: list[list[Any]], dimensions: list[str], labels: Labeler, language: str
+) -> tuple[list[str], list[list[Any]]]:
+    """The table with a ``<dimension>_name`` column after each dimension the labeler names at least
+    one member of (a member it does not know shows its code there)."""
+    names: dict[int, list[Any]] = {}
+    for dimension in dimensions:
+        at = columns.index(dimension)
+        found = [None if row[at] is None else labels(dimension, str(row[at]), language) for row in rows]
+        if any(n is not None for n in found):
+            names[at] = [
+                n if n is not None or row[at] is None else str(row[at]) for n, row in zip(found, rows, strict=True)
+            ]
+    out_columns: list[str] = []
+    for at, column in enumerate(columns):
+        out_columns += [column, column + NAME_SUFFIX] if at in names else [column]
+    table = []
+    for i, row in enumerate(rows):
+        out: list[Any] = []
+        for at, value in enumerate(row):
+            out += [value, names[at][i]] if at in names else [value]
+        table.append(out)
+    return out_columns, table
+
+
+# -- chart ------------------------------------------------------------------------------
+def chart_spec(
+    compiled: CompiledQuery, model: SemanticModel, language: Language, columns: list[str]
+) -> dict[str, Any] | None:
+    """A renderer-neutral chart: a line over time, bars by dimension, none for a single number.
+
+    ``x_label`` / ``series_label`` name the table column holding display names (None: use the
+    codes or dates themselves); ``formats`` and ``y_names`` let a widget label and scale its axes.
+    """
     query = compiled.query
-    when = format_period(query.period.start, query.period.end, language)
-    keys = len(compiled.columns) - len(query.metrics) * (3 if query.compare else 1)
-    if not rows or (keys == 0 and all(v is None for v in rows[0])):
-        return f"{when},没有符合条件的数据。" if language == "zh" else f"No data for {when}."
-    if keys == 0:
-        parts = [_metric_phrase(m, rows[0], compiled, model, language) for m in query.metrics]
-        joined = ";".join(parts) if language == "zh" else "; ".join(parts)
-        return f"{when},{joined}。" if language == "zh" else f"{when}: {joined}."
-    head = _metric_phrase(query.metrics[0], rows[0], compiled, model, language)
-    label = " / ".join(format_value(v, "", language) for v in rows[0][:keys])
-    more = "(结果已截断)" if truncated and language == "zh" else (" (truncated)" if truncated else "")
+    if not query.grain and not query.dimensions:
+        return None
+    x = query.grain or query.dimensions[0]
+    rest = [d for d in query.dimensions if d != x]
+    series = rest[0] if rest else None
+
+    def label_column(key: str | None) -> str | None:
+        return key + NAME_SUFFIX if key and key + NAME_SUFFIX in columns else None
+
+    return {
+        "type": "line" if query.grain else "bar",
+        "x": x,
+        "x_label": label_column(x),
+        "y": list(query.metrics),
+        "series": series,
+        "series_label": label_column(series),
+        "title": _title(compiled, model, language),
+        "formats": {m: column_format(m, model) for m in query.metrics},
+        "y_names": {m: model.metrics[m].name(language) for m in query.metrics},
+    }
+
+
+def _title(compiled: CompiledQuery, model: SemanticModel, language: Language) -> str:
+    """``各渠道销售额`` / ``GMV by channel``; ``销售额按月趋势`` / ``GMV by month``; a ranking says so."""
+    query = compiled.query
+    metrics = join_names([display_name(model, m, language) for m in query.metrics], language)
+    dims = join_names([display_name(model, d, language) for d in query.dimensions], language)
     if language == "zh":
-        return f"{when},共 {len(rows)} 行{more}。第一行 {label}:{head}。"
-    noun = "row" if len(rows) == 1 else "rows"
-    return f"{when}: {len(rows)} {noun}{more}. First row {label}: {head}."
-
-
-def _metric_phrase(
-    metric_id: str, row: list[Any], compiled: CompiledQuery, model: SemanticModel, language: Language
-) -> str:
-    metric = model.metrics[metric_id]
-    index = compiled.columns.index(metric_id)
-    phrase = f"{metric.name(language)} {format_value(row[index], metric.format, language)}"
-    if compiled.query.compare:
-        word = _COMPARE[compiled.query.compare][language]
-        previous = format_value(row[index + 1], metric.format, language)
-        phrase += (
-            f"({word} {format_growth(row[index + 2])},上期 {previous})"
+        title = f"各{dims}{metrics}" if dims else metrics
+        if query.grain:
+            title += f"按{display_name(model, query.grain, language)}趋势"
+    else:
+        keys = ([query.grain] if query.grain else []) + list(query.dimensions)
+        by = join_names([display_name(model, k, language) for k in keys], language)
+        title = f"{metrics[0].upper()}{metrics[1:]} by {by}"
+    if query.order_by is not None and query.limit is not None:
+        word = (
+            ("前" if query.order_by.descending else "后")
             if language == "zh"
-            else (f" ({word} {format_growth(row[index + 2])}, previous {previous})")
+            else ("top" if query.order_by.descending else "bottom")
         )
-    return phrase
+        title += f"({word}{query.limit})" if language == "zh" else f" ({word} {query.limit})"
+    return title

@@ -141,7 +141,8 @@ def query(
 ) -> None:
     """Compute governed metrics. Without --from/--to the period is the last full month before --today
     (the demo's reference date 2026-01-01, so December 2025)."""
-    from agent.metric_runner import run_metric_query
+    from agent.metric_runner import master_data_labeler, run_metric_query
+    from engines.members import load_master_data
     from semantic_layer.engine import EngineError
     from semantic_layer.query import Principal
     from semantic_layer.semantic_model import ModelError, load_model
@@ -174,7 +175,11 @@ def query(
             principal=Principal(role=role, store_id=store),
             language="en" if language == "en" else "zh",
             model=model,
+            labels=master_data_labeler(load_master_data(engine), model) if plan.dimensions or plan.filters else None,
         )
+    except EngineError as exc:  # reading the master data failed: the query itself was not run
+        _fail(str(exc), 1)
+        return
     finally:
         engine.close()
     if as_json:
@@ -198,32 +203,43 @@ def _one_line(exc: Exception) -> str:
 
 
 def _print_table(answer: Answer, model: SemanticModel) -> None:
+    """The answer text, then its table with readable headers and values, and the exact period."""
     from rich.console import Console
     from rich.table import Table
 
-    from agent.metric_format import format_growth, format_value
+    from agent.answer_text import column_format
+    from agent.metric_format import format_value
 
     console = Console()
-    console.print(answer.text)
-    table = Table(show_lines=False)
-    formats: list[str | None] = []
-    for column in answer.columns:
-        base = column.removesuffix("_previous").removesuffix("_growth")
-        metric = model.metrics.get(base)
-        formats.append(None if metric is None else ("growth" if column.endswith("_growth") else metric.format))
-        header = metric.name(answer.language) + column[len(base) :] if metric else column
-        table.add_column(header, justify="left" if metric is None else "right")
+    console.print(answer.text, highlight=False)
+    caption = None
+    if answer.period is not None:  # the text says "2025年12月"; the table states the exact days
+        start, end = answer.period.start.isoformat(), answer.period.end.isoformat()
+        caption = f"期间 {start} 至 {end}" if answer.language == "zh" else f"period {start} to {end}"
+    table = Table(show_lines=False, caption=caption)
+    formats = [column_format(column, model) for column in answer.columns]
+    for column, fmt in zip(answer.columns, formats, strict=True):
+        table.add_column(_header(column, model, answer.language), justify="left" if fmt is None else "right")
     for row in answer.rows:
-        cells = []
-        for value, fmt in zip(row, formats, strict=True):
-            if fmt == "growth":
-                cells.append(format_growth(value))
-            else:
-                cells.append(format_value(value, fmt or "", answer.language))
-        table.add_row(*cells)
+        table.add_row(*(format_value(value, fmt, answer.language) for value, fmt in zip(row, formats, strict=True)))
     console.print(table)
-    for d in answer.definitions:
-        console.print(f"[dim]{d.name} ({d.metric}): {d.definition}[/dim]", highlight=False)
+
+
+#: Header words for the comparison columns ``<metric>_previous`` / ``<metric>_growth``, and for ``<dimension>_name``.
+_SUFFIXES = {"_previous": ("(上期)", " (previous)"), "_growth": ("(增长)", " (growth)"), "_name": ("", " name")}
+
+
+def _header(column: str, model: SemanticModel, language: str) -> str:
+    """A metric's or a name column's display name; codes and time buckets keep their column name."""
+    from agent.answer_text import display_name
+
+    if column in model.metrics:
+        return display_name(model, column, language)
+    for suffix, (zh, en) in _SUFFIXES.items():
+        base = column.removesuffix(suffix)
+        if base != column and base in (model.dimensions if suffix == "_name" else model.metrics):
+            return display_name(model, base, language) + (zh if language == "zh" else en)
+    return column
 
 
 def metrics(

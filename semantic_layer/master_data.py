@@ -20,12 +20,13 @@ and channel_type codes, and the Chinese city / region / category / brand values.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from rapidfuzz import fuzz, process
+
+from semantic_layer.phrase_index import PhraseIndex, normalize
 
 Kind = Literal["sku", "store", "city", "region", "category", "brand", "channel", "channel_type", "warehouse"]
 KINDS: tuple[Kind, ...] = (
@@ -77,12 +78,6 @@ SUGGESTION_CUTOFF = 50.0
 MAX_SUGGESTIONS = 5
 
 _BRACKETED = re.compile(r"[【\[(（][^】\])）]*[】\])）]")
-_SPACES = re.compile(r"\s+")
-
-
-def normalize(text: str) -> str:
-    """Comparable form: NFKC (full-width -> ASCII), case-folded, whitespace collapsed."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +164,10 @@ class MasterData:
         self._exact: dict[str, tuple[Candidate, ...]] = {k: tuple(v) for k, v in builder.index.items()}
         self._surfaces: list[str] = list(self._exact)
         self._choices: dict[frozenset[Kind], list[str]] = {}
-        # Lengths of the surfaces starting with each character, longest first: at each
-        # position of a question only these few slices are looked up.
-        lengths: dict[str, set[int]] = {}
-        for surface in self._surfaces:
-            lengths.setdefault(surface[0], set()).add(len(surface))
-        self._lengths = {ch: sorted(ls, reverse=True) for ch, ls in lengths.items()}
+        self._phrases: PhraseIndex[Candidate] = PhraseIndex()
+        for surface, candidates in self._exact.items():
+            for candidate in candidates:
+                self._phrases.add(surface, candidate)
 
     @property
     def size(self) -> int:
@@ -215,28 +208,8 @@ class MasterData:
         ASCII names only match whole words ("jd" not inside "jdx"); Chinese names match anywhere.
         """
         wanted = frozenset(kinds) if kinds is not None else None
-        norm, origin = _normalize_with_offsets(text)
-        found: list[tuple[int, int, tuple[Candidate, ...]]] = []
-        for i, ch in enumerate(norm):
-            for length in self._lengths.get(ch, ()):
-                j = i + length
-                if j > len(norm):
-                    continue
-                hits = self._exact.get(norm[i:j])
-                if hits and _whole_word(norm, i, j):
-                    hits = _filter(hits, wanted)
-                    if hits:
-                        found.append((i, j, hits))
-                        break  # the longest match starting here
-        taken = [False] * len(norm)
-        chosen: list[Mention] = []
-        for i, j, hits in sorted(found, key=lambda f: (f[0] - f[1], f[0])):
-            if any(taken[i:j]):
-                continue
-            taken[i:j] = [True] * (j - i)
-            start, end = origin[i], origin[j - 1] + 1
-            chosen.append(Mention(start, end, text[start:end], hits))
-        return sorted(chosen, key=lambda m: m.start)
+        matches = self._phrases.find(text, accept=lambda hits: _filter(hits, wanted))
+        return [Mention(m.start, m.end, m.text, m.values) for m in matches]
 
     def _fuzzy(
         self, norm: str, wanted: frozenset[Kind] | None, cutoff: float, scorer: Callable[..., float]
@@ -382,30 +355,3 @@ def _unique(cands: Iterable[Candidate]) -> list[Candidate]:
             seen.add(ident)
             out.append(c)
     return out
-
-
-def _is_word_char(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def _whole_word(norm: str, i: int, j: int) -> bool:
-    if _is_word_char(norm[i]) and i > 0 and _is_word_char(norm[i - 1]):
-        return False
-    return not (_is_word_char(norm[j - 1]) and j < len(norm) and _is_word_char(norm[j]))
-
-
-def _normalize_with_offsets(text: str) -> tuple[str, list[int]]:
-    """`normalize` applied per character, with the original index of every output character."""
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        piece = unicodedata.normalize("NFKC", ch).casefold()
-        for p in piece:
-            if p.isspace():
-                if out and out[-1] != " ":
-                    out.append(" ")
-                    origin.append(i)
-            else:
-                out.append(p)
-                origin.append(i)
-    return "".join(out), origin

@@ -118,6 +118,8 @@ class Metric(_Strict):
     domain: Literal["sales", "inventory", "finance", "marketing", "traffic"]
     owner: str
     dimensions: list[str] | None = None
+    #: Which way is good: "worst DIO" is the highest, "worst gross margin" the lowest.
+    better: Literal["higher", "lower"] = "higher"
 
     @field_validator("id")
     @classmethod

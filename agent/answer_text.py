@@ -1,0 +1,277 @@
+"""The sentences a business user reads for one metric result, in the question's language.
+
+A wrong number said confidently is the worst failure, so the text only *copies* numbers out of
+the result: every figure is a cell put through :func:`agent.metric_format.format_value`, and
+nothing is summed, averaged or subtracted here (no totals, no percentage points). Besides cells
+the text names the period, the filters, members (by display name, never by code when a name is
+known), row counts and rank positions. ``tests/test_answer_text.py`` extracts every number of
+many texts to hold this.
+
+Shapes, decided by the query: one number (no keys); a ranking (``order_by`` and ``limit``: the
+rows in order); a time series (a grain: first, last, highest and lowest bucket); a breakdown
+(dimensions: the top three by the first metric). A single row of any shape reads like one number,
+with its label. Then the governed definition, briefly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agent.metric_format import format_bucket, format_period, format_value, is_missing
+from semantic_layer.compiler import CompiledQuery
+from semantic_layer.query import Filter
+from semantic_layer.semantic_model import SemanticModel
+
+Language = Literal["zh", "en"]
+#: (dimension name, member code, language) -> the member's display name, or None if unknown.
+Labeler = Callable[[str, str, str], str | None]
+
+BREAKDOWN_TOP = 3
+RANKING_SHOWN = 10
+_COMPARE = {"yoy": {"zh": "同比", "en": "YoY"}, "pop": {"zh": "环比", "en": "vs previous period"}}
+_NO_VALUE = {"zh": "无数据", "en": "n/a"}
+_BLANK_MEMBER = {"zh": "(空)", "en": "(none)"}
+#: How a filter on these dimensions reads; others read "品类: 面膜" / "category: Face mask".
+_FILTER_STYLE = {"channel": {"zh": "{}", "en": "{}"}, "channel_type": {"zh": "{}渠道", "en": "{} channels"}}
+
+
+def join_names(names: Sequence[str], language: str) -> str:
+    """``天猫、京东`` / ``Tmall and JD`` / ``Tmall, JD and Douyin``."""
+    if language == "zh" or len(names) < 2:
+        return "、".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def display_name(model: SemanticModel, name: str, language: str) -> str:
+    """The display name of a metric, a dimension or a time grain (the name itself if none)."""
+    if name in model.metrics:
+        return model.metrics[name].name(language)
+    named = model.dimensions.get(name) or next((g for g in model.time_dimension.grains if g.name == name), None)
+    if named is None:
+        return name
+    return named.name_zh if language == "zh" else named.name_en
+
+
+def column_format(column: str, model: SemanticModel) -> str | None:
+    """The format of a result column: its metric's, ``growth`` for ``<metric>_growth``, None for keys."""
+    if column.endswith("_growth") and column.removesuffix("_growth") in model.metrics:
+        return "growth"
+    metric = model.metrics.get(column) or model.metrics.get(column.removesuffix("_previous"))
+    return metric.format if metric else None
+
+
+def compose_text(
+    compiled: CompiledQuery,
+    rows: list[list[Any]],
+    model: SemanticModel,
+    language: Language,
+    *,
+    labels: Labeler,
+    truncated: bool = False,
+) -> str:
+    """The answer text for ``rows``: the result of ``compiled``, in its columns (no name columns)."""
+    return _Composer(compiled, model, language, labels).text(rows, truncated)
+
+
+@dataclass
+class _Composer:
+    compiled: CompiledQuery
+    model: SemanticModel
+    language: Language
+    labels: Labeler
+
+    def __post_init__(self) -> None:
+        self.query = self.compiled.query
+        self.columns = self.compiled.columns
+        self.zh = self.language == "zh"
+        self.keys = ([self.query.grain] if self.query.grain else []) + list(self.query.dimensions)
+
+    def text(self, rows: list[list[Any]], truncated: bool) -> str:
+        scope = self.scope()
+        if not rows or (not self.keys and all(is_missing(v) for v in rows[0])):
+            return f"{scope}没有符合条件的数据。" if self.zh else f"No data for {scope}."
+        if not self.keys:
+            body = self.single(rows[0])
+        elif len(rows) == 1:
+            body = f"{self.row_label(rows[0])} {self.single(rows[0])}"
+        elif self.query.order_by is not None and self.query.limit is not None:
+            body = self.ranking(rows)
+        elif self.query.grain:
+            body = self.series(rows)
+        else:
+            body = self.breakdown(rows)
+        sentences = [f"{scope},{body}" if self.zh else f"{scope}, {body}"]
+        if truncated:
+            sentences.append(
+                f"结果超过行数上限,只返回了前 {len(rows):,} 行。"
+                if self.zh
+                else f"The result hit the row limit: only the first {len(rows):,} rows were returned."
+            )
+        sentences.append(self.definition())
+        return ("" if self.zh else " ").join(sentences)
+
+    # -- framing --------------------------------------------------------------------
+    def scope(self) -> str:
+        """The period and, in brackets, the filters: ``2025年12月(天猫、京东)``."""
+        when = format_period(self.query.period.start, self.query.period.end, self.language)
+        if not self.query.filters:
+            return when
+        parts = [self.filter_phrase(f) for f in self.query.filters]
+        return f"{when}({'; '.join(parts)})" if self.zh else f"{when} ({'; '.join(parts)})"
+
+    def filter_phrase(self, item: Filter) -> str:
+        names = join_names([self.member(item.dimension, m) for m in item.members], self.language)
+        style = _FILTER_STYLE.get(item.dimension)
+        if style is not None:
+            phrase = style[self.language].format(names)
+            return (("不含" if self.zh else "excluding ") + phrase) if item.exclude else phrase
+        dimension = self.key_name(item.dimension)
+        if item.exclude:
+            return f"{dimension}不含{names}" if self.zh else f"{dimension} excluding {names}"
+        return f"{dimension}: {names}"
+
+    def definition(self) -> str:
+        """``口径: 毛利 / 销售额``: each metric's governed description (named when there are several)."""
+        metrics = [self.model.metrics[m] for m in self.query.metrics]
+        texts = [m.description(self.language).rstrip("。.") for m in metrics]
+        if len(metrics) > 1:
+            texts = [f"{m.name(self.language)} = {t}" for m, t in zip(metrics, texts, strict=True)]
+        if self.zh:
+            return f"口径: {'; '.join(texts)}。"
+        return f"{'Definitions' if len(texts) > 1 else 'Definition'}: {'; '.join(texts)}."
+
+    # -- shapes ---------------------------------------------------------------------
+    def single(self, row: list[Any]) -> str:
+        phrases = [self.metric_phrase(m, row) for m in self.query.metrics]
+        return "; ".join(phrases) + ("。" if self.zh else ".")
+
+    def ranking(self, rows: list[list[Any]]) -> str:
+        """``按销售额从高到低前5(品类): 1. 面膜 ¥…; 2. …``: the rows in the order the query asked."""
+        order = self.query.order_by
+        assert order is not None
+        metric = order.field if order.field in self.query.metrics else self.query.metrics[0]
+        shown = rows[:RANKING_SHOWN]
+        items = "; ".join(f"{i}. {self.item(row, metric)}" for i, row in enumerate(shown, start=1))
+        field, keys = self.key_name(order.field), self.key_names()
+        if self.zh:
+            more = f"(共 {len(rows):,} 行,其余见表)" if len(rows) > len(shown) else ""
+            direction = "从高到低" if order.descending else "从低到高"
+            return f"按{field}{direction}前{len(shown)}({keys}): {items}{more}。"
+        more = f" ({len(rows):,} rows in all; see the table)" if len(rows) > len(shown) else ""
+        direction = "top" if order.descending else "bottom"
+        return f"{direction} {len(shown)} by {field} ({keys}): {items}{more}."
+
+    def series(self, rows: list[list[Any]]) -> str:
+        """One series: its first and last bucket, then its highest and lowest. Several series
+        (a grain and dimensions): the highest and lowest rows."""
+        metric = self.query.metrics[0]
+        name, keys, count = self.key_name(metric), self.key_names(), len(rows)
+        if self.query.dimensions:
+            head = f"按{keys}共 {count:,} 行" if self.zh else f"by {keys}: {count:,} rows"
+            return head + self.extremes(rows, metric, name) + ("。" if self.zh else ".")
+        at = self.columns.index(self.keys[0])
+        first, last = (
+            self.item(min(rows, key=lambda r: r[at]), metric),
+            self.item(max(rows, key=lambda r: r[at]), metric),
+        )
+        if self.zh:
+            head = f"按{keys}共 {count:,} 期,{name}: 首期 {first},末期 {last}"
+        else:
+            head = f"by {keys} ({count:,} periods), {name}: first {first}, last {last}"
+        return head + self.extremes(rows, metric, None) + ("。" if self.zh else ".")
+
+    def breakdown(self, rows: list[list[Any]]) -> str:
+        """``按渠道共 5 行。销售额最高的 3 个: 天猫 ¥…、京东 ¥…、抖音 ¥…``; up to three rows: all of them."""
+        metric = self.query.metrics[0]
+        name, keys, count = self.key_name(metric), self.key_names(), len(rows)
+        at = self.columns.index(metric)
+        valued = self.valued(rows, metric)
+        shown = sorted(valued, key=lambda r: r[at], reverse=True)[:BREAKDOWN_TOP]
+        if count <= BREAKDOWN_TOP:
+            shown += [r for r in rows if is_missing(self.cell(r, metric))]
+        if self.zh:
+            head = f"按{keys}共 {count:,} 行"
+            if not valued:
+                return f"{head},{name}均无数据。"
+            which = f"{name}最高的 {len(shown)} 个" if count > len(shown) else name
+            return f"{head}。{which}: {'、'.join(self.item(r, metric) for r in shown)}。"
+        head = f"by {keys}: {count:,} rows"
+        if not valued:
+            return f"{head}; no {name} values."
+        which = f"highest {name}" if count > len(shown) else name
+        return f"{head}. {which[0].upper() + which[1:]}: {'; '.join(self.item(r, metric) for r in shown)}."
+
+    def extremes(self, rows: list[list[Any]], metric: str, name: str | None) -> str:
+        """``; 最高 …,最低 …`` over the rows that have a value (``name`` says which metric, if needed)."""
+        valued = self.valued(rows, metric)
+        if not valued:
+            return ""
+        at = self.columns.index(metric)
+        high, low = (
+            self.item(max(valued, key=lambda r: r[at]), metric),
+            self.item(min(valued, key=lambda r: r[at]), metric),
+        )
+        if self.zh:
+            return f"; {name or ''}最高 {high},最低 {low}"
+        return f"; highest {name + ' ' if name else ''}{high}, lowest {low}"
+
+    # -- pieces ---------------------------------------------------------------------
+    def metric_phrase(self, metric_id: str, row: list[Any]) -> str:
+        """``销售额 ¥368.23万,同比 +3.2%(2024年12月 ¥356.70万)``: with compare, current, growth, previous."""
+        phrase = f"{self.key_name(metric_id)} {self.value(row, metric_id)}"
+        previous = self.compiled.previous_period
+        if self.query.compare is None or previous is None:
+            return phrase
+        word = _COMPARE[self.query.compare][self.language]
+        when = format_period(previous.start, previous.end, self.language)
+        before_column, growth_column = f"{metric_id}_previous", f"{metric_id}_growth"
+        if is_missing(self.cell(row, before_column)):
+            return phrase + (f",{when}无数据,无法计算{word}" if self.zh else f" (no data for {when} to compare with)")
+        before = self.value(row, before_column)
+        if is_missing(self.cell(row, growth_column)):
+            return phrase + (f",{word}无法计算({when} {before})" if self.zh else f" ({word} n/a; {when}: {before})")
+        growth = self.value(row, growth_column)
+        return phrase + (f",{word} {growth}({when} {before})" if self.zh else f" ({growth} {word}; {when}: {before})")
+
+    def item(self, row: list[Any], metric_id: str) -> str:
+        """A row's label and value, ``天猫 ¥150.00万``; with compare, its growth in brackets."""
+        text = f"{self.row_label(row)} {self.value(row, metric_id)}"
+        compare = self.query.compare
+        if compare is None or is_missing(self.cell(row, f"{metric_id}_growth")):
+            return text
+        growth = self.value(row, f"{metric_id}_growth")
+        word = _COMPARE[compare][self.language]
+        return f"{text}({word} {growth})" if self.zh else f"{text} ({growth} {word})"
+
+    def row_label(self, row: list[Any]) -> str:
+        parts = []
+        for key in self.keys:
+            code = self.cell(row, key)
+            if key == self.query.grain:
+                parts.append(format_bucket(code, key, self.language))
+            else:
+                parts.append(_BLANK_MEMBER[self.language] if code is None else self.member(key, str(code)))
+        return " / ".join(parts)
+
+    def value(self, row: list[Any], column: str) -> str:
+        value = self.cell(row, column)
+        if is_missing(value):
+            return _NO_VALUE[self.language]
+        return format_value(value, column_format(column, self.model), self.language)
+
+    def cell(self, row: list[Any], column: str) -> Any:
+        return row[self.columns.index(column)]
+
+    def valued(self, rows: list[list[Any]], metric: str) -> list[list[Any]]:
+        return [r for r in rows if not is_missing(self.cell(r, metric))]
+
+    def member(self, dimension: str, code: str) -> str:
+        return self.labels(dimension, code, self.language) or code
+
+    def key_name(self, name: str) -> str:
+        return display_name(self.model, name, self.language)
+
+    def key_names(self) -> str:
+        return join_names([self.key_name(k) for k in self.keys], self.language)

@@ -1,0 +1,136 @@
+"""Question in, Answer out: the planner, the semantic layer and the conversation store together.
+
+Every channel (the CLI, the HTTP API, the chat bots, the eval runner) asks through one
+Assistant, so a question gets the same answer wherever it is asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Literal
+
+from agent.answer import Answer
+from agent.conversation_store import ConversationStore
+from agent.embedded_planner import EmbeddedPlanner
+from agent.metric_runner import run_metric_query
+from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, ToolCall, Turn
+from agent.vocabulary import detect_language
+from semantic_layer.engine import Engine, EngineError
+from semantic_layer.master_data import MasterData
+from semantic_layer.query import Principal
+from semantic_layer.semantic_model import SemanticModel, load_model
+
+PlanT = QueryPlan | ToolCall | Clarify | Refuse
+
+
+class Assistant:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        model: SemanticModel | None = None,
+        master: MasterData | None = None,
+        planner: Planner | None = None,
+        conversations: ConversationStore | None = None,
+    ) -> None:
+        from engines.members import load_master_data
+
+        self.engine = engine
+        self.model = model or load_model()
+        self.master = master or load_master_data(engine, extra_synonyms=model_member_synonyms(self.model))
+        self.planner: Planner = planner or EmbeddedPlanner(self.model, self.master)
+        self.conversations = conversations or ConversationStore(":memory:")
+        self._today: dt.date | None = None
+
+    @classmethod
+    def open(
+        cls,
+        target: str | os.PathLike[str],
+        *,
+        planner: Literal["embedded", "llm"] = "embedded",
+        conversations: str | os.PathLike[str] | None = ":memory:",
+    ) -> Assistant:
+        """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path is given."""
+        from engines import connect
+
+        if planner != "embedded":
+            raise ValueError(f"planner '{planner}' is not available; use the embedded planner")
+        engine = connect(target)
+        try:
+            return cls(engine, conversations=ConversationStore(conversations))
+        except Exception:
+            engine.close()
+            raise
+
+    @property
+    def today(self) -> dt.date:
+        """The data's reference date: the day after the latest order date (DATA_CONTRACT.md)."""
+        if self._today is None:
+            rows = self.engine.execute("SELECT MAX(order_date) FROM fact_sales", row_limit=1).rows
+            latest = rows[0][0] if rows and rows[0][0] is not None else dt.date.today() - dt.timedelta(days=1)
+            self._today = latest + dt.timedelta(days=1)
+        return self._today
+
+    def plan_only(
+        self,
+        question: str,
+        *,
+        conversation_id: str | None = None,
+        principal: Principal | None = None,
+        today: dt.date | None = None,
+    ) -> PlanT:
+        conversation = self._conversation(conversation_id)
+        return self.planner.plan(question, conversation, principal or Principal(), today or self.today)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        conversation_id: str | None = None,
+        principal: Principal | None = None,
+        today: dt.date | None = None,
+    ) -> Answer:
+        principal = principal or Principal()
+        language = detect_language(question, self.master)
+        conversation = self._conversation(conversation_id)
+        plan = self.planner.plan(question, conversation, principal, today or self.today)
+        answer = self._execute(plan, principal, language)
+        if conversation_id:
+            self.conversations.append(
+                conversation_id, Turn(question=question, language=language, plan=plan, status=answer.status)
+            )
+        return answer
+
+    def close(self) -> None:
+        self.conversations.close()
+        self.engine.close()
+
+    def _conversation(self, conversation_id: str | None) -> Conversation:
+        return self.conversations.load(conversation_id) if conversation_id else Conversation(id="")
+
+    def _execute(self, plan: PlanT, principal: Principal, language: Literal["zh", "en"]) -> Answer:
+        if isinstance(plan, QueryPlan):
+            try:
+                return run_metric_query(plan.query, self.engine, principal=principal, language=language, model=self.model)
+            except EngineError as exc:
+                return Answer(status="error", text=str(exc), language=language, plan=plan.query.model_dump(mode="json"))
+        if isinstance(plan, Clarify):
+            lines = [plan.text, *(f"{i}. {o.label}" for i, o in enumerate(plan.options, 1))]
+            options = [o.label for o in plan.options]
+            return Answer(status="clarification", text="\n".join(lines), language=language, options=options)
+        if isinstance(plan, Refuse):
+            return Answer(status="refusal", text=plan.text, language=language)
+        text = f"分析工具 {plan.tool} 尚未接入。" if language == "zh" else f"The analysis tool {plan.tool} is not available."
+        return Answer(status="error", text=text, language=language, plan=plan.model_dump(mode="json"))
+
+
+def model_member_synonyms(model: SemanticModel) -> dict[tuple, list[str]]:
+    """Names the model gives to closed member sets (channels, channel types), for master data."""
+    out: dict[tuple, list[str]] = {}
+    for dim in model.dimensions.values():
+        if dim.name in ("channel", "channel_type"):
+            for member in dim.members:
+                out[(dim.name, member.code)] = [member.name_zh, member.name_en, *member.synonyms]
+    return out
+

@@ -1,0 +1,91 @@
+"""The function words of a question, in Chinese and English: what is asked of the metrics.
+
+The semantic model supplies the content words (metrics, dimensions, members); these
+patterns catch how people ask for rankings, comparisons, breakdowns and follow-ups, and
+what the assistant must decline (data changes, instruction overrides, small talk).
+Every pattern is matched on NFKC-normalised, case-folded text.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUM = r"(?:\d+|[一二两三四五六七八九十]+)"
+
+# -- comparisons --------------------------------------------------------------------------
+YOY = re.compile(
+    r"同比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较|相比|对比)?去年同期(?:相比|比|对比)?|比去年|较去年|跟去年比|和去年比"
+    r"|\byoy\b|\by-o-y\b|year[- ]over[- ]year|year[- ]on[- ]year"
+    r"|(?:vs\.?|versus|compared (?:to|with)|against) (?:the )?(?:same (?:period|time|month|quarter) )?(?:of )?last year"
+)
+POP = re.compile(
+    r"环比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较)上(?:个)?(?:月|周|季度|期)(?:相比|比)?"
+    r"|\bmom\b|\bqoq\b|\bwow\b|month[- ]over[- ]month|month[- ]on[- ]month|quarter[- ]over[- ]quarter|week[- ]over[- ]week"
+    r"|period[- ]over[- ]period|period[- ]on[- ]period"
+    r"|(?:vs\.?|versus|compared (?:to|with)|against) (?:the )?(?:previous|prior|last|preceding) (?:month|week|quarter|period)"
+)
+
+# -- rankings ---------------------------------------------------------------------------
+TOP_N = re.compile(rf"(?:排名|排行|销量|卖得最好的)?前\s*({_NUM})\s*(?:名|个|大|位|家|款|的)?|\btop\s*({_NUM}|\d+)\b|\bbest\s+(\d+)\b")
+BOTTOM_N = re.compile(rf"倒数\s*(?:第)?\s*({_NUM})\s*(?:名|个|位|家|款)?|后\s*({_NUM})\s*(?:名|位)|\bbottom\s*(\d+)\b|\bworst\s+(\d+)\b|\blowest\s+(\d+)\b")
+HIGHEST = re.compile(r"最高|最多|最大|最长|最好|最强|最快|卖得最好|第一名|\bhighest\b|\bmost\b|\bbiggest\b|\blargest\b|\btop\b|\blongest\b|\bbest\b|\bgreatest\b")
+LOWEST = re.compile(r"最低|最少|最小|最短|最慢|垫底|\blowest\b|\bleast\b|\bsmallest\b|\bshortest\b|\bfewest\b")
+WORST = re.compile(r"最差|最糟|最烂|拖后腿|\bworst\b")
+RANK_ALL = re.compile(r"排名|排行|排序|名次|\brank(?:ing|ed)?\b|\bsorted\b|\bleaderboard\b")
+
+# -- breakdowns ("各渠道", "by category"): a marker right before a dimension word -----------------
+BREAKDOWN_BEFORE = re.compile(
+    r"(?:各|每个|每一个|每家|每一家|每|分|按|按照|按照各|哪个|哪些|哪家|哪一个|哪一家|哪几个|哪款|哪"
+    r"|\bby\b|\bper\b|\beach\b|\bevery\b|\bacross\b|\bwhich\b|\bwhat\b|\bamong\b|\bfor each\b|\bfor all\b)\s*(?:个|家|一个)?\s*$"
+)
+DIMENSION_DATE = re.compile(r"哪天|哪一天|哪个月|哪一月|哪一周|哪周|哪个季度|which (day|month|week|quarter|year)")
+
+# -- filters ---------------------------------------------------------------------------
+EXCLUDE_BEFORE = re.compile(r"(?:除了|除去|除|不含|不包括|不算|剔除|排除|去掉|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|\bwithout\b|\bnot\b)\s*$")
+
+# -- follow-ups ------------------------------------------------------------------------
+FOLLOW_UP = re.compile(
+    r"^(?:那|那么|那就|那再|再|还有|换成|改成|改为|只看|仅看|光看|单看|如果是|要是|和|跟|同样|也)"
+    r"|呢\s*[?？!。]*\s*$"
+    r"|^(?:and|what about|how about|and what about|same for|now|then|only|just|instead|also|ok|okay)\b"
+    r"|\binstead\b|\bsame (?:thing|question)\b|\bbreak (?:it|that|this) down\b|拆开|拆分|细分|展开"
+)
+ADD_TO_PREVIOUS = re.compile(r"再按|也按|同时|另外|加上|还要|\balso\b|\band also\b|\badd\b|\bas well\b")
+
+# -- what is declined ---------------------------------------------------------------------
+INJECTION = re.compile(
+    r"忽略|无视|忘记|忘掉|不要管|跳过(?:之前|前面|上面|以上)|(?:之前|前面|上面|以上)的(?:所有)?(?:指令|指示|规则|设定|要求)"
+    r"|系统提示|提示词|system prompt|your prompt|your instructions|开发者模式|developer mode|越狱|jailbreak|\bdan\b"
+    r"|ignore (?:all |any |the |your )?(?:previous|prior|above|earlier|preceding)|disregard|forget (?:all |your |everything)"
+    r"|you are now|你现在是|从现在开始你|pretend (?:to be|you are)|act as|扮演|角色扮演|override|绕过|bypass"
+    r"|\bselect\b[\s\S]*\bfrom\b|\bunion\b\s+\bselect\b|;\s*(?:drop|delete|update|insert|alter|truncate)\b|--\s*$|\bexec(?:ute)?\s+sql\b|执行(?:这条|以下|下面的)?\s*sql"
+    r"|\bsql\b\s*[:：]|原始表|raw tables?|直接查(?:询)?(?:表|数据库)|information_schema|pg_catalog|sqlite_master|duckdb_tables"
+)
+DATA_CHANGE = re.compile(
+    r"删除|删掉|删了|清空|清除|抹掉|篡改|插入|写入|录入|导入|新增一条|添加一条|增加一条记录|回滚"
+    r"|(?:修改|改成|改为|改一下|更新|调整|设置为|设为|置为)[^按看成]{0,12}(?:\d|数据|记录|数值|成本|价格|金额|为)"
+    r"|把.{1,20}(?:改成|改为|设为|调成|调整为|修改为|更新为)"
+    r"|\b(?:delete|drop|truncate|insert|alter|wipe|overwrite|erase|purge)\b"
+    r"|\bupdate\b.{0,40}\b(?:to|set|table|data|record|records|value|values)\b|\bset\b.{0,40}\bto\s+[\d¥$]"
+    r"|\bchange\b.{0,40}\bto\s+[\d¥$]|\bremove\b.{0,30}\b(?:data|records?|rows?|orders?|table)\b"
+)
+OUT_OF_SCOPE = re.compile(
+    r"天气|气温|下雨|笑话|段子|讲个故事|写(?:一)?首诗|写诗|作诗|股价|股票|基金|彩票|星座|算命|翻译|菜谱|做饭|电影|歌|足球|篮球|新闻|汇率|比特币"
+    r"|\bweather\b|\brain(?:ing)?\b|\bjoke\b|\bpoem\b|\bstory\b|\bstock price\b|\bshare price\b|\bbitcoin\b|\bcrypto\b|\bhoroscope\b"
+    r"|\brecipe\b|\bmovie\b|\bsong\b|\bfootball\b|\bsoccer\b|\bnews\b|\btranslate\b|\bexchange rate\b|\bcapital of\b|\bpresident\b"
+)
+GREETING = re.compile(
+    r"^(?:你好|您好|嗨|哈喽|hello|hi|hey|早上好|晚上好|下午好|谢谢|多谢|感谢|thanks|thank you|你是谁|你叫什么|who are you|what can you do|你能做什么|你会什么|help|帮助)"
+    r"[\s!！,，.。?？~]*(?:啊|呀|吗|呢)?[\s!！,，.。?？~]*$"
+)
+WHY = re.compile(r"为什么|为何|怎么回事|原因|\bwhy\b|\bhow come\b")
+
+# Words that carry no meaning for the plan; what is left after removing them and every
+# recognised phrase is what the question asks that we did not understand.
+FILLER = re.compile(
+    r"请问|请|帮我|帮忙|给我|麻烦|查一下|查下|查查|查询|看一下|看下|看看|看|统计|一下|下|算一下|算下|计算|告诉我|列出|展示|显示|对比|比较|分析"
+    r"|是多少|多少|是什么|怎么样|如何|咋样|怎样|情况|表现|数据|数字|指标|水平|几|多高|多大|有多|是否|有没有|大概|大约|一共|总共|总计|合计|整体|总体|全公司|公司|我们|我们的|咱们|本店|我店|我们店|自己"
+    r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
+    r"|\b(?:what|whats|what's|was|were|is|are|the|a|an|of|for|in|on|at|to|by|per|me|show|give|tell|list|how|much|many|did|do|does|we|our|us|i|my|please|can|could|you|get|pull|up|and|with|vs|versus|over|during|from|between|which|who|had|has|have|been|be|it|its|that|this|these|those|total|overall|number|value|figure|figures|data|look|like|about|whole|company|so|far|far|all|only|just|then|now|ok|okay|check|see|break|down|trend|was|looking|doing|how's|hows|did|compare|compared|report|rate|numbers|any)\b"
+    r"|[\s\d?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
+)

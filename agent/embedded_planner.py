@@ -1,0 +1,311 @@
+"""The embedded planner: offline, deterministic, Chinese and English, no API key.
+
+It reads a question into slots (:mod:`agent.question`), then decides: decline what must
+be declined (data changes, instruction overrides, small talk), take up a pending
+clarification, modify the previous query for a follow-up, ask back when a word means
+several things, or build a MetricQuery. Every query it builds is checked against the
+governed model and the asker's role before it is returned, so a refusal arrives as a
+sentence in the user's language rather than as a compiler error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import ValidationError
+
+from agent import cues
+from agent.messages import join_names, say
+from agent.plan import Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
+from agent.question import Parsed, Rank, parse, wants_each, wants_total
+from agent.vocabulary import Vocabulary, detect_language
+from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
+from semantic_layer.master_data import MasterData, Member
+from semantic_layer.query import Filter, MetricQuery, OrderBy, Period, Principal
+from semantic_layer.semantic_model import SemanticModel, formula_names
+from semantic_layer.validation import check_query
+
+Language = Literal["zh", "en"]
+PlanT = QueryPlan | ToolCall | Clarify | Refuse
+
+#: Offered when a question names no metric at all.
+_POPULAR = ("gmv", "gross_margin", "units_sold", "orders", "dio", "stockout_rate")
+_CHANNEL_FAMILY = {"channel", "channel_type"}
+_ORDINALS = {
+    "1": 0, "一": 0, "first": 0, "1st": 0, "2": 1, "二": 1, "两": 1, "second": 1, "2nd": 1,
+    "3": 2, "三": 2, "third": 2, "3rd": 2, "4": 3, "四": 3, "fourth": 3, "4th": 3,
+    "5": 4, "五": 4, "fifth": 4, "5th": 4, "6": 5, "六": 5, "sixth": 5,
+}  # fmt: skip
+_PICK = re.compile(
+    r"^\s*(?:选|选择|要|就|是|我要|我选|第|option|number|no\.?|#|the)?\s*"
+    r"(\d|[一二两三四五六]|first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th)\s*"
+    r"(?:个|项|种|号|条|one|option)?\s*(?:吧|吧。|。|!|！|\.)?\s*$"
+)
+
+
+class EmbeddedPlanner:
+    name = "embedded"
+
+    def __init__(self, model: SemanticModel, master: MasterData) -> None:
+        self.model = model
+        self.master = master
+        self.vocabulary = Vocabulary(model)
+
+    def language(self, question: str) -> Language:
+        return detect_language(question, self.master)
+
+    def plan(self, question: str, conversation: Conversation, user: Principal, today: dt.date) -> PlanT:
+        language = self.language(question)
+        text = question.strip()
+        folded = text.casefold()
+        if not text:
+            return Refuse(reason="out_of_scope", text=say("help", language))
+        if cues.INJECTION.search(folded):
+            return Refuse(reason="injection", text=say("injection", language) + " " + say("help", language))
+        if cues.DATA_CHANGE.search(folded):
+            return Refuse(reason="data_change", text=say("data_change", language))
+        pending = conversation.pending_clarification()
+        if pending is not None:
+            picked = self._pick(text, pending)
+            if picked is not None:
+                return picked
+        if cues.GREETING.match(folded):
+            return Refuse(reason="out_of_scope", text=say("greeting", language) + say("help", language))
+        parsed = parse(text, self.vocabulary, self.master, today)
+        previous = conversation.last_query()
+        if parsed.no_days is not None:
+            label, day = parsed.no_days.label, today.isoformat()
+            return Refuse(reason="no_data", text=say("no_days_yet", language, label=label, today=day))
+        if previous is not None and (parsed.follow_cue or not (parsed.metrics or parsed.ambiguous_metric)):
+            if not parsed.empty:
+                return self._finish(self._follow_up(previous, parsed, text, today), parsed, user, language)
+            if parsed.follow_cue and not parsed.out_of_scope and not parsed.leftover:
+                return Refuse(reason="unsupported", text=say("follow_up_unclear", language))
+        if not parsed.metrics and not parsed.ambiguous_metric:
+            return self._no_metric(parsed, text, today, user, language)
+        return self._finish(self._fresh(parsed, text, today), parsed, user, language)
+
+    # -- decisions -------------------------------------------------------------------
+    def _no_metric(self, parsed: Parsed, text: str, today: dt.date, user: Principal, language: Language) -> PlanT:
+        if parsed.out_of_scope:
+            return Refuse(reason="out_of_scope", text=say("out_of_scope", language) + say("help", language))
+        if parsed.leftover:
+            suggestions = self.vocabulary.metric_suggestions(parsed.leftover)
+            reply = say("unknown_metric", language, word=parsed.leftover)
+            if suggestions:
+                reply += " " + say("did_you_mean", language, options=self._metric_names(suggestions, language))
+            else:
+                reply += " " + say("help", language)
+            return Refuse(reason="unknown_metric", text=reply, suggestions=suggestions)
+        if parsed.why:
+            return Refuse(reason="unsupported", text=say("why_nothing", language))
+        if parsed.empty:
+            return Refuse(reason="out_of_scope", text=say("out_of_scope", language) + say("help", language))
+        base = self._fresh(parsed, text, today, metrics=[_POPULAR[0]])
+        options = [self._option_for_metric(base, m, language) for m in _POPULAR]
+        return Clarify(text=say("which_metric", language, options=self._metric_names(list(_POPULAR), language)), options=options)
+
+    def _fresh(self, parsed: Parsed, text: str, today: dt.date, metrics: list[str] | None = None) -> dict:
+        metrics = list(metrics or parsed.metrics or (list(parsed.ambiguous_metric[1][:1]) if parsed.ambiguous_metric else []))
+        if parsed.why:
+            metrics = _with_components(self.model, metrics)
+        dimensions = list(parsed.dimensions)
+        if not dimensions and not wants_total(text) and (wants_each(text) or parsed.rank is not None):
+            dimensions = [f.dimension for f in parsed.filters if len(f.members) > 1 and not f.exclude][:1]
+        if parsed.rank is not None and parsed.rank.limit is not None and not dimensions and not parsed.grain:
+            dimensions = ["sku"]  # "销量前10" means the top 10 products
+        grain = parsed.grain
+        period = parsed.period
+        if grain is None and parsed.trend:
+            grain = _trend_grain(period)
+        if period is None:
+            period = _default_period(today, grain)
+        query: dict = {
+            "metrics": metrics,
+            "dimensions": dimensions,
+            "grain": grain,
+            "filters": [f.model_dump() for f in parsed.filters],
+            "period": period.model_dump(),
+            "compare": parsed.compare or ("pop" if parsed.why else None),
+        }
+        if parsed.rank is not None and (dimensions or grain):
+            query.update(self._order(parsed.rank, metrics[0]))
+        return query
+
+    def _follow_up(self, previous: MetricQuery, parsed: Parsed, text: str, today: dt.date) -> dict:
+        query = previous.model_dump(mode="json")
+        if parsed.metrics:
+            query["metrics"] = (
+                query["metrics"] + [m for m in parsed.metrics if m not in query["metrics"]]
+                if parsed.add_cue
+                else list(parsed.metrics)
+            )
+        if parsed.period is not None:
+            query["period"] = parsed.period.model_dump(mode="json")
+        for new in parsed.filters:
+            family = _CHANNEL_FAMILY if new.dimension in _CHANNEL_FAMILY else {new.dimension}
+            query["filters"] = [f for f in query["filters"] if f["dimension"] not in family] + [new.model_dump()]
+        if parsed.dimensions:
+            keep = query["dimensions"] if parsed.add_cue else []
+            query["dimensions"] = keep + [d for d in parsed.dimensions if d not in keep]
+        elif wants_each(text) and parsed.filters:
+            many = [f.dimension for f in parsed.filters if len(f.members) > 1]
+            query["dimensions"] = many[:1] or query["dimensions"]
+        if parsed.grain is not None:
+            query["grain"] = parsed.grain
+        elif parsed.trend and query["grain"] is None:
+            query["grain"] = _trend_grain(Period.model_validate(query["period"]))
+        if parsed.compare is not None:
+            query["compare"] = parsed.compare
+        if parsed.rank is not None:
+            if not query["dimensions"] and not query["grain"]:
+                query["dimensions"] = ["sku"]
+            query.update(self._order(parsed.rank, query["metrics"][0]))
+        elif query.get("order_by") and query["order_by"]["field"] not in query["metrics"]:
+            query["order_by"]["field"] = query["metrics"][0]
+        return query
+
+    def _order(self, rank: Rank, metric_id: str) -> dict:
+        better_low = self.model.metrics[metric_id].better == "lower"
+        descending = {
+            "top": True,
+            "all": True,
+            "bottom": False,
+            "best": not better_low,
+            "worst": better_low,
+        }[rank.kind]
+        return {"order_by": {"field": metric_id, "descending": descending}, "limit": rank.limit}
+
+    def _finish(self, query: dict, parsed: Parsed, user: Principal, language: Language) -> PlanT:
+        """Ask back about an ambiguous word, or validate the query against the model and the role."""
+        if parsed.ambiguous_metric is not None:
+            word, ids = parsed.ambiguous_metric
+            options = [self._option_for_metric(query, m, language) for m in ids]
+            return Clarify(text=say("ambiguous_metric", language, word=word), options=options)
+        if parsed.ambiguous_member is not None:
+            return self._clarify_member(query, *parsed.ambiguous_member, language)
+        try:
+            plan = MetricQuery.model_validate(query)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"]
+            return Refuse(reason="unsupported", text=say("invalid", language, reason=reason))
+        refusal = self._check(plan, user, language)
+        return refusal or QueryPlan(query=plan)
+
+    def _check(self, query: MetricQuery, user: Principal, language: Language) -> Refuse | None:
+        role = self.model.roles.get(user.role)
+        if role is not None:
+            for metric_id in query.metrics:
+                metric = self.model.metrics.get(metric_id)
+                if metric is not None and (not role.grants(metric)):
+                    allowed = [m.id for m in self.model.metrics.values() if role.grants(m)]
+                    text = say(
+                        "metric_denied", language, role=user.role, metric=metric.name(language),
+                        allowed=self._metric_names(allowed[:8], language),
+                    )  # fmt: skip
+                    return Refuse(reason="permission", text=text, suggestions=allowed[:8])
+        try:
+            check_query(query, self.model, user)
+        except UnsupportedCutError as exc:
+            metric = self.model.metrics[exc.metric]
+            text = say(
+                "cannot_cut", language, metric=metric.name(language), dimension=self._dimension_name(exc.dimension, language),
+                allowed=join_names([self._dimension_name(d, language) for d in ["date", *exc.allowed]], language),
+            )  # fmt: skip
+            return Refuse(reason="unsupported", text=text, suggestions=exc.allowed)
+        except PolicyDeniedError as exc:
+            if user.store_id:
+                return Refuse(reason="permission", text=say("rows_denied", language, role=user.role, store=user.store_id))
+            return Refuse(reason="permission", text=say("invalid", language, reason=str(exc)))
+        except QueryError as exc:
+            return Refuse(reason="unsupported", text=say("invalid", language, reason=str(exc)))
+        return None
+
+    # -- clarifications ----------------------------------------------------------------
+    def _option_for_metric(self, query: dict, metric_id: str, language: Language) -> ClarifyOption:
+        changed = {**query, "metrics": [metric_id]}
+        if changed.get("order_by"):
+            changed["order_by"] = {**changed["order_by"], "field": metric_id}
+        metric = self.model.metrics[metric_id]
+        return ClarifyOption(label=f"{metric.name(language)} ({metric_id})", plan=QueryPlan(query=MetricQuery.model_validate(changed)))
+
+    def _clarify_member(self, query: dict, word: str, members: tuple[Member, ...], language: Language) -> PlanT:
+        options = []
+        for member in members[:8]:
+            filters = [f for f in query["filters"] if f["dimension"] != member.kind]
+            filters.append(Filter(dimension=member.kind, members=[member.key]).model_dump())
+            name = member.name if language == "zh" or not member.name_en else member.name_en
+            plan = MetricQuery.model_validate({**query, "filters": filters})
+            options.append(ClarifyOption(label=f"{name} ({member.key})", plan=QueryPlan(query=plan)))
+        kind = self._dimension_name(members[0].kind, language)
+        return Clarify(text=say("ambiguous_member", language, word=word, kind=kind), options=options)
+
+    def _pick(self, text: str, pending: Clarify) -> PlanT | None:
+        """The option a reply to our question picks: by number, by label, or by naming it."""
+        folded = text.casefold().strip()
+        m = _PICK.match(folded)
+        if m:
+            index = _ORDINALS.get(m.group(1))
+            if index is not None and index < len(pending.options):
+                return pending.options[index].plan
+        keys = {m.value for match in self.vocabulary.find(text) for m in match.values if m.kind == "metric"}
+        keys |= {c.member.key for mention in self.master.find_mentions(text) for c in mention.candidates}
+        chosen = [o for o in pending.options if _option_keys(o) & keys or folded in o.label.casefold()]
+        if len(chosen) != 1:
+            exact = [o for o in chosen if _option_keys(o) & keys and len(keys) == 1]
+            chosen = exact
+        return chosen[0].plan if len(chosen) == 1 else None
+
+    # -- names -------------------------------------------------------------------------
+    def _metric_names(self, ids: list[str], language: Language) -> str:
+        return join_names([self.model.metrics[m].name(language) for m in ids if m in self.model.metrics], language)
+
+    def _dimension_name(self, name: str, language: Language) -> str:
+        if name == "date":
+            return "日期" if language == "zh" else "date"
+        dim = self.model.dimensions.get(name)
+        if dim is None:
+            return name
+        return dim.name_zh if language == "zh" else dim.name_en
+
+
+def _option_keys(option: ClarifyOption) -> set[str]:
+    if not isinstance(option.plan, QueryPlan):
+        return set()
+    query = option.plan.query
+    return set(query.metrics) | {member for f in query.filters for member in f.members}
+
+
+def _with_components(model: SemanticModel, metrics: list[str]) -> list[str]:
+    """ "为什么现金转换周期变长了": the metric and the metrics its formula is made of."""
+    out = list(metrics)
+    for metric_id in metrics:
+        formula = model.metrics[metric_id].formula
+        for name in sorted(formula_names(formula), key=formula.find):
+            if name in model.metrics and name not in out:
+                out.append(name)
+    return out
+
+
+def _trend_grain(period: Period | None) -> str:
+    if period is None:
+        return "month"
+    if period.days <= 31:
+        return "day"
+    return "week" if period.days <= 92 else "month"
+
+
+def _default_period(today: dt.date, grain: str | None) -> Period:
+    """No time named: the last full month; a trend without a period: the last 12 full months."""
+    month_start = today.replace(day=1)
+    yesterday = today - dt.timedelta(days=1)
+    if grain == "day":
+        return Period(start=today - dt.timedelta(days=30), end=yesterday)
+    if grain == "year":
+        return Period(start=dt.date(today.year - 2, 1, 1), end=dt.date(today.year - 1, 12, 31))
+    if grain in ("week", "month", "quarter"):
+        return Period(start=month_start.replace(year=month_start.year - 1), end=month_start - dt.timedelta(days=1))
+    last_month_end = month_start - dt.timedelta(days=1)
+    return Period(start=last_month_end.replace(day=1), end=last_month_end)

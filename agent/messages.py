@@ -1,0 +1,90 @@
+"""What the assistant says when it does not run a query, in the question's language."""
+
+from __future__ import annotations
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "help": {
+        "zh": "我可以回答销售、库存、财务和营销指标的问题,例如:“上个月天猫的毛利率?”“各品类的库存周转天数”"
+        "“近30天销售额趋势”“现金转换周期同比变化”。输入 chatbi metrics 可查看全部指标和口径。",
+        "en": "I answer questions about sales, inventory, finance and marketing metrics, for example "
+        '"gross margin on Tmall last month", "days of inventory by category", "GMV trend over the last 30 days", '
+        '"cash conversion cycle vs last year". Run chatbi metrics to see every metric and its definition.',
+    },
+    "greeting": {
+        "zh": "您好!我是 chatbi,零售数据分析助手。",
+        "en": "Hello! I am chatbi, a retail analytics assistant.",
+    },
+    "out_of_scope": {
+        "zh": "抱歉,这个问题不在我能回答的范围内:我只回答公司经营数据的问题。",
+        "en": "Sorry, that is outside what I can answer: I only answer questions about the business's data.",
+    },
+    "data_change": {
+        "zh": "抱歉,我只能读取数据,不能新增、修改或删除任何数据。如需更正数据,请联系数据负责人。",
+        "en": "Sorry, I can only read data; I cannot insert, change or delete anything. "
+        "Please ask the data owner to correct data.",
+    },
+    "injection": {
+        "zh": "抱歉,我不能执行这个请求:我只按统一的指标口径回答业务问题,不会改变我的规则,也不会直接访问底层数据表。",
+        "en": "Sorry, I can't do that: I answer business questions with the governed metric definitions only; "
+        "I do not change my rules or query raw tables.",
+    },
+    "unknown_metric": {
+        "zh": "抱歉,“{word}”不是已定义的指标,我无法按统一口径回答。",
+        "en": 'Sorry, "{word}" is not a governed metric, so I cannot answer it with an agreed definition.',
+    },
+    "did_you_mean": {"zh": "您是不是想问:{options}?", "en": "Did you mean: {options}?"},
+    "which_metric": {
+        "zh": "您想看哪个指标?例如:{options}。",
+        "en": "Which metric would you like? For example: {options}.",
+    },
+    "ambiguous_metric": {
+        "zh": "“{word}”可以指以下几个指标,您想看哪一个?",
+        "en": '"{word}" can mean several metrics. Which one do you mean?',
+    },
+    "ambiguous_member": {
+        "zh": "“{word}”对应多个{kind},您指的是哪一个?",
+        "en": '"{word}" matches several {kind}s. Which one do you mean?',
+    },
+    "no_days_yet": {
+        "zh": "“{label}”在参考日期 {today} 之前还没有完整的一天,暂无数据。数据截至 {today} 的前一天。",
+        "en": '"{label}" has no complete day before the reference date {today}, so there is no data for it yet.',
+    },
+    "cannot_cut": {
+        "zh": "{metric}不能按{dimension}拆分或筛选:它的口径读取的数据里没有这个维度。{metric}可以按{allowed}查看。",
+        "en": "{metric} cannot be broken down or filtered by {dimension}: the data its definition reads has no "
+        "{dimension}. {metric} can be cut by {allowed}.",
+    },
+    "metric_denied": {
+        "zh": "抱歉,您的角色({role})无权查看{metric}。您可以查看:{allowed}。",
+        "en": "Sorry, your role ({role}) may not see {metric}. You can ask about: {allowed}.",
+    },
+    "rows_denied": {
+        "zh": "抱歉,您的角色({role})只能查看本店({store})的数据。",
+        "en": "Sorry, your role ({role}) may only see the data of your store ({store}).",
+    },
+    "invalid": {
+        "zh": "抱歉,这个问题我无法按口径回答:{reason}",
+        "en": "Sorry, I cannot answer that with the governed definitions: {reason}",
+    },
+    "why_nothing": {
+        "zh": "我能给出指标的分解和对比,但无法直接判断原因。请告诉我想看哪个指标,例如“现金转换周期为什么变长了?”。",
+        "en": "I can break a metric down and compare periods, but not state causes by myself. "
+        'Tell me which metric, e.g. "why did the cash conversion cycle get longer?".',
+    },
+    "follow_up_unclear": {
+        "zh": "抱歉,我没理解这个追问要改变什么。可以换个说法,例如“那京东呢?”“按月拆开”“去年呢?”。",
+        "en": 'Sorry, I did not understand what to change. Try e.g. "what about JD?", "by month", "and last year?".',
+    },
+}
+
+
+def say(key: str, language: str, **values: object) -> str:
+    return _TEXTS[key][language].format(**values)
+
+
+def join_names(names: list[str], language: str) -> str:
+    if language == "zh":
+        return "、".join(names)
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

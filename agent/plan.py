@@ -1,0 +1,116 @@
+"""What a planner decides for one question: run a query, call a tool, ask back, or decline.
+
+Every planner (the embedded one, an LLM) returns one of these typed plans; nothing else
+reaches the semantic layer. A :class:`Clarify` carries, for each option, the plan that
+picking it would run, so the answer to "which one?" needs no second guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from semantic_layer.query import MetricQuery, Principal
+
+Language = Literal["zh", "en"]
+
+RefusalReason = Literal[
+    "out_of_scope",  # weather, chit-chat, anything that is not about the business's data
+    "unknown_metric",  # a metric word the governed model does not define (with suggestions)
+    "unsupported",  # understood, but the model cannot answer it (a cut it cannot take, ...)
+    "data_change",  # asks to insert, update or delete data
+    "injection",  # tries to override instructions or reach raw tables
+    "permission",  # the asker's role may not see it
+    "no_data",  # the period named has no days before the reference date
+]
+
+
+class QueryPlan(BaseModel):
+    """Run one governed MetricQuery."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["query"] = "query"
+    query: MetricQuery
+
+
+class ToolCall(BaseModel):
+    """Run one analysis tool (replenishment, elasticity, cash conversion cycle) with arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["tool"] = "tool"
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClarifyOption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(description="What the user sees and may type back, e.g. '库存周转天数 (dio)'.")
+    plan: QueryPlan | ToolCall
+
+
+class Clarify(BaseModel):
+    """Ask the user to pick: the question can mean several things."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["clarify"] = "clarify"
+    text: str
+    options: list[ClarifyOption] = Field(min_length=2)
+
+
+class Refuse(BaseModel):
+    """Decline politely, saying why and what can be asked instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["refuse"] = "refuse"
+    reason: RefusalReason
+    text: str
+    suggestions: list[str] = Field(default_factory=list)
+
+
+Plan = Annotated[QueryPlan | ToolCall | Clarify | Refuse, Field(discriminator="kind")]
+
+
+class Turn(BaseModel):
+    """One exchange of a conversation, as planners need it for follow-ups."""
+
+    question: str
+    language: Language
+    plan: QueryPlan | ToolCall | Clarify | Refuse = Field(discriminator="kind")
+    status: str  # the answer's status
+
+
+class Conversation(BaseModel):
+    """The turns so far (oldest first). Planners read it; the conversation store keeps it."""
+
+    id: str
+    turns: list[Turn] = Field(default_factory=list)
+
+    def last_query(self) -> MetricQuery | None:
+        """The last query that was answered: what a follow-up ("那京东呢?") modifies."""
+        for turn in reversed(self.turns):
+            if isinstance(turn.plan, QueryPlan) and turn.status == "answer":
+                return turn.plan.query
+        return None
+
+    def pending_clarification(self) -> Clarify | None:
+        """The question we asked back, if the last turn was one."""
+        if self.turns and isinstance(self.turns[-1].plan, Clarify):
+            return self.turns[-1].plan
+        return None
+
+
+class Planner(Protocol):
+    """(question, conversation, catalog, user) -> Plan. ``today`` anchors relative time words."""
+
+    name: str
+
+    def plan(
+        self, question: str, conversation: Conversation, user: Principal, today: dt.date
+    ) -> QueryPlan | ToolCall | Clarify | Refuse: ...

@@ -1,0 +1,159 @@
+"""`chatbi ask` and `chatbi chat`: questions in Chinese or English from the terminal.
+
+Only the embedded path is imported here (no LangChain, no FastAPI), so `chatbi ask`
+starts fast; the assistant itself is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from agent.answer import Answer
+    from agent.assistant import Assistant
+
+_PLANNERS = ("embedded", "llm")
+_ROLES_HELP = "admin | finance | marketing | store_manager (with --store)."
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from api.cli import fail
+
+    fail(message, code)
+
+
+def _open(db: Path, engine_url: str | None, planner: str, history: bool) -> Assistant:
+    from agent.assistant import Assistant
+    from agent.conversation_store import default_path
+    from semantic_layer.engine import EngineError
+
+    if planner not in _PLANNERS:
+        _fail(f"--planner expects embedded or llm, got '{planner}'")
+    if engine_url is None and not db.is_file():
+        _fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
+    try:
+        return Assistant.open(
+            engine_url or db,
+            planner="llm" if planner == "llm" else "embedded",
+            conversations=default_path() if history else ":memory:",
+        )
+    except (EngineError, ValueError) as exc:
+        _fail(str(exc))
+        raise
+
+
+def _principal(role: str, store: str | None):  # noqa: ANN202 - a Principal, imported lazily
+    from semantic_layer.query import Principal
+
+    if role == "store_manager" and not store:
+        _fail("--role store_manager needs --store (e.g. --store st_sh01)")
+    return Principal(role=role, store_id=store)
+
+
+def _today(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--today expects a date YYYY-MM-DD, got '{text}'")
+        raise
+
+
+def _show(answer: Answer) -> None:
+    from rich.console import Console
+
+    from api.query_cli import _print_table
+
+    if answer.status == "answer" and answer.columns:
+        from semantic_layer.semantic_model import load_model
+
+        _print_table(answer, load_model())
+    else:
+        Console().print(answer.text, highlight=False)
+
+
+def ask(
+    question: str = typer.Argument(..., help='The question, e.g. "上个月天猫的毛利率?" or "GMV by channel last month".'),
+    db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The DuckDB warehouse file."),
+    engine_url: str | None = typer.Option(None, "--engine", help="Engine URL instead of --db, e.g. postgresql://..."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer object (DESIGN.md) as one JSON object."),
+    role: str = typer.Option("admin", "--role", help=_ROLES_HELP),
+    store: str | None = typer.Option(None, "--store", help="The store of a store_manager (e.g. st_sh01)."),
+    session: str | None = typer.Option(
+        None, "--session", help="Conversation id: follow-ups in later calls with the same id keep the context."
+    ),
+    today: str | None = typer.Option(
+        None, "--today", help="Reference date for relative time words (default: the day after the latest order)."
+    ),
+    planner: str = typer.Option("embedded", "--planner", help="embedded (offline, default) or llm."),
+) -> None:
+    """Ask one question in Chinese or English; answers with the number, a table and the definition used."""
+    principal = _principal(role, store)
+    reference = _today(today)
+    assistant = _open(db, engine_url, planner, history=session is not None)
+    try:
+        answer = assistant.ask(question, conversation_id=session, principal=principal, today=reference)
+    finally:
+        assistant.close()
+    if as_json:
+        typer.echo(answer.to_json())
+    else:
+        _show(answer)
+    if answer.status == "error":
+        raise typer.Exit(1)
+
+
+def chat(
+    db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The DuckDB warehouse file."),
+    engine_url: str | None = typer.Option(None, "--engine", help="Engine URL instead of --db, e.g. postgresql://..."),
+    role: str = typer.Option("admin", "--role", help=_ROLES_HELP),
+    store: str | None = typer.Option(None, "--store", help="The store of a store_manager (e.g. st_sh01)."),
+    session: str | None = typer.Option(None, "--session", help="Resume a conversation id (default: a new one)."),
+    today: str | None = typer.Option(None, "--today", help="Reference date for relative time words."),
+    planner: str = typer.Option("embedded", "--planner", help="embedded (offline, default) or llm."),
+) -> None:
+    """An interactive conversation in the terminal: follow-ups keep the context. /new starts over, /quit ends."""
+    from rich.console import Console
+
+    console = Console()
+    principal = _principal(role, store)
+    reference = _today(today)
+    assistant = _open(db, engine_url, planner, history=True)
+    conversation = session or uuid.uuid4().hex[:12]
+    console.print(
+        f"[bold]chatbi[/bold] · session {conversation} · 问我销售、库存、财务和营销的问题 / ask about sales, "
+        "inventory, finance, marketing · /new /quit",
+        highlight=False,
+    )
+    try:
+        while True:
+            try:
+                line = console.input("[bold cyan]› [/bold cyan]").strip()
+            except (EOFError, KeyboardInterrupt):
+                console.print()
+                break
+            if not line:
+                continue
+            if line in ("/quit", "/exit", "/q"):
+                break
+            if line == "/new":
+                conversation = uuid.uuid4().hex[:12]
+                console.print(f"[dim]new session {conversation}[/dim]")
+                continue
+            answer = assistant.ask(line, conversation_id=conversation, principal=principal, today=reference)
+            _show(answer)
+    finally:
+        assistant.close()
+    console.print(f"[dim]session {conversation} saved; resume with: chatbi chat --session {conversation}[/dim]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `ask` and `chat` to the `chatbi` command."""
+    app.command("ask")(ask)
+    app.command("chat")(chat)

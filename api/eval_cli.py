@@ -1,0 +1,144 @@
+"""`chatbi eval`: run the eval cases against the assistant and report accuracy and latency.
+
+Registered on the main app by :func:`register`. Everything heavy (the assistant, duckdb, the
+case loader, rich) is imported inside the command so that `chatbi --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from evals.case_file import EvalCase
+    from evals.runner import EvalRun
+
+PLANNERS = ("embedded", "llm")
+REPORT_SUFFIXES = (".md", ".json")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    from api.cli import fail
+
+    fail(message, code)
+    raise AssertionError("fail() exits")  # it is typed as returning None
+
+
+def eval_command(
+    suite: str = typer.Option(
+        "embedded", "--suite", help="embedded (all of evals/cases/), a case file name there, or a .yaml file or folder."
+    ),
+    planner: str = typer.Option("embedded", "--planner", help="embedded (offline) or llm."),
+    report: list[Path] = typer.Option(
+        [], "--report", help="Write a report: markdown if PATH ends in .md, JSON if .json; repeatable."
+    ),
+    db: Path | None = typer.Option(
+        None, "--db", help="DuckDB file to run on (default: the small demo, seed 7, built once into the cache)."
+    ),
+    category: list[str] = typer.Option([], "--category", help="Only this category (e.g. lookup); repeatable."),
+    lang: str | None = typer.Option(None, "--lang", help="Only cases in this language: zh, en or mixed."),
+    floor: float | None = typer.Option(
+        None, "--floor", help="Exit with code 1 when execution accuracy is below this share (e.g. 0.95)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON report on stdout instead of the table."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    time_plans: bool = typer.Option(
+        False, "--time-plans", help="Also time planning alone (plan_only) on each single-turn question."
+    ),
+) -> None:
+    """Score the assistant on the eval cases: plan and execution accuracy per category and language,
+    family consistency, refusal/clarification precision, latency."""
+    from evals.case_file import CATEGORIES, LANGUAGES, CaseFileError, load_suite, resolve_suite
+
+    if planner not in PLANNERS:
+        _fail(f"--planner expects embedded or llm, got '{planner}'")
+    if lang is not None and lang not in LANGUAGES:
+        _fail(f"--lang expects zh, en or mixed, got '{lang}'")
+    unknown = [c for c in category if c not in CATEGORIES]
+    if unknown:
+        _fail(f"unknown --category '{unknown[0]}': choose from {', '.join(CATEGORIES)}")
+    bad_report = next((p for p in report if p.suffix not in REPORT_SUFFIXES), None)
+    if bad_report is not None:
+        _fail(f"--report must end in .md or .json, got '{bad_report}'")
+    if floor is not None and not 0 <= floor <= 1:
+        _fail(f"--floor expects a share between 0 and 1, got {floor}")
+    try:
+        source = resolve_suite(suite)
+        loaded = load_suite(source, name=suite if suite == "embedded" else None)
+    except CaseFileError as exc:
+        _fail(str(exc))
+    cases = [
+        c
+        for c in loaded.cases()
+        if (not category or c.family.category in category) and (lang is None or c.case.lang == lang)
+    ]
+    if not cases:
+        _fail(f"no cases in suite '{loaded.name}' match the --category/--lang given")
+    run = _run(loaded.name, cases, planner, db, progress=not (quiet or as_json), time_plans=time_plans)
+    _write_reports(run, report)
+    if as_json:
+        from evals.report import to_json
+
+        typer.echo(to_json(run))
+    else:
+        from rich.console import Console
+
+        from evals.report import print_summary
+
+        print_summary(run, Console())
+    accuracy = run.summary.overall.execution_accuracy
+    if floor is not None and accuracy < floor:
+        _fail(f"execution accuracy {accuracy:.1%} is below --floor {floor:.1%}", 1)
+
+
+def _run(
+    suite: str, cases: list[EvalCase], planner: str, db: Path | None, *, progress: bool, time_plans: bool
+) -> EvalRun:
+    """Build or check the dataset, compute gold results, then run the cases on a fresh assistant."""
+    import duckdb
+
+    from evals.dataset import DatasetError, ensure_dataset
+    from evals.runner import EvalRun, compute_gold, run_cases
+
+    try:
+        path = ensure_dataset(db, progress=progress)
+        families = {c.family.id: c.family for c in cases}
+        gold = compute_gold(families.values(), path)
+    except DatasetError as exc:
+        _fail(str(exc))
+    except duckdb.Error as exc:
+        _fail(f"cannot read {path}: {str(exc).splitlines()[0]}")
+    try:
+        from agent.assistant import Assistant
+
+        assistant = Assistant.open(path, planner="llm" if planner == "llm" else "embedded")
+    except Exception as exc:  # a bad path, a missing LLM configuration, ...: one line for the user
+        _fail(f"cannot start the {planner} assistant: {(str(exc) or type(exc).__name__).splitlines()[0]}")
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    try:
+        results = run_cases(cases, assistant, gold, time_plans=time_plans, progress=progress)
+    finally:
+        assistant.close()
+    return EvalRun(suite, planner, str(path), started, time.perf_counter() - clock, results)
+
+
+def _write_reports(run: EvalRun, paths: list[Path]) -> None:
+    from evals.report import to_json, to_markdown
+
+    for path in paths:
+        text = to_markdown(run) if path.suffix == ".md" else to_json(run)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `eval` to the `chatbi` command."""
+    app.command("eval")(eval_command)

@@ -1,0 +1,291 @@
+"""Run eval cases against an assistant and score them: per case, then per category, language and family.
+
+Gold results come from running each family's hand-written SQL directly on the DuckDB file.
+They are all computed (and the connection closed) before the assistant opens the file: DuckDB
+refuses a second in-process connection to one file with a different configuration.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent.answer import Answer
+from evals.case_file import CATEGORIES, LANGUAGES, EvalCase, Expect, Family
+from evals.compare import OK, Comparison, compare_plan, compare_tables
+from evals.dataset import REFERENCE_DAY
+from semantic_layer.query import Principal
+
+
+class AssistantLike(Protocol):
+    """What the runner needs of ``agent.assistant.Assistant`` (tests pass a fake)."""
+
+    def ask(self, question: str, *, conversation_id: str, principal: Principal, today: Any) -> Answer: ...
+
+    def plan_only(self, question: str, *, conversation_id: str, principal: Principal, today: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Gold:
+    """A family's gold table, or why its SQL could not run (a case-file bug, reported per case)."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    error: str | None = None
+
+
+def compute_gold(families: Iterable[Family], db: Path) -> dict[str, Gold]:
+    """Run the gold SQL of every answer family once, read-only, on ``db``."""
+    import duckdb
+
+    gold: dict[str, Gold] = {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for family in families:
+            if family.expect.sql is None:
+                continue
+            try:
+                cursor = con.execute(family.expect.sql)
+                gold[family.id] = Gold([d[0] for d in cursor.description or []], cursor.fetchall())
+            except duckdb.Error as exc:
+                gold[family.id] = Gold([], [], error=str(exc).splitlines()[0])
+    finally:
+        con.close()
+    return gold
+
+
+@dataclass
+class CaseResult:
+    """One scored case. ``correct`` (used for family consistency) means execution-correct."""
+
+    id: str
+    family: str
+    category: str
+    lang: str
+    questions: list[str]
+    expected: str
+    got: str
+    plan_ok: bool
+    execution_ok: bool
+    reason: str
+    plan_reason: str
+    answer_text: str
+    answer_sql: str | None
+    ask_seconds: float
+    case_seconds: float
+    plan_only_seconds: float | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.execution_ok
+
+    @property
+    def failed(self) -> bool:
+        return not (self.execution_ok and self.plan_ok)
+
+
+def score(expect: Expect, answer: Answer, gold: Gold | None) -> tuple[Comparison, Comparison]:
+    """(plan, execution) verdicts of one answer against its family's expectation."""
+    if answer.status != expect.status:
+        miss = Comparison(False, f"expected {expect.status}, got {answer.status}: {_one_line(answer.text, 100)}")
+        return miss, miss
+    if expect.status == "clarification":
+        options = [o.lower() for o in answer.options]
+        lacking = [w for w in expect.options_include or [] if not any(w.lower() in o for o in options)]
+        verdict = Comparison(False, f"options lack {', '.join(lacking)} (got: {'; '.join(answer.options)})")
+        return (OK, OK) if not lacking else (verdict, verdict)
+    if expect.status == "refusal":
+        return OK, OK
+    assert gold is not None, "answer families have gold results"
+    plan = compare_plan(expect.plan.given(), answer.plan) if expect.plan else OK
+    if gold.error:
+        return plan, Comparison(False, f"gold SQL failed: {gold.error}")
+    table = compare_tables(gold.columns, gold.rows, answer.columns, answer.rows, order_matters=expect.order_matters)
+    return plan, table
+
+
+def run_case(item: EvalCase, assistant: AssistantLike, gold: Mapping[str, Gold], *, time_plan: bool) -> CaseResult:
+    """Ask every turn in one fresh conversation and score the last answer."""
+    family, questions = item.family, item.case.questions
+    principal = Principal(role=family.role, store_id=family.store)
+    today = family.today or REFERENCE_DAY
+    conversation = uuid.uuid4().hex
+    case_started = time.perf_counter()
+    turn_seconds = 0.0
+    for question in questions:
+        started = time.perf_counter()
+        try:
+            answer = assistant.ask(question, conversation_id=conversation, principal=principal, today=today)
+        except Exception as exc:  # a crash is a wrong answer for this case, not the end of the run
+            answer = Answer(status="error", text=f"assistant raised {type(exc).__name__}: {exc}", language="en")
+        turn_seconds = time.perf_counter() - started
+        if answer.status == "error":
+            break
+    case_seconds = time.perf_counter() - case_started
+    plan, execution = score(family.expect, answer, gold.get(family.id))
+    return CaseResult(
+        id=item.id, family=family.id, category=family.category, lang=item.case.lang, questions=questions,
+        expected=family.expect.status, got=answer.status, plan_ok=plan.ok, execution_ok=execution.ok,
+        reason=execution.reason, plan_reason=plan.reason, answer_text=_one_line(answer.text, 300),
+        answer_sql=answer.sql, ask_seconds=turn_seconds, case_seconds=case_seconds,
+        plan_only_seconds=_time_plan(assistant, questions[0], principal, today) if time_plan else None,
+    )  # fmt: skip
+
+
+def _time_plan(assistant: AssistantLike, question: str, principal: Principal, today: Any) -> float | None:
+    """Wall time of planning alone, in a fresh conversation; None when planning raises."""
+    started = time.perf_counter()
+    try:
+        assistant.plan_only(question, conversation_id=uuid.uuid4().hex, principal=principal, today=today)
+    except Exception:
+        return None
+    return time.perf_counter() - started
+
+
+def run_cases(
+    cases: Sequence[EvalCase],
+    assistant: AssistantLike,
+    gold: Mapping[str, Gold],
+    *,
+    time_plans: bool = False,
+    progress: bool = False,
+) -> list[CaseResult]:
+    """Run the cases in order, with a progress bar on stderr; ``time_plans`` times single-turn planning."""
+    results = []
+    with _progress() if progress else nullcontext(None) as bar:
+        task = bar.add_task("eval", total=len(cases)) if bar is not None else None
+        for item in cases:
+            single = item.case.q is not None
+            results.append(run_case(item, assistant, gold, time_plan=time_plans and single))
+            if bar is not None:
+                bar.update(task, advance=1, description=item.id)
+    return results
+
+
+def _progress() -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Score:
+    n: int
+    plan_accuracy: float
+    execution_accuracy: float
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Seconds."""
+
+    p50: float
+    p95: float
+
+
+@dataclass
+class Summary:
+    overall: Score
+    by_category: dict[str, Score]
+    by_language: dict[str, Score]
+    family_consistency: float
+    family_scores: dict[str, float]
+    refusal_precision: float | None
+    refusal_recall: float | None
+    clarification_precision: float | None
+    clarification_recall: float | None
+    ask_latency: Latency | None
+    case_latency: Latency | None
+    plan_latency: Latency | None
+
+
+@dataclass
+class EvalRun:
+    """A finished run: what was run, on what, the per-case results and their summary."""
+
+    suite: str
+    planner: str
+    db: str
+    started: str
+    seconds: float
+    results: list[CaseResult]
+    summary: Summary = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.summary = summarize(self.results)
+
+
+def summarize(results: Sequence[CaseResult]) -> Summary:
+    """Accuracies overall, per category and per language; family consistency; refusal and
+    clarification precision/recall; latency percentiles. ``results`` must not be empty."""
+    if not results:
+        raise ValueError("no results to summarize")
+    families: dict[str, list[CaseResult]] = {}
+    for r in results:
+        families.setdefault(r.family, []).append(r)
+    family_scores = {fid: sum(r.correct for r in rs) / len(rs) for fid, rs in families.items()}
+    plan_times = [r.plan_only_seconds for r in results if r.plan_only_seconds is not None]
+    return Summary(
+        overall=_score(results),
+        by_category=_grouped(results, "category", CATEGORIES),
+        by_language=_grouped(results, "lang", LANGUAGES),
+        family_consistency=sum(s == 1.0 for s in family_scores.values()) / len(family_scores),
+        family_scores=family_scores,
+        refusal_precision=_share(results, status="refusal", of="got"),
+        refusal_recall=_share(results, status="refusal", of="expected"),
+        clarification_precision=_share(results, status="clarification", of="got"),
+        clarification_recall=_share(results, status="clarification", of="expected"),
+        ask_latency=_latency([r.ask_seconds for r in results]),
+        case_latency=_latency([r.case_seconds for r in results]),
+        plan_latency=_latency(plan_times),
+    )
+
+
+def _score(results: Sequence[CaseResult]) -> Score:
+    n = len(results)
+    return Score(n, sum(r.plan_ok for r in results) / n, sum(r.execution_ok for r in results) / n)
+
+
+def _grouped(results: Sequence[CaseResult], attribute: str, order: Sequence[str]) -> dict[str, Score]:
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        groups.setdefault(getattr(r, attribute), []).append(r)
+    return {key: _score(groups[key]) for key in order if key in groups}
+
+
+def _share(results: Sequence[CaseResult], *, status: str, of: str) -> float | None:
+    """Precision (``of="got"``: of the answers with ``status``, the share expected to have it) or
+    recall (``of="expected"``: of the cases expecting ``status``, the share that got it)."""
+    pool = [r for r in results if getattr(r, of) == status]
+    if not pool:
+        return None
+    return sum(r.got == r.expected for r in pool) / len(pool)
+
+
+def _latency(seconds: Sequence[float]) -> Latency | None:
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return Latency(_percentile(ordered, 0.50), _percentile(ordered, 0.95))
+
+
+def _percentile(ordered: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _one_line(text: str, limit: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
