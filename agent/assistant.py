@@ -13,7 +13,7 @@ from typing import Literal
 from agent.answer import Answer
 from agent.conversation_store import ConversationStore
 from agent.embedded_planner import EmbeddedPlanner
-from agent.metric_runner import run_metric_query
+from agent.metric_runner import master_data_labeler, run_metric_query
 from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, ToolCall, Turn
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
@@ -41,6 +41,7 @@ class Assistant:
         self.master = master or load_master_data(engine, extra_synonyms=model_member_synonyms(self.model))
         self.planner: Planner = planner or EmbeddedPlanner(self.model, self.master)
         self.conversations = conversations or ConversationStore(":memory:")
+        self.labels = master_data_labeler(self.master, self.model)
         self._today: dt.date | None = None
 
     @classmethod
@@ -112,7 +113,14 @@ class Assistant:
     def _execute(self, plan: PlanT, principal: Principal, language: Literal["zh", "en"]) -> Answer:
         if isinstance(plan, QueryPlan):
             try:
-                return run_metric_query(plan.query, self.engine, principal=principal, language=language, model=self.model)
+                return run_metric_query(
+                    plan.query,
+                    self.engine,
+                    principal=principal,
+                    language=language,
+                    model=self.model,
+                    labels=self.labels,
+                )
             except EngineError as exc:
                 return Answer(status="error", text=str(exc), language=language, plan=plan.query.model_dump(mode="json"))
         if isinstance(plan, Clarify):
@@ -121,7 +129,11 @@ class Assistant:
             return Answer(status="clarification", text="\n".join(lines), language=language, options=options)
         if isinstance(plan, Refuse):
             return Answer(status="refusal", text=plan.text, language=language)
-        text = f"分析工具 {plan.tool} 尚未接入。" if language == "zh" else f"The analysis tool {plan.tool} is not available."
+        text = (
+            f"分析工具 {plan.tool} 尚未接入。"
+            if language == "zh"
+            else f"The analysis tool {plan.tool} is not available."
+        )
         return Answer(status="error", text=text, language=language, plan=plan.model_dump(mode="json"))
 
 
@@ -133,4 +145,3 @@ def model_member_synonyms(model: SemanticModel) -> dict[tuple, list[str]]:
             for member in dim.members:
                 out[(dim.name, member.code)] = [member.name_zh, member.name_en, *member.synonyms]
     return out
-

@@ -10,50 +10,76 @@ from __future__ import annotations
 
 import re
 
+# Python's \b treats Chinese characters as word characters, so "YoY呢" would have no boundary
+# after "yoy". Patterns here write \b and mean an ASCII word boundary.
+_ASCII_BOUNDARY = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern.replace(r"\b", _ASCII_BOUNDARY))
+
+
 _NUM = r"(?:\d+|[一二两三四五六七八九十]+)"
 
 # -- comparisons --------------------------------------------------------------------------
-YOY = re.compile(
-    r"同比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较|相比|对比)?去年同期(?:相比|比|对比)?|比去年|较去年|跟去年比|和去年比"
+YOY = _rx(
+    r"同比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较|相比|对比)(?:前一年|上一年|上年)(?:同期)?(?:相比|比)?|(?:和|跟|与|比|较|相比|对比)?去年同期(?:相比|比|对比)?|比去年|较去年|跟去年比|和去年比"
     r"|\byoy\b|\by-o-y\b|year[- ]over[- ]year|year[- ]on[- ]year"
-    r"|(?:vs\.?|versus|compared (?:to|with)|against) (?:the )?(?:same (?:period|time|month|quarter) )?(?:of )?last year"
+    r"|(?:vs\.?|versus|compared? (?:to|with)|against|than) (?:the )?(?:same (?:period|time|month|quarter|dates|days|weeks) )?(?:of |in )?(?:last year|the (?:previous|prior) year|the year before|a year (?:ago|earlier|before))"
+    r"|(?:vs\.?|versus|compared? (?:to|with)|against) (?:the )?same (?:period|time|dates) (?:a )?year (?:ago|earlier|before)"
 )
-POP = re.compile(
+POP = _rx(
     r"环比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较)上(?:个)?(?:月|周|季度|期)(?:相比|比)?"
     r"|\bmom\b|\bqoq\b|\bwow\b|month[- ]over[- ]month|month[- ]on[- ]month|quarter[- ]over[- ]quarter|week[- ]over[- ]week"
     r"|period[- ]over[- ]period|period[- ]on[- ]period"
-    r"|(?:vs\.?|versus|compared (?:to|with)|against) (?:the )?(?:previous|prior|last|preceding) (?:month|week|quarter|period)"
+    r"|(?:和|跟|与|比|较)(?:前一|上一|之前|此前|前)(?:个)?(?:\s*\d+\s*天|[一二两三四五六七八九十]+天|月|周|星期|季度|期|段时间)(?:相比|比)?"
+    r"|(?:vs\.?|versus|compared? (?:to|with)|against|than) (?:the )?(?:previous|prior|last|preceding|the) (?:\d+ days|\d+ weeks|month|week|quarter|period)"
 )
 
 # -- rankings ---------------------------------------------------------------------------
-TOP_N = re.compile(rf"(?:排名|排行|销量|卖得最好的)?前\s*({_NUM})\s*(?:名|个|大|位|家|款|的)?|\btop\s*({_NUM}|\d+)\b|\bbest\s+(\d+)\b")
-BOTTOM_N = re.compile(rf"倒数\s*(?:第)?\s*({_NUM})\s*(?:名|个|位|家|款)?|后\s*({_NUM})\s*(?:名|位)|\bbottom\s*(\d+)\b|\bworst\s+(\d+)\b|\blowest\s+(\d+)\b")
-HIGHEST = re.compile(r"最高|最多|最大|最长|最好|最强|最快|卖得最好|第一名|\bhighest\b|\bmost\b|\bbiggest\b|\blargest\b|\btop\b|\blongest\b|\bbest\b|\bgreatest\b")
-LOWEST = re.compile(r"最低|最少|最小|最短|最慢|垫底|\blowest\b|\bleast\b|\bsmallest\b|\bshortest\b|\bfewest\b")
-WORST = re.compile(r"最差|最糟|最烂|拖后腿|\bworst\b")
-RANK_ALL = re.compile(r"排名|排行|排序|名次|\brank(?:ing|ed)?\b|\bsorted\b|\bleaderboard\b")
+_NOT_TIME = r"(?!\s*(?:个)?(?:年|月|周|星期|天|日|季|期|小时))"
+TOP_N = _rx(
+    rf"(?:排名|排行)?前\s*({_NUM})\s*(?:名|个|大|位|家|款|的)?{_NOT_TIME}|\btop\s*(\d+)\b|\bbest\s+(\d+)\b|\bhighest\s+(\d+)\b"
+    rf"|(?:最高|最多|最大|最长|最好|最贵)的?\s*({_NUM})\s*(?:个|家|款|名|位|大)|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最高|最多|最大|最长|最好|最贵|\bmost\b|\bhighest\b|\bbest\b|\blargest\b|\bbiggest\b|\blongest\b))"
+)
+BOTTOM_N = _rx(
+    rf"倒数\s*(?:第)?\s*({_NUM})\s*(?:名|个|位|家|款)?|后\s*({_NUM})\s*(?:名|位)|\bbottom\s*(\d+)\b|\blowest\s+(\d+)\b"
+    rf"|(?:最低|最少|最小|最短|最便宜)的?\s*({_NUM})\s*(?:个|家|款|名|位)"
+    rf"|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最低|最少|最小|最短|\blowest\b|\bleast\b|\bfewest\b|\bsmallest\b))"
+)
+WORST_N = _rx(
+    rf"\bworst\s+(\d+)\b|最差的?\s*({_NUM})\s*(?:个|家|款|名|位)|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最差|\bworst\b))"
+)
+HIGHEST = _rx(
+    r"最高|最多|最大|最长|最好|最强|最快|最贵|卖得最好|第一名|\bhighest\b|\bmost\b|\bbiggest\b|\blargest\b|\btop\b|\blongest\b|\bbest\b|\bgreatest\b"
+)
+LOWEST = _rx(r"最低|最少|最小|最短|最慢|最便宜|垫底|\blowest\b|\bleast\b|\bsmallest\b|\bshortest\b|\bfewest\b")
+WORST = _rx(r"最差|最糟|最烂|拖后腿|\bworst\b")
+RANK_ALL = _rx(r"排名|排行|排序|名次|\brank(?:ing|ed)?\b|\bsorted\b|\bleaderboard\b")
 
 # -- breakdowns ("各渠道", "by category"): a marker right before a dimension word -----------------
-BREAKDOWN_BEFORE = re.compile(
+BREAKDOWN_BEFORE = _rx(
     r"(?:各|每个|每一个|每家|每一家|每|分|按|按照|按照各|哪个|哪些|哪家|哪一个|哪一家|哪几个|哪款|哪"
     r"|\bby\b|\bper\b|\beach\b|\bevery\b|\bacross\b|\bwhich\b|\bwhat\b|\bamong\b|\bfor each\b|\bfor all\b)\s*(?:个|家|一个)?\s*$"
 )
-DIMENSION_DATE = re.compile(r"哪天|哪一天|哪个月|哪一月|哪一周|哪周|哪个季度|which (day|month|week|quarter|year)")
+DIMENSION_DATE = _rx(r"哪天|哪一天|哪个月|哪一月|哪一周|哪周|哪个季度|which (day|month|week|quarter|year)")
 
 # -- filters ---------------------------------------------------------------------------
-EXCLUDE_BEFORE = re.compile(r"(?:除了|除去|除|不含|不包括|不算|剔除|排除|去掉|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|\bwithout\b|\bnot\b)\s*$")
+EXCLUDE_BEFORE = _rx(
+    r"(?:除了|除去|除|不含|不包括|不算|剔除|排除|去掉|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|\bwithout\b|\bnot\b)\s*$"
+)
 
 # -- follow-ups ------------------------------------------------------------------------
-FOLLOW_UP = re.compile(
+FOLLOW_UP = _rx(
     r"^(?:那|那么|那就|那再|再|还有|换成|改成|改为|只看|仅看|光看|单看|如果是|要是|和|跟|同样|也)"
     r"|呢\s*[?？!。]*\s*$"
     r"|^(?:and|what about|how about|and what about|same for|now|then|only|just|instead|also|ok|okay)\b"
     r"|\binstead\b|\bsame (?:thing|question)\b|\bbreak (?:it|that|this) down\b|拆开|拆分|细分|展开"
 )
-ADD_TO_PREVIOUS = re.compile(r"再按|也按|同时|另外|加上|还要|\balso\b|\band also\b|\badd\b|\bas well\b")
+ADD_TO_PREVIOUS = _rx(r"再按|也按|同时|另外|加上|还要|\balso\b|\band also\b|\badd\b|\bas well\b")
 
 # -- what is declined ---------------------------------------------------------------------
-INJECTION = re.compile(
+INJECTION = _rx(
     r"忽略|无视|忘记|忘掉|不要管|跳过(?:之前|前面|上面|以上)|(?:之前|前面|上面|以上)的(?:所有)?(?:指令|指示|规则|设定|要求)"
     r"|系统提示|提示词|system prompt|your prompt|your instructions|开发者模式|developer mode|越狱|jailbreak|\bdan\b"
     r"|ignore (?:all |any |the |your )?(?:previous|prior|above|earlier|preceding)|disregard|forget (?:all |your |everything)"
@@ -61,7 +87,7 @@ INJECTION = re.compile(
     r"|\bselect\b[\s\S]*\bfrom\b|\bunion\b\s+\bselect\b|;\s*(?:drop|delete|update|insert|alter|truncate)\b|--\s*$|\bexec(?:ute)?\s+sql\b|执行(?:这条|以下|下面的)?\s*sql"
     r"|\bsql\b\s*[:：]|原始表|raw tables?|直接查(?:询)?(?:表|数据库)|information_schema|pg_catalog|sqlite_master|duckdb_tables"
 )
-DATA_CHANGE = re.compile(
+DATA_CHANGE = _rx(
     r"删除|删掉|删了|清空|清除|抹掉|篡改|插入|写入|录入|导入|新增一条|添加一条|增加一条记录|回滚"
     r"|(?:修改|改成|改为|改一下|更新|调整|设置为|设为|置为)[^按看成]{0,12}(?:\d|数据|记录|数值|成本|价格|金额|为)"
     r"|把.{1,20}(?:改成|改为|设为|调成|调整为|修改为|更新为)"
@@ -69,23 +95,68 @@ DATA_CHANGE = re.compile(
     r"|\bupdate\b.{0,40}\b(?:to|set|table|data|record|records|value|values)\b|\bset\b.{0,40}\bto\s+[\d¥$]"
     r"|\bchange\b.{0,40}\bto\s+[\d¥$]|\bremove\b.{0,30}\b(?:data|records?|rows?|orders?|table)\b"
 )
-OUT_OF_SCOPE = re.compile(
+OUT_OF_SCOPE = _rx(
     r"天气|气温|下雨|笑话|段子|讲个故事|写(?:一)?首诗|写诗|作诗|股价|股票|基金|彩票|星座|算命|翻译|菜谱|做饭|电影|歌|足球|篮球|新闻|汇率|比特币"
     r"|\bweather\b|\brain(?:ing)?\b|\bjoke\b|\bpoem\b|\bstory\b|\bstock price\b|\bshare price\b|\bbitcoin\b|\bcrypto\b|\bhoroscope\b"
     r"|\brecipe\b|\bmovie\b|\bsong\b|\bfootball\b|\bsoccer\b|\bnews\b|\btranslate\b|\bexchange rate\b|\bcapital of\b|\bpresident\b"
 )
-GREETING = re.compile(
+GREETING = _rx(
     r"^(?:你好|您好|嗨|哈喽|hello|hi|hey|早上好|晚上好|下午好|谢谢|多谢|感谢|thanks|thank you|你是谁|你叫什么|who are you|what can you do|你能做什么|你会什么|help|帮助)"
     r"[\s!！,，.。?？~]*(?:啊|呀|吗|呢)?[\s!！,，.。?？~]*$"
 )
-WHY = re.compile(r"为什么|为何|怎么回事|原因|\bwhy\b|\bhow come\b")
+# -- metrics asked for in words rather than by name ----------------------------------------
+#: Read before the vocabulary, because their words contain other metrics' names ("应收").
+METRIC_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        _rx(
+            r"(?:账龄)?(?:超过|超|大于|多于|高于|逾)\s*60\s*天(?:以上)?的?(?:应收(?:账款)?)?(?:余额)?的?(?:占比|比例|比重|占多少)?"
+            r"|(?:账龄)?60\s*天以上的?(?:应收(?:账款)?)?(?:余额)?的?(?:占比|比例|比重)?"
+            r"|(?:(?:share|percentage|proportion|portion|part)\s+of\s+(?:our\s+|the\s+)?)?(?:receivables|ar|accounts receivable)"
+            r"\s+(?:that\s+)?(?:is\s+|was\s+|are\s+|were\s+)?(?:more than|over|older than|aged over|past)\s+60\s+days(?:\s+old)?"
+        ),
+        "ar_over_60_share",
+    ),
+    (_rx(r"(?:库存)?(?:平均)?(?:还)?(?:能|可以|够)卖(?:多少|几)天|库存(?:能|可以)?(?:撑|支撑|够)(?:多少|几)天"), "dio"),
+    (
+        _rx(
+            r"回款(?:要|需要|得|平均要)?(?:多少|几)天|多久(?:才|能)?回款|(?:how long|how many days)\b.{0,40}\bto (?:get paid|collect)"
+        ),
+        "dso",
+    ),
+    (
+        _rx(
+            r"付款(?:要|需要|得)?(?:多少|几)天|多久(?:才)?付款|(?:how long|how many days)\b.{0,40}\bto pay (?:our )?(?:suppliers|vendors)"
+        ),
+        "dpo",
+    ),
+)
+#: Read after the vocabulary, only when it found no metric: "how many did we sell", "卖了多少".
+METRIC_FALLBACKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        _rx(r"\bhow many\b.{0,60}\b(?:sell|sold|move|moved|ship|shipped)\b|卖了?(?:多少|几)件|卖出(?:多少|几)"),
+        "units_sold",
+    ),
+    (
+        _rx(
+            r"\bhow much\b.{0,60}\b(?:sell|sold|make|made|earn|earned|bring in|brought in)\b|卖了?多少钱?|卖的钱|卖钱|卖得(?:怎么样|如何|最好|好不好)|销售情况|\bbest[- ]selling\b|\btop[- ]selling\b|畅销"
+        ),
+        "gmv",
+    ),
+)
+#: Metric-like words of things the model does not define, that would otherwise match a synonym.
+UNKNOWN_METRICS = _rx(
+    r"(?:staff|employee|labou?r|personnel|workforce)\s+turnover|员工流失率?|人员流动率?|离职率|员工周转"
+)
+
+WHY = _rx(r"为什么|为何|怎么回事|原因|\bwhy\b|\bhow come\b")
 
 # Words that carry no meaning for the plan; what is left after removing them and every
 # recognised phrase is what the question asks that we did not understand.
-FILLER = re.compile(
+FILLER = _rx(
     r"请问|请|帮我|帮忙|给我|麻烦|查一下|查下|查查|查询|看一下|看下|看看|看|统计|一下|下|算一下|算下|计算|告诉我|列出|展示|显示|对比|比较|分析"
     r"|是多少|多少|是什么|怎么样|如何|咋样|怎样|情况|表现|数据|数字|指标|水平|几|多高|多大|有多|是否|有没有|大概|大约|一共|总共|总计|合计|整体|总体|全公司|公司|我们|我们的|咱们|本店|我店|我们店|自己"
     r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
     r"|\b(?:what|whats|what's|was|were|is|are|the|a|an|of|for|in|on|at|to|by|per|me|show|give|tell|list|how|much|many|did|do|does|we|our|us|i|my|please|can|could|you|get|pull|up|and|with|vs|versus|over|during|from|between|which|who|had|has|have|been|be|it|its|that|this|these|those|total|overall|number|value|figure|figures|data|look|like|about|whole|company|so|far|far|all|only|just|then|now|ok|okay|check|see|break|down|trend|was|looking|doing|how's|hows|did|compare|compared|report|rate|numbers|any)\b"
+    r"|\b(?:sell|sold|selling|make|made|earn|earned|did|doing|do|go|went|look|looks|perform|performed|vs)\b|钱|多还是少|增长了多少|增长多少|变化多少|变化|变了多少|涨了多少|跌了多少|多花了多少|少了多少|怎么变|有什么变化|跟|比"
     r"|[\s\d?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
 )

@@ -15,6 +15,7 @@ import re
 from typing import Literal
 
 from pydantic import ValidationError
+from rapidfuzz import fuzz
 
 from agent import cues
 from agent.messages import join_names, say
@@ -23,7 +24,7 @@ from agent.question import Parsed, Rank, parse, wants_each, wants_total
 from agent.vocabulary import Vocabulary, detect_language
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
 from semantic_layer.master_data import MasterData, Member
-from semantic_layer.query import Filter, MetricQuery, OrderBy, Period, Principal
+from semantic_layer.query import Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import SemanticModel, formula_names
 from semantic_layer.validation import check_query
 
@@ -38,6 +39,9 @@ _ORDINALS = {
     "3": 2, "三": 2, "third": 2, "3rd": 2, "4": 3, "四": 3, "fourth": 3, "4th": 3,
     "5": 4, "五": 4, "fifth": 4, "5th": 4, "6": 5, "六": 5, "sixth": 5,
 }  # fmt: skip
+_PICK_FILLER = re.compile(
+    r"那个|那款|那一个|那项|那种|这个|的|要|选|我|就|吧|\bthe\b|\bone\b|\bthat\b|\bi\b|\bwant\b|\bmean\b|[\s,，.。!！?？]+"
+)
 _PICK = re.compile(
     r"^\s*(?:选|选择|要|就|是|我要|我选|第|option|number|no\.?|#|the)?\s*"
     r"(\d|[一二两三四五六]|first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th)\s*"
@@ -78,7 +82,13 @@ class EmbeddedPlanner:
         if parsed.no_days is not None:
             label, day = parsed.no_days.label, today.isoformat()
             return Refuse(reason="no_data", text=say("no_days_yet", language, label=label, today=day))
-        if previous is not None and (parsed.follow_cue or not (parsed.metrics or parsed.ambiguous_metric)):
+        if parsed.unknown_metric and not parsed.metrics:
+            return Refuse(
+                reason="unknown_metric",
+                text=say("unknown_metric", language, word=parsed.unknown_metric) + " " + say("help", language),
+            )
+        follows = parsed.follow_cue or parsed.only_metrics or not (parsed.metrics or parsed.ambiguous_metric)
+        if previous is not None and follows:
             if not parsed.empty:
                 return self._finish(self._follow_up(previous, parsed, text, today), parsed, user, language)
             if parsed.follow_cue and not parsed.out_of_scope and not parsed.leftover:
@@ -91,6 +101,9 @@ class EmbeddedPlanner:
     def _no_metric(self, parsed: Parsed, text: str, today: dt.date, user: Principal, language: Language) -> PlanT:
         if parsed.out_of_scope:
             return Refuse(reason="out_of_scope", text=say("out_of_scope", language) + say("help", language))
+        if parsed.ambiguous_member is not None:
+            base = self._fresh(parsed, text, today, metrics=[_POPULAR[0]])
+            return self._clarify_member(base, *parsed.ambiguous_member, language)
         if parsed.leftover:
             suggestions = self.vocabulary.metric_suggestions(parsed.leftover)
             reply = say("unknown_metric", language, word=parsed.leftover)
@@ -105,15 +118,22 @@ class EmbeddedPlanner:
             return Refuse(reason="out_of_scope", text=say("out_of_scope", language) + say("help", language))
         base = self._fresh(parsed, text, today, metrics=[_POPULAR[0]])
         options = [self._option_for_metric(base, m, language) for m in _POPULAR]
-        return Clarify(text=say("which_metric", language, options=self._metric_names(list(_POPULAR), language)), options=options)
+        return Clarify(
+            text=say("which_metric", language, options=self._metric_names(list(_POPULAR), language)), options=options
+        )
 
     def _fresh(self, parsed: Parsed, text: str, today: dt.date, metrics: list[str] | None = None) -> dict:
-        metrics = list(metrics or parsed.metrics or (list(parsed.ambiguous_metric[1][:1]) if parsed.ambiguous_metric else []))
+        metrics = list(
+            metrics or parsed.metrics or (list(parsed.ambiguous_metric[1][:1]) if parsed.ambiguous_metric else [])
+        )
         if parsed.why:
             metrics = _with_components(self.model, metrics)
         dimensions = list(parsed.dimensions)
-        if not dimensions and not wants_total(text) and (wants_each(text) or parsed.rank is not None):
-            dimensions = [f.dimension for f in parsed.filters if len(f.members) > 1 and not f.exclude][:1]
+        if not wants_total(text) and (wants_each(text) or parsed.rank is not None):
+            many = [f.dimension for f in parsed.filters if len(f.members) > 1 and not f.exclude]
+            dimensions += [d for d in many[:1] if d not in dimensions]
+        if not dimensions and parsed.store_word and (parsed.store_marked or parsed.rank is not None):
+            dimensions = ["store"]  # "每家实体店", "转化率最低的3家门店"
         if parsed.rank is not None and parsed.rank.limit is not None and not dimensions and not parsed.grain:
             dimensions = ["sku"]  # "销量前10" means the top 10 products
         grain = parsed.grain
@@ -217,7 +237,9 @@ class EmbeddedPlanner:
             return Refuse(reason="unsupported", text=text, suggestions=exc.allowed)
         except PolicyDeniedError as exc:
             if user.store_id:
-                return Refuse(reason="permission", text=say("rows_denied", language, role=user.role, store=user.store_id))
+                return Refuse(
+                    reason="permission", text=say("rows_denied", language, role=user.role, store=user.store_id)
+                )
             return Refuse(reason="permission", text=say("invalid", language, reason=str(exc)))
         except QueryError as exc:
             return Refuse(reason="unsupported", text=say("invalid", language, reason=str(exc)))
@@ -229,14 +251,17 @@ class EmbeddedPlanner:
         if changed.get("order_by"):
             changed["order_by"] = {**changed["order_by"], "field": metric_id}
         metric = self.model.metrics[metric_id]
-        return ClarifyOption(label=f"{metric.name(language)} ({metric_id})", plan=QueryPlan(query=MetricQuery.model_validate(changed)))
+        return ClarifyOption(
+            label=f"{metric.name(language)} ({metric_id})", plan=QueryPlan(query=MetricQuery.model_validate(changed))
+        )
 
     def _clarify_member(self, query: dict, word: str, members: tuple[Member, ...], language: Language) -> PlanT:
         options = []
         for member in members[:8]:
             filters = [f for f in query["filters"] if f["dimension"] != member.kind]
-            filters.append(Filter(dimension=member.kind, members=[member.key]).model_dump())
-            name = member.name if language == "zh" or not member.name_en else member.name_en
+            filters.append(Filter(dimension=member.kind, members=[member.key], exclude=False).model_dump())
+            names = [member.name, member.name_en] if language == "zh" else [member.name_en, member.name]
+            name = " / ".join(dict.fromkeys(n for n in names if n))
             plan = MetricQuery.model_validate({**query, "filters": filters})
             options.append(ClarifyOption(label=f"{name} ({member.key})", plan=QueryPlan(query=plan)))
         kind = self._dimension_name(members[0].kind, language)
@@ -252,11 +277,19 @@ class EmbeddedPlanner:
                 return pending.options[index].plan
         keys = {m.value for match in self.vocabulary.find(text) for m in match.values if m.kind == "metric"}
         keys |= {c.member.key for mention in self.master.find_mentions(text) for c in mention.candidates}
-        chosen = [o for o in pending.options if _option_keys(o) & keys or folded in o.label.casefold()]
-        if len(chosen) != 1:
-            exact = [o for o in chosen if _option_keys(o) & keys and len(keys) == 1]
-            chosen = exact
-        return chosen[0].plan if len(chosen) == 1 else None
+        named = [o for o in pending.options if _option_keys(o) & keys]
+        if len(named) == 1:
+            return named[0].plan
+        # "要天数那个", "the white truffle one": the words that tell the option labels apart.
+        words = _PICK_FILLER.sub(" ", folded).strip()
+        if len(words) < 2:
+            return None
+        scores = [fuzz.partial_ratio(words, o.label.casefold()) for o in pending.options]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        runner_up = max((sc for i, sc in enumerate(scores) if i != best), default=0.0)
+        if scores[best] >= 75 and scores[best] - runner_up >= 10:
+            return pending.options[best].plan
+        return None
 
     # -- names -------------------------------------------------------------------------
     def _metric_names(self, ids: list[str], language: Language) -> str:

@@ -23,7 +23,6 @@ from semantic_layer.master_data import KINDS, Kind, MasterData
 from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
-__all__ = ["Labeler", "chart_spec", "definitions", "master_data_labeler", "model_labeler", "run_metric_query"]
 NAME_SUFFIX = "_name"
 #: Dimensions whose members master data knows; the dimension name is the master-data kind.
 _KINDS: dict[str, Kind] = {kind: kind for kind in KINDS}

@@ -9,6 +9,7 @@ an unknown metric ("净利润") is noticed instead of being silently ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -27,7 +28,10 @@ _KIND_PRIORITY = ("channel", "channel_type", "city", "region", "category", "bran
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _TOTAL = re.compile(r"合计|加起来|一共|总共|总和|汇总|\bcombined\b|\btotal\b|\bin total\b|\baltogether\b")
 _EACH = re.compile(r"各自|分别|各是|\beach\b|\brespectively\b|\bseparately\b|\bside by side\b")
-_TREND = re.compile(r"趋势|走势|变化|曲线|波动|\btrends?\b|\bover time\b|\btrajectory\b|\btrending\b")
+_TREND = re.compile(r"趋势|走势|曲线|怎么变|变化情况|(?<![a-z])trends?(?![a-z])|over time|trajectory|trending")
+#: A channel word that names shops ("门店", "实体店", "offline stores"): after "每家" or in a
+#: ranking it asks for a store breakdown.
+_STORE_WORD = re.compile(r"(?:店|店铺|stores?|shops?)$")
 
 
 @dataclass
@@ -50,7 +54,10 @@ class Parsed:
     compare: Literal["yoy", "pop"] | None = None
     filters: list[Filter] = field(default_factory=list)
     ambiguous_member: tuple[str, tuple[Member, ...]] | None = None
+    store_word: bool = False  # a channel named by a word for shops ("门店", "offline stores")
+    store_marked: bool = False  # ... right after a breakdown marker ("每家实体店")
     rank: Rank | None = None
+    unknown_metric: str | None = None
     why: bool = False
     follow_cue: bool = False
     add_cue: bool = False
@@ -65,31 +72,47 @@ class Parsed:
             or self.compare or self.filters or self.ambiguous_member or self.rank or self.no_days
         )  # fmt: skip
 
+    @property
+    def only_metrics(self) -> bool:
+        """Names metrics and nothing else: in a conversation, "毛利率呢" keeps the rest."""
+        return bool(self.metrics) and not (
+            self.dimensions or self.grain or self.trend or self.period or self.compare or self.filters or self.rank
+        )
+
 
 class _Text:
-    """The question as normalised characters at their original offsets, with blanking."""
+    """The question as normalised characters at their original offsets, with blanking.
+
+    ``text`` is case-folded for matching; ``raw`` keeps the case, which the time parser
+    needs ("in March" is a month, "march" may be a verb).
+    """
 
     def __init__(self, question: str) -> None:
-        chars = []
+        self.raw_chars: list[str] = []
+        self.chars: list[str] = []
         for ch in question:
-            norm = unicodedata.normalize("NFKC", ch).casefold()
-            chars.append(norm if len(norm) == 1 else ch)
-        self.chars = chars
+            norm = unicodedata.normalize("NFKC", ch)
+            norm = norm if len(norm) == 1 else ch
+            folded = norm.casefold()
+            self.raw_chars.append(norm)
+            self.chars.append(folded if len(folded) == 1 else norm)
 
     @property
     def text(self) -> str:
         return "".join(self.chars)
 
+    @property
+    def raw(self) -> str:
+        return "".join(self.raw_chars)
+
     def blank(self, start: int, end: int) -> None:
         for i in range(start, end):
             self.chars[i] = " "
+            self.raw_chars[i] = " "
 
 
-def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: object) -> Parsed:
-    """Slots of ``question``; ``today`` (a date) anchors relative time words."""
-    import datetime as dt
-
-    assert isinstance(today, dt.date)
+def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.date) -> Parsed:
+    """Slots of ``question``; ``today`` anchors relative time words."""
     work = _Text(question)
     parsed = Parsed()
     original = work.text
@@ -99,10 +122,16 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: obje
     parsed.out_of_scope = bool(cues.OUT_OF_SCOPE.search(original))
     _comparison(work, parsed)
     _time(work, parsed, today)
+    _metric_phrases(work, parsed)
     _marked_breakdowns(work, parsed, vocabulary)
-    metric_spans = [(m.start, m.end) for m in vocabulary.find(work.text) if any(t.kind == "metric" for t in m.values)]
-    _members(work, parsed, master, metric_spans)
+    word_spans = [(m.start, m.end) for m in vocabulary.find(work.text)]
+    _members(work, parsed, master, word_spans)
     _terms(work, parsed, vocabulary)
+    if not parsed.metrics and not parsed.ambiguous_metric:
+        for pattern, metric_id in cues.METRIC_FALLBACKS:
+            if pattern.search(work.text):
+                parsed.metrics.append(metric_id)
+                break
     _ranking(work, parsed)
     if _TREND.search(work.text):
         parsed.trend = True
@@ -130,13 +159,11 @@ def _comparison(work: _Text, parsed: Parsed) -> None:
         parsed.compare = "pop"
 
 
-def _time(work: _Text, parsed: Parsed, today: object) -> None:
-    import datetime as dt
-
-    assert isinstance(today, dt.date)
-    matches = _combine_year_and_part(find_periods(work.text, today), work.text)
-    for m in matches:
+def _time(work: _Text, parsed: Parsed, today: dt.date) -> None:
+    found = find_periods(work.raw, today)
+    for m in found:
         work.blank(m.start, m.end)
+    matches = _apply_year(found)
     if not matches:
         return
     empty = [m for m in matches if m.period is None]
@@ -144,33 +171,36 @@ def _time(work: _Text, parsed: Parsed, today: object) -> None:
         parsed.no_days = empty[0]
         return
     periods = [m.period for m in matches if m.period is not None]
-    if len(periods) == 2 and parsed.compare is None:
-        later, earlier = sorted(periods, key=lambda p: p.start, reverse=True)
-        if earlier == later.previous("yoy"):
-            parsed.period, parsed.compare = later, "yoy"
-            return
-    parsed.period = periods[0]
+    if len(periods) == 1:
+        parsed.period = periods[0]
+        return
+    # "2024、2025两年", "1月和3月": the span they cover, one row per named period.
+    parsed.period = Period(start=min(p.start for p in periods), end=max(p.end for p in periods))
+    parsed.grain = _common_grain(periods)
 
 
-def _combine_year_and_part(matches: list[TimeMatch], text: str) -> list[TimeMatch]:
-    """ "去年 12月", "2024年的Q4": a whole year right before a part of a year sets that part's year."""
-    out: list[TimeMatch] = []
-    for m in matches:
-        prev = out[-1] if out else None
-        if (
-            prev is not None
-            and prev.period is not None
-            and m.period is not None
-            and _whole_year(prev.period)
-            and not m.explicit
-            and not _whole_year(m.period)
-            and text[prev.end : m.start].strip(" 的") == ""
-        ):
-            shift = prev.period.start.year - m.period.start.year
-            period = Period(start=_shift_year(m.period.start, shift), end=_shift_year(m.period.end, shift))
-            out[-1] = TimeMatch(prev.start, m.end, period, text[prev.start : m.end], True)
-            continue
-        out.append(m)
+def _common_grain(periods: list[Period]) -> str | None:
+    for grain, test in (("year", _whole_year), ("quarter", _whole_quarter), ("month", _whole_month)):
+        if all(test(p) for p in periods):
+            return grain
+    return None
+
+
+def _apply_year(matches: list[TimeMatch]) -> list[TimeMatch]:
+    """ "去年12月", "2025年双11期间(10月20日至11月11日)": a whole year named with parts of a year
+    that name none (12月, 10月20日至11月11日) gives those parts their year; it is not a period of its own."""
+    years = [m for m in matches if m.period is not None and _whole_year(m.period)]
+    parts = [m for m in matches if m.period is not None and not m.explicit and not _whole_year(m.period)]
+    if len(years) != 1 or not parts:
+        return matches
+    year = years[0].period
+    assert year is not None
+    out = []
+    for m in parts:
+        assert m.period is not None
+        shift = year.start.year - m.period.start.year
+        period = Period(start=_shift_year(m.period.start, shift), end=_shift_year(m.period.end, shift))
+        out.append(TimeMatch(m.start, m.end, period, m.label, True))
     return out
 
 
@@ -179,14 +209,36 @@ def _whole_year(period: Period) -> bool:
     return (s.month, s.day, e.month, e.day) == (1, 1, 12, 31) and s.year == e.year
 
 
-def _shift_year(day: object, years: int) -> object:
-    import datetime as dt
+def _whole_quarter(period: Period) -> bool:
+    s = period.start
+    return s.day == 1 and s.month in (1, 4, 7, 10) and _month_end(period.end) and period.end.month == s.month + 2
 
-    assert isinstance(day, dt.date)
+
+def _whole_month(period: Period) -> bool:
+    s, e = period.start, period.end
+    return s.day == 1 and (s.year, s.month) == (e.year, e.month) and _month_end(e)
+
+
+def _month_end(day: dt.date) -> bool:
+    return (day + dt.timedelta(days=1)).day == 1
+
+
+def _shift_year(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
         return day.replace(year=day.year + years, day=28)
+
+
+def _metric_phrases(work: _Text, parsed: Parsed) -> None:
+    """Metrics asked for in words ("库存能卖几天", "账龄超过60天的应收占比") and metric-like words
+    of things the model does not define ("staff turnover")."""
+    for pattern, metric_id in cues.METRIC_PHRASES:
+        if _blank_all(work, pattern) and metric_id not in parsed.metrics:
+            parsed.metrics.append(metric_id)
+    unknown = _blank_all(work, cues.UNKNOWN_METRICS)
+    if unknown:
+        parsed.unknown_metric = unknown[0].group(0)
 
 
 def _marked_breakdowns(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
@@ -214,12 +266,12 @@ def _date_grain(words: str) -> str:
     return "year" if "year" in words else "month"
 
 
-def _members(work: _Text, parsed: Parsed, master: MasterData, metric_spans: list[tuple[int, int]]) -> None:
-    """Filters from member names; a name inside a longer metric name ("线上" in "线上转化率"-like
-    synonyms) is part of the metric, not a filter."""
+def _members(work: _Text, parsed: Parsed, master: MasterData, word_spans: list[tuple[int, int]]) -> None:
+    """Filters from member names. A name inside a longer metric or dimension word ("线上" in
+    "线上线下", the channel-type dimension) is part of that word, not a filter."""
     text = work.text
     for mention in master.find_mentions(text):
-        if any(s <= mention.start and mention.end <= e and e - s > mention.end - mention.start for s, e in metric_spans):
+        if any(s <= mention.start and mention.end <= e and e - s > mention.end - mention.start for s, e in word_spans):
             continue
         members = _distinct(mention.candidates)
         exclude = bool(cues.EXCLUDE_BEFORE.search(text[: mention.start]))
@@ -231,11 +283,29 @@ def _members(work: _Text, parsed: Parsed, master: MasterData, metric_spans: list
                 parsed.ambiguous_member = (mention.text, tuple(members))
         else:
             _add_filter(parsed, members[0].kind, members[0].key, exclude)
+            if members[0].kind in ("channel", "channel_type") and _STORE_WORD.search(mention.text.casefold()):
+                parsed.store_word = True
+                parsed.store_marked |= bool(cues.BREAKDOWN_BEFORE.search(text[: mention.start]))
         work.blank(mention.start, mention.end)
+        _one_channel_family(parsed)
         if exclude:
             marker = cues.EXCLUDE_BEFORE.search(text[: mention.start])
             if marker is not None:
                 work.blank(marker.start(), marker.end())
+
+
+def _one_channel_family(parsed: Parsed) -> None:
+    """ "线上和线下": 线下 alone means the offline channel, but next to 线上 it is the channel type."""
+    types = next((f for f in parsed.filters if f.dimension == "channel_type"), None)
+    channels = next((f for f in parsed.filters if f.dimension == "channel"), None)
+    if (
+        types is not None
+        and channels is not None
+        and channels.members == ["offline"]
+        and types.exclude == channels.exclude
+    ):
+        types.members.append("offline")
+        parsed.filters.remove(channels)
 
 
 def _distinct(candidates: tuple[Candidate, ...]) -> list[Member]:
@@ -267,9 +337,18 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
                 parsed.metrics.append(metrics[0])
         elif grains:
             parsed.grain = grains[0]
-        elif dims and dims[0] not in parsed.dimensions and not any(f.dimension == dims[0] for f in parsed.filters):
-            parsed.dimensions.append(dims[0])  # "面膜品类": the word names the filter's kind, not a breakdown
+        elif (
+            dims
+            and dims[0] not in parsed.dimensions
+            and not any(_same_kind(f.dimension, dims[0]) for f in parsed.filters)
+        ):
+            parsed.dimensions.append(dims[0])  # "面膜品类", "电商渠道": the word names the filter's kind
         work.blank(match.start, match.end)
+
+
+def _same_kind(a: str, b: str) -> bool:
+    channel = {"channel", "channel_type"}
+    return a == b or (a in channel and b in channel)
 
 
 def _number(text: str | None) -> int | None:
@@ -286,22 +365,29 @@ def _number(text: str | None) -> int | None:
 
 
 def _ranking(work: _Text, parsed: Parsed) -> None:
-    for pattern, kind in ((cues.TOP_N, "top"), (cues.BOTTOM_N, "bottom")):
+    numbered: tuple[tuple[re.Pattern[str], RankKind], ...] = (
+        (cues.WORST_N, "worst"),
+        (cues.TOP_N, "top"),
+        (cues.BOTTOM_N, "bottom"),
+    )
+    for pattern, kind in numbered:
         m = pattern.search(work.text)
         if m:
             n = _number(next((g for g in m.groups() if g), None))
-            best = kind == "top" and "best" in m.group(0)
-            worst = kind == "bottom" and "worst" in m.group(0)
-            rank_kind: RankKind = "best" if best else ("worst" if worst else kind)  # type: ignore[assignment]
-            parsed.rank = Rank(rank_kind, n)
+            parsed.rank = Rank("best" if kind == "top" and "best" in m.group(0) else kind, n)
             work.blank(m.start(), m.end())
-            _blank_all(work, cues.HIGHEST)
-            _blank_all(work, cues.LOWEST)
+            for word in (cues.HIGHEST, cues.LOWEST, cues.WORST):
+                _blank_all(work, word)
             return
-    for pattern, kind in ((cues.WORST, "worst"), (cues.LOWEST, "bottom"), (cues.HIGHEST, "top")):
+    superlatives: tuple[tuple[re.Pattern[str], RankKind], ...] = (
+        (cues.WORST, "worst"),
+        (cues.LOWEST, "bottom"),
+        (cues.HIGHEST, "top"),
+    )
+    for pattern, kind in superlatives:
         if _blank_all(work, pattern):
             if parsed.rank is None or parsed.rank.kind == "best":
-                parsed.rank = Rank(kind, 1)  # type: ignore[arg-type]
+                parsed.rank = Rank(kind, 1)
             return
     if _blank_all(work, cues.RANK_ALL) and parsed.rank is None:
         parsed.rank = Rank("all", None)

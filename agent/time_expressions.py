@@ -15,8 +15,9 @@ How it works, in three passes over a character-by-character NFKC copy of the que
    到/至/-/to/"between ... and" join two atoms into one range, 截至/"as of" reach back to 1
    January of that year, 以来/至今/since run to yesterday.
 3. *Resolution.* Open years are filled in (a bare unit is the latest one that began before
-   today; a range's open end takes its year from the other end), then every period is cut
-   at yesterday: no period includes ``today``, and one with no day left is ``None``.
+   today, a bare range the latest whose every unit has; a range's open end takes its year
+   from the other end), then every period is cut at yesterday: no period includes ``today``,
+   and one with no day left is ``None``.
 
 Grain words (按月, monthly), compare phrases (同比, vs last year), rankings (前10, top 5) and
 numbers in product names (面膜10片装, 400ml) are deliberately not time expressions.
@@ -36,7 +37,7 @@ from semantic_layer.query import Period
 
 __all__ = ["TimeMatch", "find_periods"]
 
-ONE_DAY = dt.timedelta(days=1)
+_ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +53,12 @@ class TimeMatch:
 
 # --- the calendar --------------------------------------------------------------------------------
 
-Kind = Literal["day", "week", "month", "quarter", "half", "year"]
-_MONTHS_IN: dict[Kind, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+_Kind = Literal["day", "week", "month", "quarter", "half", "year"]
+_MONTHS_IN: dict[_Kind, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` later (earlier when negative), clamped to the month's last day (3-31 -> 2-29)."""
+    """The same day ``months`` later (earlier when negative), clamped to the month's end: 2024-03-31 - 1 is 02-29."""
     year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
@@ -66,7 +67,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 class _Unit:
     """A calendar unit as the text names it; ``year`` is None when the text leaves it open (3月, Q3)."""
 
-    kind: Kind
+    kind: _Kind
     year: int | None
     number: int = 1  # the month (for days too), ISO week, quarter or half; 1 for a year
     day: int = 1
@@ -78,10 +79,10 @@ class _Unit:
             return day, day
         if self.kind == "week":
             monday = dt.date.fromisocalendar(year, self.number, 1)
-            return monday, monday + 6 * ONE_DAY
+            return monday, monday + 6 * _ONE_DAY
         months = _MONTHS_IN[self.kind]
         first = dt.date(year, (self.number - 1) * months + 1, 1)
-        return first, _add_months(first, months) - ONE_DAY
+        return first, _add_months(first, months) - _ONE_DAY
 
 
 def _day(day: dt.date) -> _Unit:
@@ -154,7 +155,7 @@ def _period(atom: _Atom, today: dt.date) -> Period | None:
     span = _span(atom, today)
     if span is None:
         return None
-    start, end = span[0], min(span[1], today - ONE_DAY)
+    start, end = span[0], min(span[1], today - _ONE_DAY)
     return Period(start=start, end=end) if start <= end else None
 
 
@@ -170,7 +171,7 @@ _YEAR_OFFSETS = {
     "今年": 0, "本年": 0, "去年": -1, "上年": -1, "上一年": -1, "前年": -2, "明年": 1,
     "this": 0, "current": 0, "last": -1, "previous": -1, "prior": -1, "next": 1,
 }  # fmt: skip
-_UNIT_NAMES: dict[str, Kind] = {
+_UNIT_NAMES: dict[str, _Kind] = {
     "天": "day", "日": "day", "周": "week", "星": "week", "礼": "week", "月": "month", "季": "quarter", "年": "year",
     "d": "day", "w": "week", "m": "month", "q": "quarter", "y": "year",
 }  # fmt: skip
@@ -194,7 +195,7 @@ def _number(text: str) -> int:
     return total + current
 
 
-def _unit_name(text: str) -> Kind:
+def _unit_name(text: str) -> _Kind:
     """天/日/day -> day, 周/星期/礼拜/week -> week, 月/month, 季度/quarter, 年/year (by the first letter)."""
     return _UNIT_NAMES[text[0].lower()]
 
@@ -211,12 +212,16 @@ def _year_of(match: re.Match[str], today: dt.date) -> int | None:
     return None if word is None else today.year + _YEAR_OFFSETS[word.lower()]
 
 
-def _calendar(match: re.Match[str], today: dt.date, kind: Kind, first: int, last: int = 0, day: int = 1) -> _Atom:
-    """Units ``first`` .. ``last`` (or just ``first``) of ``kind`` in the year the match names, if any."""
+def _calendar(match: re.Match[str], today: dt.date, kind: _Kind, first: int, last: int = 0, day: int = 1) -> _Atom:
+    """Units ``first`` .. ``last`` (or just ``first``) of ``kind`` in the year the match names, if any.
+
+    A range's end leaves its year open, to follow the start: 2025年11月到2月 ends in February 2026.
+    """
     year = _year_of(match, today)
     groups = match.groupdict()
     explicit = bool(groups.get("y") or groups.get("yy"))
-    return _Atom(_Unit(kind, year, first, day), _Unit(kind, year, last or first, day), explicit)
+    start = _Unit(kind, year, first, day)
+    return _Atom(start, replace(start, year=None, number=last) if last else start, explicit)
 
 
 # --- building blocks of the patterns -------------------------------------------------------------
@@ -236,7 +241,7 @@ _DAY_ZH = r"(?:(?:3[01]|[12]\d|0?[1-9])(?!\d)|[一二三]?十[一二三四五六
 _YEAR_WORD_ZH = rf"(?P<ry>今年|{_BEN}年|去年|{_SHANG}一?年|前年|明年)"
 # A year before a Chinese month, quarter or half: 2025年, 2025 (before 3月/Q3), 25年, 二〇二五年, 去年.
 _YP = (
-    rf"(?:{_L}(?P<y>20\d{{2}}(?!\d)\s?年?|\d{{2}}\s?年|二[〇零][〇零一二三四五六七八九]{{2}}\s?年)|{_YEAR_WORD_ZH})\s?"
+    rf"(?:{_L}(?P<y>20\d{{2}}(?!\d)\s*年?|\d{{2}}\s*年|二[〇零][〇零一二三四五六七八九]{{2}}\s*年)|{_YEAR_WORD_ZH})\s*"
 )
 # A year after an English month, quarter or half: March 2025, Q3'25, Q3 of last year, Mar 5, 2025.
 _EY = (
@@ -250,7 +255,9 @@ _MONTH_EN = (
 _MONTH_ABBREVIATIONS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTH_ABBREVIATIONS, 1)}
 # A number that is an amount, not a year: 2025元, 2025件, 2025 ml, 2025%.
-_NOT_QTY = rf"(?!\s?(?:[%‰万亿千百元块件个片瓶支盒套单次人名克]|(?:ml|g|kg|pcs|units?|orders?|rmb|cny|yuan|usd){_RW}))"
+_NOT_QTY = (
+    rf"(?!\s*(?:[%‰万亿千百元块件个片瓶支盒套单次人名克款版]|(?:ml|g|kg|pcs|units?|orders?|rmb|cny|yuan|usd){_RW}))"
+)
 
 
 # --- builders: one per pattern, match -> atom (None: not a time expression after all) -------------
@@ -262,17 +269,17 @@ def _days_ago(days: int) -> Builder:
     """今天 (0), 昨天 (1), 前天 (2): a single day."""
 
     def build(_: re.Match[str], today: dt.date) -> _Atom:
-        day = today - days * ONE_DAY
+        day = today - days * _ONE_DAY
         return _days(day, day)
 
     return build
 
 
-def _relative(kind: Kind, offset: int, today: dt.date, weekend: bool = False) -> _Atom:
+def _relative(kind: _Kind, offset: int, today: dt.date, weekend: bool = False) -> _Atom:
     """The week/month/quarter/year ``offset`` units from today's (0: this one, -1: the previous one)."""
     if kind == "week":
-        monday = today - (today.weekday() - 7 * offset) * ONE_DAY
-        return _days(monday + 5 * ONE_DAY if weekend else monday, monday + 6 * ONE_DAY)
+        monday = today - (today.weekday() - 7 * offset) * _ONE_DAY
+        return _days(monday + 5 * _ONE_DAY if weekend else monday, monday + 6 * _ONE_DAY)
     months = _MONTHS_IN[kind]
     current = dt.date(today.year, (today.month - 1) // months * months + 1, 1)
     first = _add_months(current, offset * months)
@@ -311,15 +318,15 @@ def _trailing(match: re.Match[str], today: dt.date) -> _Atom | None:
     if count == 0:
         return None
     if kind in ("day", "week"):
-        start = today - count * (7 if kind == "week" else 1) * ONE_DAY
+        start = today - count * (7 if kind == "week" else 1) * _ONE_DAY
     else:
         start = _add_months(today, -count * _MONTHS_IN[kind])
-    return _days(start, today - ONE_DAY)
+    return _days(start, today - _ONE_DAY)
 
 
 def _twelve_months(_: re.Match[str], today: dt.date) -> _Atom:
     """TTM / LTM: the twelve months before today."""
-    return _days(_add_months(today, -12), today - ONE_DAY)
+    return _days(_add_months(today, -12), today - _ONE_DAY)
 
 
 def _year(match: re.Match[str], today: dt.date) -> _Atom:
@@ -439,17 +446,17 @@ _TABLE: list[tuple[str, Builder]] = [
     (rf"昨天|昨日|{_LW}yesterday{_RW}", _days_ago(1)),
     (rf"前天|{_LW}(?:the\s+)?day\s+before\s+yesterday{_RW}", _days_ago(2)),
     # this / last / next week, month, quarter (calendar units)
-    (rf"{_REL_ZH}\s?(?P<u>(?:周|星期|礼拜)(?P<we>末)?|月份?|季度)", _relative_zh),
+    (rf"{_REL_ZH}\s*(?P<u>(?:周|星期|礼拜)(?P<we>末)?|月份?|季度)", _relative_zh),
     (rf"{_LW}(?P<rel>this|current|last|previous|prior|next)\s+(?P<u>week|month|quarter|year){_RW}", _relative_en),
     (rf"{_LW}(?:the\s+)?(?P<u>week|month|quarter|year)\s+before\s+last{_RW}", _relative_en),
     (rf"{_YEAR_WORD_ZH}度?", _year),
     # so far in the current unit
     (rf"{_LW}(?:(?P<u>week|month|quarter|year)[\s-]+to[\s-]+date|(?P<abbr>[wmqy])td){_RW}", _to_date),
     (r"(?P<u>年|月|季度?)初(?:至今|到现在|到今天|以来)", _to_date),
-    (r"(?:截至|截止到?|到)\s?(?:目前|现在|当前)(?:为止)?", _to_date),
+    (r"(?:截至|截止到?)\s*(?:目前|现在|当前)(?:为止)?", _to_date),
     # trailing windows
     (
-        rf"(?<![接将附靠])(?:最近|近|过去)的?\s?(?P<n>{_COUNT_ZH}|半)\s?个?\s?(?P<u>天|日|周|星期|礼拜|月|季度|季|年)",
+        rf"(?<![接将附靠])(?:最近|近|过去)的?\s*(?P<n>{_COUNT_ZH}|半)\s*个?\s*(?P<u>天|日|周|星期|礼拜|月|季度|季|年)",
         _trailing,
     ),
     (
@@ -460,8 +467,8 @@ _TABLE: list[tuple[str, Builder]] = [
     (rf"{_LW}(?:the\s+)?past\s+(?P<u>day|week|month|quarter|year){_RW}", _trailing),
     (rf"{_LW}(?:TTM|LTM){_RW}", _twelve_months),
     # years
-    (rf"{_L}(?P<y>20\d{{2}}|二[〇零][〇零一二三四五六七八九]{{2}})\s?(?:财年|年度?)", _year),
-    (rf"{_L}FY\s?['’]?(?P<y>20\d{{2}}|\d{{2}}){_R}", _year),
+    (rf"{_L}(?P<y>20\d{{2}}|二[〇零][〇零一二三四五六七八九]{{2}})\s*(?:财年|年度?)", _year),
+    (rf"{_L}FY\s*['’]?(?P<y>20\d{{2}}|\d{{2}}){_R}", _year),
     # A bare 2000..2099, not an id (sku02025, SKU-2025, #2025), an amount (¥2025, 2025元) or the start of a
     # date (2025.5万, 2025-13-45); 2024-2025 is still two years.
     (rf"(?<![0-9A-Za-z_#¥$])(?<![A-Za-z_#]-)(?P<y>20\d{{2}}){_R}{_NOT_QTY}(?![./]\d|-(?!20\d\d(?!\d))\d)", _year),
@@ -469,47 +476,47 @@ _TABLE: list[tuple[str, Builder]] = [
     # halves and quarters
     (rf"(?:{_YP})?(?P<h>上|下)半年度?", _half),
     (rf"{_LW}(?:the\s+)?(?P<h>first|second|1st|2nd)\s+half{_RW}{_EY}?", _half),
-    (rf"(?:{_YP}[-/]?\s?|{_L})(?P<k>[QH])(?P<n>[1-4]){_R}", _quarter_or_half),
+    (rf"(?:{_YP}[-/]?\s*|{_L})(?P<k>[QH])(?P<n>[1-4]){_R}", _quarter_or_half),
     (rf"{_L}(?P<k>[QH])(?P<n>[1-4]){_R}{_EY}", _quarter_or_half),
-    (rf"(?:{_YP})?(?<![统单同唯])(?:第\s?)?(?<![一二三四五六七八九十\d])(?P<q>[1-4一二三四])\s?季度", _quarter_zh),
+    (rf"(?:{_YP})?(?<![统单同唯])(?:第\s*)?(?<![一二三四五六七八九十\d])(?P<q>[1-4一二三四])\s*季度", _quarter_zh),
     (rf"{_LW}(?:the\s+)?(?P<q>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter{_RW}{_EY}?", _quarter_en),
-    (rf"(?:{_YP})?前\s?(?P<n>[1-4一二两三四])\s?个?季度", _first_quarters),
+    (rf"(?:{_YP})?前\s*(?P<n>[1-4一二两三四])\s*个?季度", _first_quarters),
     (rf"{_LW}(?:the\s+)?first\s+(?P<n>two|three|2|3)\s+quarters{_RW}{_EY}?", _first_quarters),
-    (rf"{_YP}前\s?(?P<n>{_COUNT_ZH})\s?个月", _first_months),
+    (rf"{_YP}前\s*(?P<n>{_COUNT_ZH})\s*个月", _first_months),
     # months
-    (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s?月份?(?!度)", _month_zh),
-    (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s?(?:月份?)?\s?{_CONN}\s?(?P<m2>{_MONTH_ZH})\s?月份?(?!度)", _month_range_zh),
+    (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s*月份?(?!度)", _month_zh),
+    (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s*(?:月份?)?\s*{_CONN}\s*(?P<m2>{_MONTH_ZH})\s*月份?(?!度)", _month_range_zh),
     (rf"{_L}(?P<y>20\d{{2}})(?P<sep>[-/.])(?P<m>\d{{1,2}}){_R}(?![-/.]\d){_NOT_QTY}", _numeric_month),
     (rf"{_MONTH_EN}{_EY}?", _month_en),
     (rf"{_L}(?P<y>20\d{{2}})\s+{_MONTH_EN}", _month_en),
     # days
-    (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s?月\s?(?P<d>{_DAY_ZH})\s?[日号]", _day_zh),
+    (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s*月\s*(?P<d>{_DAY_ZH})\s*[日号]", _day_zh),
     (
-        rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s?月\s?(?P<d>{_DAY_ZH})\s?[日号]?\s?{_CONN}\s?(?P<d2>{_DAY_ZH})\s?[日号]",
+        rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s*月\s*(?P<d>{_DAY_ZH})\s*[日号]?\s*{_CONN}\s*(?P<d2>{_DAY_ZH})\s*[日号]",
         _day_range_zh,
     ),
     (rf"{_L}(?P<y>20\d{{2}})(?P<sep>[-/.])(?P<m>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}}){_R}", _numeric_date),
     (rf"{_MONTH_EN}\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?{_R}{_EY}?", _day_en),
     (rf"{_L}(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}{_EY}?", _day_en),
     # ISO weeks
-    (rf"(?:{_YP})?第\s?(?P<w>{_COUNT_ZH})\s?周", _week_number),
+    (rf"(?:{_YP})?第\s*(?P<w>{_COUNT_ZH})\s*周", _week_number),
     (rf"{_LW}(?:week|wk)\s*(?P<w>\d{{1,2}})(?!\d){_EY}?", _week_number),
     (rf"{_L}(?P<y>20\d{{2}})-?W(?P<w>\d{{2}}){_R}", _week_number),
 ]
 _RULES = [(re.compile(pattern, re.IGNORECASE), build) for pattern, build in _TABLE]
 
 # Words around atoms (pass 2), matched against the text between atoms.
-_END_SUFFIX = re.compile(r"\s?(?:年|月|季度?)?(?:底|末)(?![妆霜乳液膜])")
+_END_SUFFIX = re.compile(r"\s*(?:年|月|季度?)?(?:底|末)(?![妆霜乳液膜])")
 _END_PREFIX = re.compile(r"(?<![A-Za-z])(?:the\s+)?end\s+of\s+(?:the\s+)?$", re.I)
 _RANGE_GAP = re.compile(r"\s*(?P<word>到|至|~|〜|-|–|—|to|through|thru|until|till|and)\s*", re.I)
 _RANGE_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<word>from|between)|从|自|由)\s*$", re.I)
 _YEAR_TO_PREFIX = re.compile(
     r"(?:截至到?|截止到?|(?P<bare>到)|(?<![A-Za-z])(?:as\s+of|up\s+to|through|thru|until|till))\s*$", re.I
 )
-_YEAR_TO_SUFFIX = re.compile(r"\s?为止")
+_YEAR_TO_SUFFIX = re.compile(r"\s*为止")
 _SINCE_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<since>since)|(?<![A-Za-z])from|从|自从?)\s*$", re.I)
 _SINCE_SUFFIX = re.compile(
-    r"\s?(?:以来|至今|迄今|起(?!伏)|开始|到现在|到今天|到目前(?:为止)?|\s(?:to\s+date|onwards?|so\s+far)(?![A-Za-z]))",
+    r"\s*(?:以来|至今|迄今|起(?!伏)|开始|到现在|到今天|到目前(?:为止)?|(?<![A-Za-z])(?:to\s+date|onwards?|so\s+far)(?![A-Za-z]))",
     re.I,
 )
 

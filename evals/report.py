@@ -96,7 +96,8 @@ def print_summary(run: EvalRun, console: Console) -> None:
         shown = f", the first {TERMINAL_FAILURES}" if len(failures) > TERMINAL_FAILURES else ""
         console.print(f"\n{len(failures)} failing cases{shown}:")
         for r in failures[:TERMINAL_FAILURES]:
-            console.print(f"  {r.id}: {r.reason or r.plan_reason}", highlight=False, markup=False)
+            line = f"  {r.id}: {r.reason or r.plan_reason}"
+            console.print(line, highlight=False, markup=False, no_wrap=True, overflow="ellipsis")
 
 
 def _score_sections(s: Summary) -> list[list[tuple[str, Score]]]:

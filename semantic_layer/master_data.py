@@ -276,7 +276,7 @@ class _Builder:
             self.add(store, name, "name")
             self.add(store, name_en, "name_en")
             self.add(store, store_id, "id")
-            for short in _short_store_names(name, city) + _short_store_names(name_en, city_en):
+            for short in _short_names(name, city, ("店",)) + _short_names(name_en, city_en, (" store",)):
                 self.add(store, short, "short_name")
             self.add_city(city, city_en)
             reg = self.member("region", region, region, region_en)
@@ -289,6 +289,8 @@ class _Builder:
             self.add(wh, name, "name")
             self.add(wh, name_en, "name_en")
             self.add(wh, warehouse_id, "id")
+            for short in _short_names(name, city, ()):
+                self.add(wh, short, "short_name")
             self.add_city(city, None)
         for (kind, key), synonyms in rows.extra_synonyms.items():
             member = self.members.get((kind, key))
@@ -318,13 +320,14 @@ class _Builder:
         self.add(member, code, "id")
 
 
-def _short_store_names(name: str | None, city: str | None) -> list[str]:
-    """ "上海南京路店" -> ["南京路店", "南京路"]: people drop the city they are talking about."""
+def _short_names(name: str | None, city: str | None, suffixes: tuple[str, ...]) -> list[str]:
+    """ "上海南京路店" -> ["南京路店", "南京路"], "广州白云仓" -> ["白云仓"]: people drop the city they
+    are talking about, and for stores the word 店 too."""
     if not name or not city or not name.startswith(city):
         return []
     rest = name[len(city) :].strip()
     shorts = [rest]
-    for suffix in ("店", " store"):
+    for suffix in suffixes:
         if rest.endswith(suffix):
             shorts.append(rest[: -len(suffix)].strip())
     return [s for s in shorts if len(s) >= 2]

@@ -52,7 +52,7 @@ def test_by_month_and_where_with_synonyms_and_compare(demo_db: Path) -> None:
     )  # fmt: skip
     assert code == 0
     answer = json.loads(out)
-    assert answer["columns"] == ["month", "channel", "gmv", "gmv_previous", "gmv_growth"]
+    assert answer["columns"] == ["month", "channel", "channel_name", "gmv", "gmv_previous", "gmv_growth"]
     assert {r[1] for r in answer["rows"]} == {"tmall", "jd"}
     assert answer["rows"][0][0] == "2025-01-01"
     assert answer["chart"]["type"] == "line" and answer["chart"]["series"] == "channel"
