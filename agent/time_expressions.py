@@ -215,13 +215,13 @@ def _year_of(match: re.Match[str], today: dt.date) -> int | None:
 def _calendar(match: re.Match[str], today: dt.date, kind: _Kind, first: int, last: int = 0, day: int = 1) -> _Atom:
     """Units ``first`` .. ``last`` (or just ``first``) of ``kind`` in the year the match names, if any.
 
+    Explicit when a year is named, in digits or a word: 去年3月 is pinned to a year as much as
+    2025年3月 is, and a caller must not move it into another year named in the question.
     A range's end leaves its year open, to follow the start: 2025年11月到2月 ends in February 2026.
     """
     year = _year_of(match, today)
-    groups = match.groupdict()
-    explicit = bool(groups.get("y") or groups.get("yy"))
     start = _Unit(kind, year, first, day)
-    return _Atom(start, replace(start, year=None, number=last) if last else start, explicit)
+    return _Atom(start, replace(start, year=None, number=last) if last else start, explicit=year is not None)
 
 
 # --- building blocks of the patterns -------------------------------------------------------------
@@ -330,7 +330,13 @@ def _twelve_months(_: re.Match[str], today: dt.date) -> _Atom:
 
 
 def _year(match: re.Match[str], today: dt.date) -> _Atom:
+    """2025, 2025年, FY2025."""
     return _calendar(match, today, "year", 1)
+
+
+def _year_word(match: re.Match[str], today: dt.date) -> _Atom:
+    """今年, 去年, 前年 on their own: relative words, not explicit (unlike 去年3月)."""
+    return _relative("year", _YEAR_OFFSETS[match["ry"]], today)
 
 
 def _year_end(_: re.Match[str], today: dt.date) -> _Atom:
@@ -449,7 +455,7 @@ _TABLE: list[tuple[str, Builder]] = [
     (rf"{_REL_ZH}\s*(?P<u>(?:周|星期|礼拜)(?P<we>末)?|月份?|季度)", _relative_zh),
     (rf"{_LW}(?P<rel>this|current|last|previous|prior|next)\s+(?P<u>week|month|quarter|year){_RW}", _relative_en),
     (rf"{_LW}(?:the\s+)?(?P<u>week|month|quarter|year)\s+before\s+last{_RW}", _relative_en),
-    (rf"{_YEAR_WORD_ZH}度?", _year),
+    (rf"{_YEAR_WORD_ZH}度?(?:\s*全年)?", _year_word),
     # so far in the current unit
     (rf"{_LW}(?:(?P<u>week|month|quarter|year)[\s-]+to[\s-]+date|(?P<abbr>[wmqy])td){_RW}", _to_date),
     (r"(?P<u>年|月|季度?)初(?:至今|到现在|到今天|以来)", _to_date),
@@ -467,15 +473,18 @@ _TABLE: list[tuple[str, Builder]] = [
     (rf"{_LW}(?:the\s+)?past\s+(?P<u>day|week|month|quarter|year){_RW}", _trailing),
     (rf"{_LW}(?:TTM|LTM){_RW}", _twelve_months),
     # years
-    (rf"{_L}(?P<y>20\d{{2}}|二[〇零][〇零一二三四五六七八九]{{2}})\s*(?:财年|年度?)", _year),
+    (rf"{_L}(?P<y>20\d{{2}}|二[〇零][〇零一二三四五六七八九]{{2}})\s*(?:财年|年度?)(?:\s*全年)?", _year),
     (rf"{_L}FY\s*['’]?(?P<y>20\d{{2}}|\d{{2}}){_R}", _year),
     # A bare 2000..2099, not an id (sku02025, SKU-2025, #2025), an amount (¥2025, 2025元) or the start of a
     # date (2025.5万, 2025-13-45); 2024-2025 is still two years.
-    (rf"(?<![0-9A-Za-z_#¥$])(?<![A-Za-z_#]-)(?P<y>20\d{{2}}){_R}{_NOT_QTY}(?![./]\d|-(?!20\d\d(?!\d))\d)", _year),
+    (
+        rf"(?<![0-9A-Za-z_#¥$])(?<![A-Za-z_#]-)(?P<y>20\d{{2}}){_R}{_NOT_QTY}(?![./]\d|-(?!20\d\d(?!\d))\d)(?:\s*全年)?",
+        _year,
+    ),
     (r"(?<![年\d])年(?:底|末)(?![妆霜乳液膜])", _year_end),
     # halves and quarters
     (rf"(?:{_YP})?(?P<h>上|下)半年度?", _half),
-    (rf"{_LW}(?:the\s+)?(?P<h>first|second|1st|2nd)\s+half{_RW}{_EY}?", _half),
+    (rf"{_LW}(?:the\s+)?(?P<h>first|second|1st|2nd)\s+half{_RW}(?:\s+of\s+the\s+year{_RW}|{_EY})?", _half),
     (rf"(?:{_YP}[-/]?\s*|{_L})(?P<k>[QH])(?P<n>[1-4]){_R}", _quarter_or_half),
     (rf"{_L}(?P<k>[QH])(?P<n>[1-4]){_R}{_EY}", _quarter_or_half),
     (rf"(?:{_YP})?(?<![统单同唯])(?:第\s*)?(?<![一二三四五六七八九十\d])(?P<q>[1-4一二三四])\s*季度", _quarter_zh),
@@ -526,6 +535,8 @@ _SINCE_SUFFIX = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class _Found:
+    """An atom and the text it covers, words around it included once read (截至, 底, from ... to)."""
+
     start: int
     end: int
     atom: _Atom
@@ -575,12 +586,13 @@ def _ends(text: str, atoms: list[_Found]) -> list[_Found]:
     out = []
     for index, found in enumerate(atoms):
         atom = _plain(found)
-        lower, upper = _bounds(text, atoms, index)
-        suffix = _END_SUFFIX.match(text, found.end, upper)
-        prefix = _END_PREFIX.search(text, lower, found.start)
-        if atom is not None and atom.last.kind != "day" and (suffix or prefix):
-            start, end = prefix.start() if prefix else found.start, suffix.end() if suffix else found.end
-            found = _Found(start, end, replace(atom, end_only=True))
+        if atom is not None and atom.last.kind != "day":
+            lower, upper = _bounds(text, atoms, index)
+            suffix = _END_SUFFIX.match(text, found.end, upper)
+            prefix = _END_PREFIX.search(text, lower, found.start)
+            if suffix or prefix:
+                start, end = prefix.start() if prefix else found.start, suffix.end() if suffix else found.end
+                found = _Found(start, end, replace(atom, end_only=True))
         out.append(found)
     return out
 
@@ -598,6 +610,7 @@ def _ranges(text: str, atoms: list[_Found], today: dt.date) -> list[_Found]:
 
 
 def _join(text: str, left: _Found, right: _Found, lower: int, today: dt.date) -> _Found | None:
+    """The range from ``left`` to ``right`` if only a connector (到, -, to) stands between them."""
     first, second = _plain(left), _plain(right)
     gap = _RANGE_GAP.fullmatch(text, left.end, right.start)
     if first is None or second is None or gap is None:

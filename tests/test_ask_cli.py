@@ -1,0 +1,112 @@
+"""`chatbi ask` and `chatbi chat` end to end on the small demo: the JSON contract, sessions, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATBI_HOME", str(tmp_path / "home"))
+
+
+def ask(demo_db: Path, question: str, *extra: str) -> dict:
+    result = runner.invoke(app, ["ask", question, "--db", str(demo_db), "--json", *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_answer_object_of_the_design(demo_db: Path) -> None:
+    answer = ask(demo_db, "上个月天猫的毛利率是多少?")
+    assert set(answer) == {
+        "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
+    }  # fmt: skip
+    assert answer["status"] == "answer" and answer["language"] == "zh"
+    assert answer["period"] == {"start": "2025-12-01", "end": "2025-12-31"}
+    assert answer["plan"]["filters"] == [{"dimension": "channel", "members": ["tmall"], "exclude": False}]
+    assert answer["columns"] == ["gross_margin"] and isinstance(answer["rows"][0][0], float)
+    assert answer["definitions"][0]["metric"] == "gross_margin" and "天猫" in answer["text"]
+    assert answer["chart"] is None and "fact_sales" in answer["sql"]
+
+
+def test_english_questions_get_english_answers_and_charts(demo_db: Path) -> None:
+    answer = ask(demo_db, "GMV by channel last year")
+    assert answer["language"] == "en" and answer["chart"]["type"] == "bar"
+    assert {row[0] for row in answer["rows"]} == {"tmall", "jd", "douyin", "xiaohongshu", "offline"}
+    trend = ask(demo_db, "gross margin trend")
+    assert trend["chart"]["type"] == "line" and len(trend["rows"]) == 12
+
+
+def test_a_session_keeps_the_context_across_calls(demo_db: Path) -> None:
+    first = ask(demo_db, "上个月天猫的销售额", "--session", "s1")
+    second = ask(demo_db, "那京东呢?", "--session", "s1")
+    assert second["plan"]["filters"][0]["members"] == ["jd"]
+    assert second["period"] == first["period"]
+    fresh = ask(demo_db, "那京东呢?", "--session", "other")
+    assert fresh["status"] != "answer" or fresh["plan"]["metrics"] != ["gmv"] or fresh["period"] != first["period"]
+
+
+def test_clarification_then_pick_in_the_same_session(demo_db: Path) -> None:
+    asked = ask(demo_db, "上个月周转怎么样", "--session", "c1")
+    assert asked["status"] == "clarification" and len(asked["options"]) == 2
+    picked = ask(demo_db, "周转天数", "--session", "c1")
+    assert picked["status"] == "answer" and picked["plan"]["metrics"] == ["dio"]
+
+
+def test_refusals_are_answers_not_errors(demo_db: Path) -> None:
+    assert ask(demo_db, "把上个月销售额改成100万")["status"] == "refusal"
+    denied = ask(demo_db, "上个月库存周转天数", "--role", "marketing")
+    assert denied["status"] == "refusal" and denied["plan"] is None
+
+
+def test_store_manager_sees_only_their_store(demo_db: Path) -> None:
+    answer = ask(demo_db, "上个月销售额", "--role", "store_manager", "--store", "st_sh01")
+    assert answer["status"] == "answer" and "st_sh01" in answer["sql"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--today", "yesterday"], "--today expects a date"),
+        (["--planner", "gpt"], "--planner expects"),
+        (["--role", "store_manager"], "needs --store"),
+    ],
+)
+def test_bad_input_is_one_line(demo_db: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["ask", "GMV", "--db", str(demo_db), *args])
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_database_says_how_to_build_one(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ask", "GMV", "--db", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 2 and "chatbi demo build" in result.stderr
+
+
+def test_chat_follows_up_and_saves_the_session(demo_db: Path) -> None:
+    result = runner.invoke(app, ["chat", "--db", str(demo_db)], input="上个月各渠道销售额\n按月拆开\n/quit\n")
+    assert result.exit_code == 0, result.output
+    assert "线下门店" in result.stdout and "resume with: chatbi chat --session" in result.stdout
+
+
+def test_the_embedded_path_imports_nothing_heavy(demo_db: Path) -> None:
+    code = (
+        "import sys\n"
+        "from api.cli import app\n"
+        f"try:\n    app(['ask', 'GMV', '--db', {str(demo_db)!r}, '--json'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('langchain', 'langchain_openai', 'fastapi', 'uvicorn', 'pandas', 'openai') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("HEAVY []")
