@@ -13,6 +13,7 @@ from typing import Literal
 from agent.answer import Answer
 from agent.conversation_store import ConversationStore
 from agent.embedded_planner import EmbeddedPlanner
+from agent.messages import join_names, say
 from agent.metric_runner import master_data_labeler, run_metric_query
 from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, ToolCall, Turn
 from agent.vocabulary import detect_language
@@ -113,16 +114,14 @@ class Assistant:
     def _execute(self, plan: PlanT, principal: Principal, language: Literal["zh", "en"]) -> Answer:
         if isinstance(plan, QueryPlan):
             try:
-                return run_metric_query(
-                    plan.query,
-                    self.engine,
-                    principal=principal,
-                    language=language,
-                    model=self.model,
-                    labels=self.labels,
+                answer = run_metric_query(
+                    plan.query, self.engine, principal=principal, language=language, model=self.model, labels=self.labels
                 )
             except EngineError as exc:
                 return Answer(status="error", text=str(exc), language=language, plan=plan.query.model_dump(mode="json"))
+            if plan.ignored and answer.status == "answer":
+                answer.text = say("ignored", language, words=join_names(plan.ignored, language)) + answer.text
+            return answer
         if isinstance(plan, Clarify):
             lines = [plan.text, *(f"{i}. {o.label}" for i, o in enumerate(plan.options, 1))]
             options = [o.label for o in plan.options]

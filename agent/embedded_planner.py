@@ -180,6 +180,8 @@ class EmbeddedPlanner:
         if parsed.compare is not None:
             query["compare"] = parsed.compare
         if parsed.rank is not None:
+            if parsed.dimensions and parsed.grain is None:
+                query["grain"] = None  # "top 3 SKUs" after a weekly view ranks SKUs, not weeks
             if not query["dimensions"] and not query["grain"]:
                 query["dimensions"] = ["sku"]
             query.update(self._order(parsed.rank, query["metrics"][0]))
@@ -200,6 +202,8 @@ class EmbeddedPlanner:
 
     def _finish(self, query: dict, parsed: Parsed, user: Principal, language: Language) -> PlanT:
         """Ask back about an ambiguous word, or validate the query against the model and the role."""
+        _drop_promotions_not_taken(self.model, query, parsed)
+        _promotions_in_period(query, parsed)
         if parsed.ambiguous_metric is not None:
             word, ids = parsed.ambiguous_metric
             options = [self._option_for_metric(query, m, language) for m in ids]
@@ -212,7 +216,7 @@ class EmbeddedPlanner:
             reason = exc.errors()[0]["msg"]
             return Refuse(reason="unsupported", text=say("invalid", language, reason=reason))
         refusal = self._check(plan, user, language)
-        return refusal or QueryPlan(query=plan)
+        return refusal or QueryPlan(query=plan, ignored=parsed.leftover.split())
 
     def _check(self, query: MetricQuery, user: Principal, language: Language) -> Refuse | None:
         role = self.model.roles.get(user.role)
@@ -309,6 +313,33 @@ def _option_keys(option: ClarifyOption) -> set[str]:
         return set()
     query = option.plan.query
     return set(query.metrics) | {member for f in query.filters for member in f.members}
+
+
+def _drop_promotions_not_taken(model: SemanticModel, query: dict, parsed: Parsed) -> None:
+    """An event word ("双11") next to a metric that promotions do not cut (marketing spend) is
+    not a filter it can take: leave it out, and the answer says it was left out."""
+    if not parsed.promotion_words:
+        return
+    if all("promotion" in model.metric_dimensions(m) for m in query["metrics"] if m in model.metrics):
+        return
+    query["filters"] = [f for f in query["filters"] if f["dimension"] != "promotion"]
+    parsed.leftover = " ".join([parsed.leftover, *parsed.promotion_words]).strip()
+
+
+def _promotions_in_period(query: dict, parsed: Parsed) -> None:
+    """ "去年双11": of the promotions an event word names, those that start in the period (or in
+    the six weeks before it, for sales still running into it); all of them if none does."""
+    if not parsed.promotion_starts:
+        return
+    period = Period.model_validate(query["period"])
+    earliest = period.start - dt.timedelta(days=42)
+    for f in query["filters"]:
+        if f["dimension"] == "promotion":
+            kept = [
+                key for key in f["members"]
+                if (starts := parsed.promotion_starts.get(key)) is None or earliest <= starts <= period.end
+            ]  # fmt: skip
+            f["members"] = kept or f["members"]
 
 
 def _with_components(model: SemanticModel, metrics: list[str]) -> list[str]:

@@ -71,6 +71,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "I can break a metric down and compare periods, but not state causes by myself. "
         'Tell me which metric, e.g. "why did the cash conversion cycle get longer?".',
     },
+    "ignored": {
+        "zh": "注意:问题中的“{words}”我没有理解,以下结果没有考虑它。",
+        "en": 'Note: I did not understand "{words}", so the result below leaves it out. ',
+    },
     "follow_up_unclear": {
         "zh": "抱歉,我没理解这个追问要改变什么。可以换个说法,例如“那京东呢?”“按月拆开”“去年呢?”。",
         "en": 'Sorry, I did not understand what to change. Try e.g. "what about JD?", "by month", "and last year?".',

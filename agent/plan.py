@@ -34,6 +34,9 @@ class QueryPlan(BaseModel):
 
     kind: Literal["query"] = "query"
     query: MetricQuery
+    ignored: list[str] = Field(
+        default_factory=list, description="Words of the question this plan does not use; the answer says so."
+    )
 
 
 class ToolCall(BaseModel):

@@ -31,6 +31,7 @@ _EACH = re.compile(r"各自|分别|各是|\beach\b|\brespectively\b|\bseparately
 _TREND = re.compile(r"趋势|走势|曲线|怎么变|变化情况|(?<![a-z])trends?(?![a-z])|over time|trajectory|trending")
 #: A channel word that names shops ("门店", "实体店", "offline stores"): after "每家" or in a
 #: ranking it asks for a store breakdown.
+_EVENT_AS_TIME = re.compile(r"\s*(?:期间|前后|左右|那几天|那段时间|当天|大促期间|(?:period|season|week|weekend)\b)")
 _STORE_WORD = re.compile(r"(?:店|店铺|stores?|shops?)$")
 
 
@@ -54,6 +55,8 @@ class Parsed:
     compare: Literal["yoy", "pop"] | None = None
     filters: list[Filter] = field(default_factory=list)
     ambiguous_member: tuple[str, tuple[Member, ...]] | None = None
+    promotion_starts: dict[str, dt.date | None] = field(default_factory=dict)  # named by an event word
+    promotion_words: list[str] = field(default_factory=list)
     store_word: bool = False  # a channel named by a word for shops ("门店", "offline stores")
     store_marked: bool = False  # ... right after a breakdown marker ("每家实体店")
     rank: Rank | None = None
@@ -141,7 +144,8 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     _blank_all(work, cues.ADD_TO_PREVIOUS)
     _blank_all(work, _TOTAL)
     _blank_all(work, _EACH)
-    parsed.leftover = cues.FILLER.sub(" ", work.text).strip()
+    # Single characters left between recognised words are grammar, not content.
+    parsed.leftover = " ".join(w for w in cues.FILLER.sub(" ", work.text).split() if len(w) > 1)
     return parsed
 
 
@@ -276,6 +280,16 @@ def _members(work: _Text, parsed: Parsed, master: MasterData, word_spans: list[t
         members = _distinct(mention.candidates)
         exclude = bool(cues.EXCLUDE_BEFORE.search(text[: mention.start]))
         kinds = {m.kind for m in members}
+        if kinds == {"promotion"}:  # "双11" names every year's and platform's 双11: all of them
+            work.blank(mention.start, mention.end)
+            if _EVENT_AS_TIME.match(text[mention.end :]):
+                continue  # "双11期间", "双11前后": a time, which the dates of the question give
+            parsed.promotion_words.append(mention.text)
+            parsed.promotion_starts.update({m.key: m.starts for m in members})
+            for member in members:
+                _add_filter(parsed, "promotion", member.key, exclude)
+            work.blank(mention.start, mention.end)
+            continue
         if len(members) > 1 and len(kinds) == len(members):
             members = [min(members, key=lambda m: _KIND_PRIORITY.index(m.kind))]
         if len(members) > 1:

@@ -218,8 +218,16 @@ def _print_table(answer: Answer, model: SemanticModel) -> None:
         caption = f"期间 {start} 至 {end}" if answer.language == "zh" else f"period {start} to {end}"
     table = Table(show_lines=False, caption=caption)
     formats = [column_format(column, model) for column in answer.columns]
-    for column, fmt in zip(answer.columns, formats, strict=True):
-        table.add_column(_header(column, model, answer.language), justify="left" if fmt is None else "right")
+    headers = [_header(column, model, answer.language) for column in answer.columns]
+    if len(answer.rows) == 1 and len(answer.columns) > 4:  # one wide row reads better standing up
+        table.add_column("")
+        table.add_column("", justify="right")
+        for header, value, fmt in zip(headers, answer.rows[0], formats, strict=True):
+            table.add_row(header, format_value(value, fmt, answer.language))
+        console.print(table)
+        return
+    for header, fmt in zip(headers, formats, strict=True):
+        table.add_column(header, justify="left" if fmt is None else "right")
     for row in answer.rows:
         table.add_row(*(format_value(value, fmt, answer.language) for value, fmt in zip(row, formats, strict=True)))
     console.print(table)

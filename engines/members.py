@@ -19,6 +19,7 @@ _QUERIES = {
         " FROM dim_store"
     ),
     "warehouses": "SELECT warehouse_id, warehouse_name, warehouse_name_en, city FROM dim_warehouse",
+    "promotions": "SELECT promo_id, promo_name, start_date FROM dim_promotion",
 }
 
 
@@ -41,6 +42,7 @@ def load_master_data(
             aliases=rows["aliases"],
             stores=rows["stores"],
             warehouses=rows["warehouses"],
+            promotions=rows["promotions"],
             extra_synonyms=extra_synonyms or {},
         )
     )

@@ -19,6 +19,7 @@ and channel_type codes, and the Chinese city / region / category / brand values.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ from rapidfuzz import fuzz, process
 
 from semantic_layer.phrase_index import PhraseIndex, normalize
 
-Kind = Literal["sku", "store", "city", "region", "category", "brand", "channel", "channel_type", "warehouse"]
+Kind = Literal[
+    "sku", "store", "city", "region", "category", "brand", "channel", "channel_type", "warehouse", "promotion"
+]
 KINDS: tuple[Kind, ...] = (
     "sku",
     "store",
@@ -39,6 +42,7 @@ KINDS: tuple[Kind, ...] = (
     "channel",
     "channel_type",
     "warehouse",
+    "promotion",
 )
 
 # Names of the channel codes of DATA_CONTRACT.md. "offline" names both the channel and the
@@ -88,6 +92,7 @@ class Member:
     key: str
     name: str
     name_en: str | None = None
+    starts: dt.date | None = None  # promotions: the start date, to pick "去年双11" among the years
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +156,7 @@ class MemberRows:
     stores: Sequence[tuple] = ()  # store_id, store_name, store_name_en, channel, channel_type,
     #                               city, city_en, region, region_en
     warehouses: Sequence[tuple] = ()  # warehouse_id, warehouse_name, warehouse_name_en, city
+    promotions: Sequence[tuple] = ()  # promo_id, promo_name, start_date
     extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] = field(default_factory=dict)
 
 
@@ -237,9 +243,11 @@ class _Builder:
         self.members: dict[tuple[Kind, str], Member] = {}
         self.index: dict[str, list[Candidate]] = {}
 
-    def member(self, kind: Kind, key: str, name: str, name_en: str | None = None) -> Member:
+    def member(
+        self, kind: Kind, key: str, name: str, name_en: str | None = None, starts: dt.date | None = None
+    ) -> Member:
         if (kind, key) not in self.members:
-            self.members[(kind, key)] = Member(kind, key, name, name_en)
+            self.members[(kind, key)] = Member(kind, key, name, name_en, starts)
         return self.members[(kind, key)]
 
     def add(self, member: Member, surface: str | None, via: str) -> None:
@@ -291,7 +299,19 @@ class _Builder:
             self.add(wh, warehouse_id, "id")
             for short in _short_names(name, city, ()):
                 self.add(wh, short, "short_name")
+            for short in (f"{city}仓", f"{city}仓库", f"{city}的仓库"):  # one warehouse per city
+                self.add(wh, short, "short_name")
+            if name_en:
+                city_en = name_en.split()[0]
+                for short in (f"{city_en} warehouse", f"{city_en} DC"):
+                    self.add(wh, short, "short_name")
             self.add_city(city, None)
+        for promo_id, name, starts in rows.promotions:
+            promo = self.member("promotion", promo_id, name, name, starts)
+            self.add(promo, name, "name")
+            self.add(promo, promo_id, "id")
+            for short in _event_names(name):
+                self.add(promo, short, "short_name")
         for (kind, key), synonyms in rows.extra_synonyms.items():
             member = self.members.get((kind, key))
             if member is not None:
@@ -331,6 +351,33 @@ def _short_names(name: str | None, city: str | None, suffixes: tuple[str, ...]) 
         if rest.endswith(suffix):
             shorts.append(rest[: -len(suffix)].strip())
     return [s for s in shorts if len(s) >= 2]
+
+
+_YEAR_PREFIX = re.compile(r"^(?:20\d\d|\d\d)\s*年?")
+_CHANNEL_WORDS = tuple(sorted({w for names in CHANNEL_SYNONYMS.values() for w in names if not w.isascii()}, key=len, reverse=True))
+_EVENT_PREFIX = re.compile(r"^(?:\d{3,4}|双\d{1,2}|双十[一二])")
+_EVENT_NUMERALS = {"双11": "双十一", "双12": "双十二", "双十一": "双11", "双十二": "双12"}
+
+
+def _event_names(name: str) -> list[str]:
+    """ "2024天猫双11" -> ["天猫双11", "双11", "双十一"]: people name a promotion by its event, and
+    every year's and every platform's promotion of that event answers to it (a group, not a typo)."""
+    names: list[str] = []
+    rest = _YEAR_PREFIX.sub("", name).strip()
+    if rest != name:
+        names.append(rest)
+    for word in _CHANNEL_WORDS:
+        if rest.startswith(word) and len(rest) > len(word) + 1:
+            rest = rest[len(word) :].strip()
+            names.append(rest)
+            break
+    event = _EVENT_PREFIX.match(rest)
+    if event and event.group(0) != rest:  # "618好物节" is a 618 promotion too
+        names.append(event.group(0))
+    for short, other in _EVENT_NUMERALS.items():
+        if short in rest:
+            names.append(rest.replace(short, other))
+    return [n for n in dict.fromkeys(names) if len(n) >= 2]
 
 
 def _plural(name_en: str | None) -> str | None:

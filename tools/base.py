@@ -1,0 +1,71 @@
+"""What an analysis tool is to the agent: typed arguments in, a narrated table out.
+
+Tools read data only through the Engine protocol (every statement passes the SQL guard) or,
+for governed metrics, through MetricQuery and the compiler, so a number a tool reports is
+the governed one. Each tool is pure computation between those reads; the agent turns a
+ToolOutput into the answer object every channel renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from semantic_layer.engine import Engine
+from semantic_layer.errors import PolicyDeniedError
+from semantic_layer.master_data import MasterData
+from semantic_layer.query import Principal
+from semantic_layer.semantic_model import SemanticModel
+
+Language = Literal["zh", "en"]
+
+
+@dataclass
+class ToolContext:
+    engine: Engine
+    model: SemanticModel
+    principal: Principal
+    today: dt.date  # the reference date: the day after the latest data
+    language: Language
+    master: MasterData | None = None  # for display names
+
+
+class ToolOutput(BaseModel):
+    """A tool's result: text in the asker's language that states only numbers of ``rows`` or
+    ``facts``, the table (``columns``/``rows``), a chart spec, the SQL that ran (the last one),
+    the governed metrics it used and the period it covers."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: str
+    columns: list[str]
+    rows: list[list[Any]]
+    chart: dict[str, Any] | None = None
+    sql: str | None = None
+    metrics: list[str] = []  # governed metric ids whose definitions the answer cites
+    period: tuple[dt.date, dt.date] | None = None
+    facts: dict[str, Any] = {}  # headline numbers the text quotes that are not table cells
+
+
+class Tool(Protocol):
+    name: ClassVar[str]
+    #: Governed metrics whose data the tool reads: the asker's role must be allowed all of them.
+    reads: ClassVar[tuple[str, ...]]
+    Arguments: ClassVar[type[BaseModel]]
+
+    def run(self, arguments: BaseModel, context: ToolContext) -> ToolOutput: ...
+
+
+def require(context: ToolContext, metric_ids: tuple[str, ...]) -> None:
+    """Refuse a tool the asker's role may not use, as the compiler refuses a metric."""
+    role = context.model.roles.get(context.principal.role)
+    if role is None:
+        raise PolicyDeniedError(f"unknown role '{context.principal.role}'")
+    denied = [m for m in metric_ids if not role.grants(context.model.metrics[m])]
+    if denied:
+        raise PolicyDeniedError(f"role '{role.name}' may not read {', '.join(denied)}")
+    if role.row_filters and context.principal.store_id:
+        raise PolicyDeniedError(f"role '{role.name}' sees one store's data; this analysis covers the company")
