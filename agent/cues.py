@@ -43,7 +43,7 @@ TOP_N = _rx(
     rf"|(?:最高|最多|最大|最长|最好|最贵)的?\s*({_NUM})\s*(?:个|家|款|名|位|大)|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最高|最多|最大|最长|最好|最贵|\bmost\b|\bhighest\b|\bbest\b|\blargest\b|\bbiggest\b|\blongest\b))"
 )
 BOTTOM_N = _rx(
-    rf"倒数\s*(?:第)?\s*({_NUM})\s*(?:名|个|位|家|款)?|后\s*({_NUM})\s*(?:名|位)|\bbottom\s*(\d+)\b|\blowest\s+(\d+)\b"
+    rf"倒数\s*(?:第|前)?\s*({_NUM})\s*(?:名|个|位|家|款)?|后\s*({_NUM})\s*(?:名|位)|\bbottom\s*(\d+)\b|\blowest\s+(\d+)\b"
     rf"|(?:最低|最少|最小|最短|最便宜)的?\s*({_NUM})\s*(?:个|家|款|名|位)"
     rf"|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最低|最少|最小|最短|\blowest\b|\bleast\b|\bfewest\b|\bsmallest\b))"
 )
@@ -147,6 +147,9 @@ METRIC_FALLBACKS: tuple[tuple[re.Pattern[str], str], ...] = (
 UNKNOWN_METRICS = _rx(
     r"(?:staff|employee|labou?r|personnel|workforce)\s+turnover|员工流失率?|人员流动率?|离职率|员工周转"
 )
+
+#: The asker's own store: context (the role pins the store), not a breakdown by store.
+OWN_STORE = _rx(r"我们店|我们的店|咱们店|本店|我店|(?<![体门网家旗舰])店里|自己店|自己的店|\b(?:my|our) (?:store|shop)(?:'s)?\b")
 
 WHY = _rx(r"为什么|为何|怎么回事|原因|\bwhy\b|\bhow come\b")
 

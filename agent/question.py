@@ -27,7 +27,9 @@ RankKind = Literal["top", "bottom", "best", "worst", "all"]
 _KIND_PRIORITY = ("channel", "channel_type", "city", "region", "category", "brand", "store", "warehouse", "sku")
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _TOTAL = re.compile(r"合计|加起来|一共|总共|总和|汇总|\bcombined\b|\btotal\b|\bin total\b|\baltogether\b")
-_EACH = re.compile(r"各自|分别|各是|\beach\b|\brespectively\b|\bseparately\b|\bside by side\b")
+_EACH = re.compile(
+    r"各自|分别|各是|各(?=卖|有|是|多少|花|赚)|对比|相比|(?<![a-z])(?:vs\.?|versus|each|respectively|separately|side by side)(?![a-z])"
+)
 _TREND = re.compile(r"趋势|走势|曲线|怎么变|变化情况|(?<![a-z])trends?(?![a-z])|over time|trajectory|trending")
 #: A channel word that names shops ("门店", "实体店", "offline stores"): after "每家" or in a
 #: ranking it asks for a store breakdown.
@@ -126,6 +128,7 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     _comparison(work, parsed)
     _time(work, parsed, today)
     _metric_phrases(work, parsed)
+    _blank_all(work, cues.OWN_STORE)
     _marked_breakdowns(work, parsed, vocabulary)
     word_spans = [(m.start, m.end) for m in vocabulary.find(work.text)]
     _members(work, parsed, master, word_spans)
@@ -381,8 +384,8 @@ def _number(text: str | None) -> int | None:
 def _ranking(work: _Text, parsed: Parsed) -> None:
     numbered: tuple[tuple[re.Pattern[str], RankKind], ...] = (
         (cues.WORST_N, "worst"),
+        (cues.BOTTOM_N, "bottom"),  # before TOP_N: "倒数前三" is the bottom three
         (cues.TOP_N, "top"),
-        (cues.BOTTOM_N, "bottom"),
     )
     for pattern, kind in numbered:
         m = pattern.search(work.text)

@@ -195,6 +195,11 @@ def _number(text: str) -> int:
     return total + current
 
 
+#: English unit words and the abbreviations people type in chat ("this yr", "last qtr", "past 3 mos").
+_EN_UNIT = r"week|wk|month|mth|mo|quarter|qtr|year|yr"
+_EN_UNITS = r"weeks?|wks?|months?|mths?|mos?|quarters?|qtrs?|years?|yrs?"
+
+
 def _unit_name(text: str) -> _Kind:
     """天/日/day -> day, 周/星期/礼拜/week -> week, 月/month, 季度/quarter, 年/year (by the first letter)."""
     return _UNIT_NAMES[text[0].lower()]
@@ -453,11 +458,11 @@ _TABLE: list[tuple[str, Builder]] = [
     (rf"前天|{_LW}(?:the\s+)?day\s+before\s+yesterday{_RW}", _days_ago(2)),
     # this / last / next week, month, quarter (calendar units)
     (rf"{_REL_ZH}\s*(?P<u>(?:周|星期|礼拜)(?P<we>末)?|月份?|季度)", _relative_zh),
-    (rf"{_LW}(?P<rel>this|current|last|previous|prior|next)\s+(?P<u>week|month|quarter|year){_RW}", _relative_en),
-    (rf"{_LW}(?:the\s+)?(?P<u>week|month|quarter|year)\s+before\s+last{_RW}", _relative_en),
+    (rf"{_LW}(?P<rel>this|current|last|previous|prior|next)\s+(?P<u>{_EN_UNIT}){_RW}", _relative_en),
+    (rf"{_LW}(?:the\s+)?(?P<u>{_EN_UNIT})\s+before\s+last{_RW}", _relative_en),
     (rf"{_YEAR_WORD_ZH}度?(?:\s*全年)?", _year_word),
     # so far in the current unit
-    (rf"{_LW}(?:(?P<u>week|month|quarter|year)[\s-]+to[\s-]+date|(?P<abbr>[wmqy])td){_RW}", _to_date),
+    (rf"{_LW}(?:(?P<u>{_EN_UNIT})[\s-]+to[\s-]+date|(?P<abbr>[wmqy])td){_RW}", _to_date),
     (r"(?P<u>年|月|季度?)初(?:至今|到现在|到今天|以来)", _to_date),
     (r"(?:截至|截止到?)\s*(?:目前|现在|当前)(?:为止)?", _to_date),
     # trailing windows
@@ -467,10 +472,10 @@ _TABLE: list[tuple[str, Builder]] = [
     ),
     (
         rf"{_LW}(?:the\s+)?(?:last|past|previous|prior|trailing|rolling)\s+(?P<n>{_EN_COUNT})[\s-]*"
-        rf"(?P<u>days?|weeks?|months?|quarters?|years?){_RW}",
+        rf"(?P<u>days?|{_EN_UNITS}){_RW}",
         _trailing,
     ),
-    (rf"{_LW}(?:the\s+)?past\s+(?P<u>day|week|month|quarter|year){_RW}", _trailing),
+    (rf"{_LW}(?:the\s+)?past\s+(?P<u>day|{_EN_UNIT}){_RW}", _trailing),
     (rf"{_LW}(?:TTM|LTM){_RW}", _twelve_months),
     # years
     (rf"{_L}(?P<y>20\d{{2}}|二[〇零][〇零一二三四五六七八九]{{2}})\s*(?:财年|年度?)(?:\s*全年)?", _year),

@@ -203,3 +203,30 @@ def test_a_metric_added_to_the_yaml_is_askable_at_once(tmp_path: Path, master) -
     planner = EmbeddedPlanner(load_model(folder), master)
     assert query_of(planner, "上个月线上测试额").metrics == ["online_gmv_test"]
     assert query_of(planner, "test amount by channel").dimensions == ["channel"]
+
+
+def test_event_words_name_the_promotions_of_the_period(planner) -> None:
+    query = query_of(planner, "去年双11活动的促销ROI")
+    promos = next(f.members for f in query.filters if f.dimension == "promotion")
+    assert promos and all(planner.master.member("promotion", p).starts.year == 2025 for p in promos)
+    timed = query_of(planner, "2025年双11期间(10月20日至11月11日)的投放花费")
+    assert timed.filters == [] and timed.period.start == dt.date(2025, 10, 20)
+
+
+def test_warehouses_by_city_and_english_name(planner) -> None:
+    assert filters(query_of(planner, "北京仓上个月缺货率")) == {"warehouse": {"wh_bj"}}
+    assert filters(query_of(planner, "stockout rate in the Beijing warehouse")) == {"warehouse": {"wh_bj"}}
+
+
+def test_words_not_understood_are_reported_not_dropped(planner) -> None:
+    plan = plan_of(planner, "AR aging last month")
+    assert isinstance(plan, QueryPlan) and plan.ignored == ["aging"]
+    assert plan_of(planner, "上个月天猫的毛利率是多少?").ignored == []
+
+
+def test_a_ranking_follow_up_replaces_the_time_series(planner) -> None:
+    conversation = Conversation(id="c")
+    first = query_of(planner, "上个月GMV按周看", conversation)
+    conversation.turns.append(Turn(question="q", language="zh", plan=QueryPlan(query=first), status="answer"))
+    top = query_of(planner, "top 3 SKUs", conversation)
+    assert (top.grain, top.dimensions, top.limit) == (None, ["sku"], 3)

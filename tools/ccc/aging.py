@@ -1,0 +1,112 @@
+"""AR and AP aging on an as-of day: each party's open balance split by days past due.
+
+A document is open on day d as the contract defines a balance (``doc_date <= d`` and
+``paid_date IS NULL OR paid_date > d``), so the buckets of all parties sum to the governed
+balance on d (``ar_balance`` / ``ap_balance`` over the one-day period [d, d]). Buckets are by
+``d - due_date``: not yet due (``current``), then 1-30, 31-60, 61-90 and over 90 days overdue.
+One grouped SELECT per ledger does all of it; the threshold for the overdue alert is one more
+CASE column, so no per-party loop exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlglot
+
+from tools.base import ToolContext
+from tools.ccc.metrics import ROW_LIMIT, TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class Bucket:
+    column: str
+    low: int | None  # days past due, inclusive; None = no lower bound
+    high: int | None  # inclusive; None = no upper bound
+
+
+BUCKETS = (
+    Bucket("current", None, 0),
+    Bucket("overdue_1_30", 1, 30),
+    Bucket("overdue_31_60", 31, 60),
+    Bucket("overdue_61_90", 61, 90),
+    Bucket("overdue_over_90", 91, None),
+)
+BUCKET_COLUMNS = tuple(b.column for b in BUCKETS)
+#: The part of the balance more than ``overdue_days`` past due (the alert's threshold).
+BEYOND = "overdue_beyond_threshold"
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Where one side's documents and parties live (contract tables and columns)."""
+
+    table: str
+    doc_date: str
+    party_table: str
+    party_key: str
+    party_columns: tuple[str, ...]
+
+
+RECEIVABLES = Ledger(
+    "fact_receivable", "invoice_date", "dim_customer", "customer_id", ("customer_name", "customer_type", "payment_terms_days")
+)
+PAYABLES = Ledger("fact_payable", "bill_date", "dim_supplier", "supplier_id", ("supplier_name", "payment_terms_days"))
+
+
+def aging_sql(ledger: Ledger, as_of: dt.date, beyond_days: int, dialect: str = "duckdb") -> str:
+    """One SELECT: per party with an open balance on ``as_of``, the balance and its buckets."""
+    day = f"DATE '{as_of.isoformat()}'"
+    sums = [f"SUM(CASE WHEN {_condition(b)} THEN o.amount ELSE 0 END) AS bucket_{b.column}" for b in BUCKETS]
+    party = ", ".join(f"p.{c}" for c in ledger.party_columns)
+    sql = f"""
+        WITH open_docs AS (
+            SELECT d.{ledger.party_key} AS party_id, d.amount, {day} - d.due_date AS days_past_due
+            FROM {ledger.table} d
+            WHERE d.{ledger.doc_date} <= {day} AND (d.paid_date IS NULL OR d.paid_date > {day}))
+        SELECT o.party_id, {party}, SUM(o.amount) AS balance, {", ".join(sums)},
+               SUM(CASE WHEN o.days_past_due > 0 THEN o.amount ELSE 0 END) AS overdue,
+               SUM(CASE WHEN o.days_past_due > {int(beyond_days)} THEN o.amount ELSE 0 END) AS {BEYOND},
+               MAX(o.days_past_due) AS max_days_past_due, COUNT(*) AS open_documents
+        FROM open_docs o LEFT JOIN {ledger.party_table} p ON p.{ledger.party_key} = o.party_id
+        GROUP BY o.party_id, {party}"""
+    return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+
+
+def _condition(bucket: Bucket) -> str:
+    if bucket.low is None:
+        return f"o.days_past_due <= {bucket.high}"
+    if bucket.high is None:
+        return f"o.days_past_due >= {bucket.low}"
+    return f"o.days_past_due BETWEEN {bucket.low} AND {bucket.high}"
+
+
+def aging(context: ToolContext, ledger: Ledger, as_of: dt.date, beyond_days: int) -> tuple[pd.DataFrame, str]:
+    """The aging frame (one row per party, most overdue first) and the SQL that produced it.
+
+    Columns: ``<party_key>``, the party columns, ``balance``, the bucket columns, ``overdue``
+    (everything past due), ``overdue_beyond_threshold``, ``max_days_past_due``, ``open_documents``.
+    """
+    sql = aging_sql(ledger, as_of, beyond_days, context.engine.dialect)
+    result = context.engine.execute(sql, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S)
+    frame = pd.DataFrame(result.rows, columns=result.columns).rename(
+        columns={"party_id": ledger.party_key, **{f"bucket_{c}": c for c in BUCKET_COLUMNS}}
+    )
+    money = ["balance", *BUCKET_COLUMNS, "overdue", BEYOND]
+    frame[money] = frame[money].astype(float)
+    frame = frame.sort_values([BEYOND, "overdue", "balance"], ascending=False, kind="stable")
+    return frame.reset_index(drop=True), sql
+
+
+def summary(frame: pd.DataFrame) -> dict[str, float]:
+    """Totals over all parties: balance, each bucket, overdue, beyond-threshold and over-60 shares."""
+    totals = {c: float(frame[c].sum()) for c in ("balance", *BUCKET_COLUMNS, "overdue", BEYOND)}
+    balance = totals["balance"]
+    over_60 = totals["overdue_61_90"] + totals["overdue_over_90"]
+    totals["overdue_over_60"] = over_60
+    totals["overdue_share"] = totals["overdue"] / balance if balance else float("nan")
+    totals["overdue_over_60_share"] = over_60 / balance if balance else float("nan")
+    totals["beyond_threshold_share"] = totals[BEYOND] / balance if balance else float("nan")
+    return totals
