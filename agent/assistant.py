@@ -10,11 +10,11 @@ import datetime as dt
 import os
 from typing import Literal
 
-from agent.answer import Answer
+from agent.answer import Answer, AnswerPeriod
 from agent.conversation_store import ConversationStore
 from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import join_names, say
-from agent.metric_runner import master_data_labeler, run_metric_query
+from agent.metric_runner import definitions, master_data_labeler, run_metric_query
 from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, ToolCall, Turn
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
@@ -128,12 +128,46 @@ class Assistant:
             return Answer(status="clarification", text="\n".join(lines), language=language, options=options)
         if isinstance(plan, Refuse):
             return Answer(status="refusal", text=plan.text, language=language)
-        text = (
-            f"分析工具 {plan.tool} 尚未接入。"
-            if language == "zh"
-            else f"The analysis tool {plan.tool} is not available."
+        return self._run_tool(plan, principal, language)
+
+    def _run_tool(self, call: ToolCall, principal: Principal, language: Literal["zh", "en"]) -> Answer:
+        """Validate the call's arguments against the tool's schema, run it, and wrap its output."""
+        from pydantic import ValidationError
+
+        from semantic_layer.errors import QueryError
+        from tools.base import ToolContext
+        from tools.registry import load
+
+        plan = call.model_dump(mode="json")
+        try:
+            tool = load(call.tool)
+        except KeyError:
+            return Answer(status="refusal", text=say("unknown_tool", language, tool=call.tool), language=language)
+        try:
+            arguments = tool.Arguments.model_validate(call.arguments)
+        except ValidationError as exc:
+            reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            return Answer(status="refusal", text=say("invalid", language, reason=reason), language=language, plan=plan)
+        plan["arguments"] = arguments.model_dump(mode="json", exclude_defaults=True)
+        context = ToolContext(self.engine, self.model, principal, self.today, language, self.master)
+        try:
+            output = tool.run(arguments, context)
+        except QueryError as exc:  # the role may not read what the tool needs, or a cut it cannot take
+            return Answer(status="refusal", text=say("invalid", language, reason=str(exc)), language=language, plan=plan)
+        except EngineError as exc:
+            return Answer(status="error", text=str(exc), language=language, plan=plan)
+        return Answer(
+            status="answer",
+            text=output.text,
+            language=language,
+            plan=plan,
+            sql=output.sql,
+            columns=output.columns,
+            rows=output.rows,
+            chart=output.chart,
+            definitions=definitions(output.metrics, self.model, language),
+            period=AnswerPeriod(start=output.period[0], end=output.period[1]) if output.period else None,
         )
-        return Answer(status="error", text=text, language=language, plan=plan.model_dump(mode="json"))
 
 
 def model_member_synonyms(model: SemanticModel) -> dict[tuple, list[str]]:

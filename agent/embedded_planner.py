@@ -78,6 +78,9 @@ class EmbeddedPlanner:
         if cues.GREETING.match(folded):
             return Refuse(reason="out_of_scope", text=say("greeting", language) + say("help", language))
         parsed = parse(text, self.vocabulary, self.master, today)
+        tool = self._tool_call(folded, parsed)
+        if tool is not None:
+            return tool
         previous = conversation.last_query()
         if parsed.no_days is not None:
             label, day = parsed.no_days.label, today.isoformat()
@@ -188,6 +191,55 @@ class EmbeddedPlanner:
         elif query.get("order_by") and query["order_by"]["field"] not in query["metrics"]:
             query["order_by"]["field"] = query["metrics"][0]
         return query
+
+    def _tool_call(self, folded: str, parsed: Parsed) -> ToolCall | None:
+        """Decisions rather than numbers: 补货建议, 定价, 现金转换周期分析, 账龄 go to the analysis tools."""
+        if cues.SLOW_LIST.search(folded):
+            return ToolCall(tool="replenishment", arguments={**self._scope(parsed), "actions": ["slow_mover"]})
+        if cues.REPLENISH.search(folded) or (cues.OVERSTOCK.search(folded) and not parsed.metrics):
+            arguments = self._scope(parsed)
+            if cues.OVERSTOCK.search(folded):
+                arguments["actions"] = ["overstock"]
+            elif cues.ORDER_NOW.search(folded):
+                arguments["actions"] = ["order_now"]
+            return ToolCall(tool="replenishment", arguments=arguments)
+        if cues.ELASTICITY.search(folded):
+            arguments = {k: v for k, v in self._scope(parsed).items() if k in ("category", "sku_ids")}
+            if "sku_ids" in arguments:
+                arguments["level"] = "sku"
+            return ToolCall(tool="elasticity", arguments={**arguments, **self._dates(parsed)})
+        if "ar_over_60_share" in parsed.metrics:
+            return None
+        focus = "ar_aging" if cues.AR_AGING.search(folded) else ("ap_aging" if cues.AP_AGING.search(folded) else None)
+        if focus is not None or cues.CASH_CYCLE.search(folded):
+            arguments = {**self._dates(parsed), "focus": focus or "overview"}
+            if parsed.grain in ("month", "quarter"):
+                arguments["grain"] = parsed.grain
+            return ToolCall(tool="ccc", arguments=arguments)
+        return None
+
+    @staticmethod
+    def _scope(parsed: Parsed) -> dict:
+        """The SKUs a tool should look at, from the members the question names."""
+        arguments: dict = {}
+        for f in parsed.filters:
+            if f.exclude:
+                continue
+            if f.dimension == "category" and len(f.members) == 1:
+                arguments["category"] = f.members[0]
+            elif f.dimension == "brand" and len(f.members) == 1:
+                arguments["brand"] = f.members[0]
+            elif f.dimension == "sku":
+                arguments["sku_ids"] = list(f.members)
+            elif f.dimension == "warehouse" and len(f.members) == 1:
+                arguments["warehouse_id"] = f.members[0]
+        return arguments
+
+    @staticmethod
+    def _dates(parsed: Parsed) -> dict:
+        if parsed.period is None:
+            return {}
+        return {"start": parsed.period.start.isoformat(), "end": parsed.period.end.isoformat()}
 
     def _order(self, rank: Rank, metric_id: str) -> dict:
         better_low = self.model.metrics[metric_id].better == "lower"

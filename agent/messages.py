@@ -75,6 +75,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "注意:问题中的“{words}”我没有理解,以下结果没有考虑它。",
         "en": 'Note: I did not understand "{words}", so the result below leaves it out. ',
     },
+    "unknown_tool": {
+        "zh": "抱歉,没有名为 {tool} 的分析工具。可用的有:补货建议、价格弹性与定价、现金转换周期分析。",
+        "en": "Sorry, there is no analysis tool called {tool}. "
+        "Available: replenishment, price elasticity, cash conversion cycle.",
+    },
     "follow_up_unclear": {
         "zh": "抱歉,我没理解这个追问要改变什么。可以换个说法,例如“那京东呢?”“按月拆开”“去年呢?”。",
         "en": 'Sorry, I did not understand what to change. Try e.g. "what about JD?", "by month", "and last year?".',

@@ -65,15 +65,17 @@ def run_metric_query(
         columns=columns,
         rows=table,
         chart=chart_spec(compiled, model, language, columns),
-        definitions=definitions(query, model, language),
+        definitions=definitions(query.metrics, model, language),
         period=period,
     )
 
 
-def definitions(query: MetricQuery, model: SemanticModel, language: Language) -> list[Definition]:
+def definitions(metric_ids: list[str], model: SemanticModel, language: Language) -> list[Definition]:
+    """The governed definitions an answer cites, for the metrics it used."""
     return [
         Definition(metric=m, name=model.metrics[m].name(language), definition=model.metrics[m].description(language))
-        for m in query.metrics
+        for m in metric_ids
+        if m in model.metrics
     ]
 
 

@@ -83,23 +83,35 @@ class PlanExpectation(_Strict):
         return self.model_dump(mode="json", include=set(self.model_fields_set))
 
 
+class ToolExpectation(_Strict):
+    """An analysis tool the answer must come from: its name, the arguments the case gives (the
+    others are free), and columns its table must have."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    columns_include: list[str] = Field(default_factory=list)
+
+
 class Expect(_Strict):
     """What every case of a family must produce."""
 
     status: Literal["answer", "clarification", "refusal"]
     plan: PlanExpectation | None = None
+    tool: ToolExpectation | None = None
     sql: str | None = None
     order_matters: bool = False
     options_include: list[str] | None = None
 
     @model_validator(mode="after")
     def _fits_status(self) -> Expect:
-        if self.status == "answer" and not (self.sql or "").strip():
-            raise ValueError("status answer needs sql")
+        if self.status == "answer" and not (self.sql or "").strip() and self.tool is None:
+            raise ValueError("status answer needs sql (or a tool)")
+        if self.tool is not None and self.plan is not None:
+            raise ValueError("give plan (a MetricQuery) or tool, not both")
         if self.status == "clarification" and not self.options_include:
             raise ValueError("status clarification needs options_include")
         if self.status != "answer":
-            extra = [k for k in ("sql", "plan") if getattr(self, k) is not None]
+            extra = [k for k in ("sql", "plan", "tool") if getattr(self, k) is not None]
             extra += ["order_matters"] if self.order_matters else []
             if extra:
                 raise ValueError(f"status {self.status} takes no {', '.join(extra)}")

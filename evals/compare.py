@@ -164,6 +164,25 @@ def compare_plan(expected: dict[str, Any], plan: dict[str, Any] | None) -> Compa
     return OK
 
 
+def compare_tool(name: str, arguments: dict[str, Any], plan: dict[str, Any] | None) -> Comparison:
+    """Is the answer's plan a call of tool ``name`` with (at least) these arguments?"""
+    if plan is None or plan.get("kind") != "tool":
+        return Comparison(False, f"expected a call of the {name} tool, got {_short(plan)}")
+    if plan.get("tool") != name:
+        return Comparison(False, f"expected tool {name}, got {plan.get('tool')}")
+    got = plan.get("arguments") or {}
+    for key, want in arguments.items():
+        if _iso_all(got.get(key)) != _iso_all(want):
+            return Comparison(False, f"tool.arguments.{key}: expected {_short(want)}, got {_short(got.get(key))}")
+    return OK
+
+
+def _iso_all(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_iso_all(v) for v in value]
+    return _iso(value) if value is not None and not isinstance(value, int | float | str | bool | dict) else value
+
+
 def _plan_value(key: str, value: Any) -> Any:
     if value is None:
         return None

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from agent.answer import Answer
 from evals.case_file import CATEGORIES, LANGUAGES, EvalCase, Expect, Family
-from evals.compare import OK, Comparison, compare_plan, compare_tables
+from evals.compare import OK, Comparison, compare_plan, compare_tables, compare_tool
 from evals.dataset import REFERENCE_DAY
 from semantic_layer.query import Principal
 
@@ -101,6 +101,13 @@ def score(expect: Expect, answer: Answer, gold: Gold | None) -> tuple[Comparison
         return (OK, OK) if not lacking else (verdict, verdict)
     if expect.status == "refusal":
         return OK, OK
+    if expect.tool is not None:
+        plan = compare_tool(expect.tool.name, expect.tool.arguments, answer.plan)
+        lacking = [c for c in expect.tool.columns_include if c not in answer.columns]
+        if lacking or not answer.rows:
+            return plan, Comparison(False, f"tool table lacks {', '.join(lacking) or 'rows'}")
+        if gold is None:
+            return plan, OK
     assert gold is not None, "answer families have gold results"
     plan = compare_plan(expect.plan.given(), answer.plan) if expect.plan else OK
     if gold.error:
