@@ -35,6 +35,8 @@ BUCKETS = (
     Bucket("overdue_over_90", 91, None),
 )
 BUCKET_COLUMNS = tuple(b.column for b in BUCKETS)
+#: The headline share: the balance more than this many days past due (whole buckets beyond it).
+HEADLINE_DAYS = 60
 #: The part of the balance more than ``overdue_days`` past due (the alert's threshold).
 BEYOND = "overdue_beyond_threshold"
 
@@ -51,7 +53,11 @@ class Ledger:
 
 
 RECEIVABLES = Ledger(
-    "fact_receivable", "invoice_date", "dim_customer", "customer_id", ("customer_name", "customer_type", "payment_terms_days")
+    "fact_receivable",
+    "invoice_date",
+    "dim_customer",
+    "customer_id",
+    ("customer_name", "customer_type", "payment_terms_days"),
 )
 PAYABLES = Ledger("fact_payable", "bill_date", "dim_supplier", "supplier_id", ("supplier_name", "payment_terms_days"))
 
@@ -101,12 +107,16 @@ def aging(context: ToolContext, ledger: Ledger, as_of: dt.date, beyond_days: int
 
 
 def summary(frame: pd.DataFrame) -> dict[str, float]:
-    """Totals over all parties: balance, each bucket, overdue, beyond-threshold and over-60 shares."""
+    """Totals over all parties: balance, each bucket and its share, overdue, beyond the threshold and
+    more than 60 days past due, with their shares. (More than 60 days *past due*: the governed
+    ``ar_over_60_share`` counts 60 days from the invoice date instead, a different number.)"""
     totals = {c: float(frame[c].sum()) for c in ("balance", *BUCKET_COLUMNS, "overdue", BEYOND)}
     balance = totals["balance"]
-    over_60 = totals["overdue_61_90"] + totals["overdue_over_90"]
+    over_60 = sum(totals[b.column] for b in BUCKETS if b.low is not None and b.low > HEADLINE_DAYS)
     totals["overdue_over_60"] = over_60
     totals["overdue_share"] = totals["overdue"] / balance if balance else float("nan")
     totals["overdue_over_60_share"] = over_60 / balance if balance else float("nan")
     totals["beyond_threshold_share"] = totals[BEYOND] / balance if balance else float("nan")
+    for column in BUCKET_COLUMNS:
+        totals[f"{column}_share"] = totals[column] / balance if balance else float("nan")
     return totals

@@ -27,31 +27,31 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start: dt.date | None = Field(
-        None,
+        default=None,
         description="First day of the period (inclusive). Omit both start and end for the last full quarter; "
         "only end given: from the first day of end's quarter.",
     )
     end: dt.date | None = Field(
-        None,
+        default=None,
         description="Last day of the period (inclusive) and the as-of day of the aging. Omitted with a start: "
         "the latest day with data.",
     )
     grain: TrendGrain | None = Field(
-        "month", description="Trend buckets: month or quarter; null for the period total only."
+        default="month", description="Trend buckets: month or quarter; null for the period total only."
     )
     focus: Focus = Field(
-        "overview",
+        default="overview",
         description="overview: the CCC trend with alerts and recommendations; ar_aging (应收账龄): the receivables "
         "aging by customer; ap_aging (应付账龄): the payables aging by supplier.",
     )
     dio_rise_threshold: float = Field(
-        0.2,
+        default=0.2,
         gt=0,
         description="Alert on categories whose days of inventory rose by more than this share vs the previous "
         "period (0.2 = +20%).",
     )
     overdue_days: int = Field(
-        30, ge=0, description="Alert on customers with balances more than this many days past due."
+        default=30, ge=0, description="Alert on customers with balances more than this many days past due."
     )
 
     @model_validator(mode="after")

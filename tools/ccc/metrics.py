@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from semantic_layer.compiler import compile_query
 from semantic_layer.engine import EngineError
-from semantic_layer.query import Filter, MetricQuery, Period
+from semantic_layer.query import MetricQuery, Period
 from tools.base import ToolContext
 from tools.ccc.arguments import TrendGrain
 
@@ -51,29 +52,34 @@ def run(query: MetricQuery, context: ToolContext) -> MetricRun:
 
 def trend(context: ToolContext, period: Period, grain: TrendGrain) -> MetricRun:
     """DIO, DSO, DPO and CCC per bucket of ``period`` (buckets cut at the period's ends)."""
-    return run(MetricQuery(metrics=list(PARTS), grain=grain, period=period), context)
+    return run(_query(metrics=list(PARTS), grain=grain, period=period), context)
 
 
 def totals(context: ToolContext, period: Period, compare: bool) -> MetricRun:
     """The whole period in one row; with ``compare``, also the equal-length period before it."""
-    return run(MetricQuery(metrics=list(TOTALS), period=period, compare="pop" if compare else None), context)
+    return run(_query(metrics=list(TOTALS), period=period, compare="pop" if compare else None), context)
 
 
 def category_dio(context: ToolContext, period: Period) -> MetricRun:
     """DIO per category, this period and the equal-length one before (``dio_previous``, ``dio_growth``)."""
-    return run(MetricQuery(metrics=["dio"], dimensions=["category"], period=period, compare="pop"), context)
+    return run(_query(metrics=["dio"], dimensions=["category"], period=period, compare="pop"), context)
 
 
 def sku_inventory(context: ToolContext, period: Period, categories: list[str]) -> MetricRun:
-    """DIO and average inventory value per SKU of ``categories``, vs the previous period."""
-    query = MetricQuery(
+    """DIO and average inventory value per SKU (with its category) of ``categories``, vs the previous period."""
+    query = _query(
         metrics=["dio", "avg_inventory_value"],
-        dimensions=["sku"],
-        filters=[Filter(dimension="category", members=categories)],
+        dimensions=["category", "sku"],
+        filters=[{"dimension": "category", "members": categories}],
         period=period,
         compare="pop",
     )
     return run(query, context)
+
+
+def _query(**fields: Any) -> MetricQuery:
+    """A MetricQuery validated like a planner's (the fields left out take their defaults)."""
+    return MetricQuery.model_validate(fields)
 
 
 def previous_period(period: Period) -> Period:
