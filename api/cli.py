@@ -48,10 +48,12 @@ def demo_build(
     typer.echo(summary)
 
 
-# `chatbi ask` / `chat` (questions), `query` / `metrics` (the semantic layer), `eval` (the eval suites).
-from api import ask_cli, eval_cli, query_cli  # noqa: E402
+# `chatbi ask` / `chat` (questions), `serve` (HTTP, widget, bots), `query` / `metrics` (the semantic
+# layer), `eval` (the eval suites).
+from api import ask_cli, eval_cli, query_cli, serve_cli  # noqa: E402
 
 ask_cli.register(app)
+serve_cli.register(app)
 query_cli.register(app)
 eval_cli.register(app)
 

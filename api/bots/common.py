@@ -1,0 +1,63 @@
+"""What both bots share: who a chat user is allowed to be, asking as them, and answering a message once.
+
+A chat platform delivers at least once (Slack retries, DingTalk redelivers), and one user message
+can arrive as two events (a mention is also a message): :class:`RecentIds` remembers what was
+already answered, in bounded memory, so nobody gets the same answer twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+
+from agent.answer import Answer
+from api.server.config import ServerConfig, User
+from api.server.services import Services
+from semantic_layer.query import Principal
+
+log = logging.getLogger(__name__)
+
+#: Said to a chat user the server config does not know: no data, and who can help.
+NO_ACCESS = (
+    "抱歉，你还没有 chatbi 的访问权限，请联系管理员为你开通。\n"
+    "Sorry, you don't have access to chatbi yet: please ask your administrator to add you."
+)
+#: Said when a message has no question in it (a bare mention, a picture).
+ASK_IN_TEXT = "请用文字提问，例如「上个月各渠道的销售额」。\nAsk me in words, for example “GMV by channel last month”."
+#: Said when answering failed unexpectedly (the details go to the server log, not to the chat).
+FAILED = "抱歉，回答这个问题时出错了，请稍后再试。\nSorry, something went wrong answering that; please try again."
+
+
+def principal_for(config: ServerConfig, user: User | None) -> Principal | None:
+    """The chat user's principal: admin in demo mode (no users configured), None for a stranger."""
+    if config.demo_mode:
+        return Principal()
+    return user.principal if user is not None else None
+
+
+def ask_as(services: Services, principal: Principal, question: str, conversation_id: str) -> Answer:
+    """The assistant's answer; an unexpected failure becomes a polite error answer, logged with its traceback."""
+    try:
+        return services.assistant.ask(question, conversation_id=conversation_id, principal=principal)
+    except Exception:
+        log.exception("answering %r in %s failed", question, conversation_id)
+        return Answer(status="error", text=FAILED, language="zh")
+
+
+class RecentIds:
+    """The last ``size`` message ids seen, thread-safe: ``first_time(id)`` is True once per id."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, key: str) -> bool:
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen[key] = None
+            if len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+            return True

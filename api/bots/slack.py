@@ -1,0 +1,170 @@
+"""The Slack bot: a slack-bolt app behind ``POST /slack/events`` (Events API and interactivity).
+
+Bolt verifies the signing secret (an unsigned request, a wrong signature or one older than five
+minutes gets 401), answers Slack's url_verification challenge, and acknowledges each event at once
+while the listener answers in its thread pool: Slack wants a 200 within 3 seconds, and a question
+can take longer. Deliveries Slack marks as retries (``X-Slack-Retry-Num``) are acknowledged and
+dropped, since the first delivery is already being answered.
+
+The bot answers app mentions and direct messages in the message's thread, one conversation per
+thread (``slack:{team}:{channel}:{thread_ts}``), so "那京东呢?" in the thread follows up on the
+question before it. Clarification options are buttons; a click comes back as a ``block_actions``
+interaction and is asked as the next question in the same thread. Slack user ids map to roles
+through the server config; a user it does not know is told they have no access, and gets no data.
+
+The chart link points at the server's demo page with the question (``/?q=...``), where the widget
+asks it and draws the chart: a chat message cannot draw one itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+from starlette.concurrency import run_in_threadpool
+
+from api.bots.common import ASK_IN_TEXT, NO_ACCESS, RecentIds, ask_as, principal_for
+from api.bots.render import OPTION_ACTION, slack_blocks, slack_text
+from api.server.config import SlackConfig
+from api.server.services import Services
+
+log = logging.getLogger(__name__)
+
+#: Bolt context key: the URL this server was reached at, for the chart link.
+BASE_URL = "chatbi_base_url"
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def slack_router(services: Services) -> APIRouter:
+    """``POST /slack/events``: every Events API and interactivity request of the Slack app."""
+    app = build_app(services)
+    verifier = SignatureVerifier(_config(services).signing_secret.get_secret_value())
+    router = APIRouter(tags=["bots"])
+
+    @router.post("/slack/events", summary="Slack Events API and interactivity (signed by Slack)")
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        try:  # BoltRequest parses the body before bolt checks the signature
+            bolt_request = to_bolt_request(request, body, {BASE_URL: str(request.base_url)})
+        except ValueError:  # not UTF-8, or JSON that does not parse
+            if verifier.is_valid_request(body, dict(request.headers)):
+                raise HTTPException(status_code=400, detail="the signed request body does not parse") from None
+            raise HTTPException(status_code=401, detail="invalid Slack signature") from None
+        # dispatch blocks (signature check, auth.test once, waiting for ack): keep it off the event loop
+        bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    return router
+
+
+def build_app(services: Services) -> App:
+    """The bolt app: signature verification, retries dropped, mention / DM / option-button listeners."""
+    config = _config(services)
+    client = WebClient(token=config.bot_token.get_secret_value(), base_url=config.api_base)
+    app = App(
+        name="chatbi",
+        client=client,
+        signing_secret=config.signing_secret.get_secret_value(),
+        token_verification_enabled=False,  # auth.test on the first event, not while the server starts
+        before_authorize=_drop_retries,
+    )
+    answered = RecentIds()
+
+    def answer(client: WebClient, context: BoltContext, question: str, where: _Thread, picked: bool = False) -> None:
+        principal = principal_for(services.config, services.config.by_slack_id(where.user))
+        if principal is None:
+            client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=NO_ACCESS)
+            return
+        if not question:
+            client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=ASK_IN_TEXT)
+            return
+        reply = ask_as(services, principal, question, where.conversation_id)
+        chart_url = f"{context.get(BASE_URL, '/')}?q={quote(question)}"
+        client.chat_postMessage(
+            channel=where.channel,
+            thread_ts=where.thread_ts,
+            text=slack_text(reply),
+            blocks=slack_blocks(
+                reply, services.assistant.model, chart_url=chart_url, picked=question if picked else None
+            ),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    def on_message_event(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return  # edits, deletions, joins, other bots: not questions
+        if event.get("type") == "message" and event.get("channel_type") != "im":
+            return  # in channels the bot answers mentions (an app_mention event) only
+        if not answered.first_time(f"{event.get('channel')}:{event.get('ts')}"):
+            return  # the same message as a mention and as a message, or a redelivery
+        question = _unescape(_MENTION.sub("", event.get("text") or "")).strip()
+        answer(client, context, question, _Thread.of_event(event, body))
+
+    def on_option(ack: Callable[..., None], body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        answer(client, context, str(action.get("value") or "").strip(), _Thread.of_action(body), picked=True)
+
+    app.event("app_mention")(on_message_event)
+    app.event("message")(on_message_event)
+    app.action(re.compile("^" + re.escape(OPTION_ACTION) + r"\d+$"))(on_option)
+    return app
+
+
+def _config(services: Services) -> SlackConfig:
+    if services.config.slack is None:
+        raise ValueError("the server config has no slack section")
+    return services.config.slack
+
+
+def _drop_retries(req: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
+    """A signed delivery that Slack marks as a retry was already acknowledged and is being answered."""
+    if req.headers.get("x-slack-retry-num"):
+        log.info(
+            "dropping Slack retry %s (%s)", req.headers["x-slack-retry-num"], req.headers.get("x-slack-retry-reason")
+        )
+        return BoltResponse(status=200, body="")
+    return next_()
+
+
+def _unescape(text: str) -> str:
+    """Slack sends ``&``, ``<`` and ``>`` in message text as HTML entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@dataclass(frozen=True)
+class _Thread:
+    """Where a question was asked and by whom: the reply goes to the thread, the context is the thread's."""
+
+    team: str
+    channel: str
+    thread_ts: str
+    user: str
+
+    @property
+    def conversation_id(self) -> str:
+        return f"slack:{self.team}:{self.channel}:{self.thread_ts}"
+
+    @classmethod
+    def of_event(cls, event: dict[str, Any], body: dict[str, Any]) -> _Thread:
+        team = body.get("team_id") or event.get("team") or ""
+        return cls(team, event["channel"], event.get("thread_ts") or event["ts"], event["user"])
+
+    @classmethod
+    def of_action(cls, body: dict[str, Any]) -> _Thread:
+        message = body.get("message") or {}
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        thread_ts = message.get("thread_ts") or container.get("thread_ts") or message.get("ts") or ""
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
+        return cls(team, channel, thread_ts, (body.get("user") or {}).get("id") or "")

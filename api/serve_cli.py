@@ -1,0 +1,161 @@
+"""`chatbi serve`: the HTTP API, the web widget and the chat bots in one process.
+
+FastAPI and uvicorn are imported inside the command, so the rest of `chatbi` starts without them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import typer
+
+if TYPE_CHECKING:
+    from agent.assistant import Assistant
+    from api.server.config import ServerConfig
+
+_PLANNERS = ("auto", "embedded", "llm")
+_LOOPBACK_NAMES = ("localhost",)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from api.cli import fail
+
+    fail(message, code)
+
+
+def is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _open(db: Path, planner: str) -> tuple[Assistant, str]:
+    """The assistant and a note on its planner; `auto` takes the LLM planner when it opens, else the embedded one."""
+    from agent.assistant import Assistant
+    from agent.conversation_store import default_path
+    from semantic_layer.engine import EngineError
+
+    note = ""
+    try:
+        if planner == "auto":
+            try:
+                return Assistant.open(db, planner="llm", conversations=default_path()), "llm"
+            except ValueError as exc:
+                note = f" (no LLM planner: {exc})"
+        kind: Literal["embedded", "llm"] = "llm" if planner == "llm" else "embedded"
+        return Assistant.open(db, planner=kind, conversations=default_path()), kind + note
+    except (EngineError, ValueError) as exc:
+        _fail(str(exc))
+        raise
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}/"
+
+
+def serve(
+    db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The DuckDB warehouse file."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (demo mode: loopback only)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Server config YAML: users, API keys, roles, bots (default: $CHATBI_SERVER_CONFIG)."
+    ),
+    planner: str = typer.Option("auto", "--planner", help="auto (the LLM planner when configured), embedded or llm."),
+    build_demo: bool = typer.Option(False, "--build-demo", help="Build the demo warehouse at --db first if missing."),
+) -> None:
+    """Serve the HTTP API, the web widget (open the printed URL) and the Slack/DingTalk bots."""
+    from agent.conversation_store import default_path
+    from api.server.config import ConfigError, load_config
+
+    if planner not in _PLANNERS:
+        _fail(f"--planner expects auto, embedded or llm, got '{planner}'")
+    try:
+        server_config = load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+    if server_config.demo_mode and not is_loopback(host):
+        _fail(
+            f"demo mode (no users configured) listens on loopback only, not on '{host}': every request is admin. "
+            "Pass --config with users and API keys to listen on other addresses."
+        )
+    if not db.is_file():
+        if not build_demo:
+            _fail(f"database not found: {db} (build it with: chatbi demo build --db {db}, or add --build-demo)")
+        from demo.build import BuildError
+        from demo.build import build_demo as build
+
+        try:
+            typer.echo(build(db, progress=True))
+        except BuildError as exc:
+            _fail(str(exc))
+    assistant, planner_used = _open(db, planner)
+    try:
+        _run(assistant, server_config, host, port, banner=_banner(db, host, port, server_config, planner_used))
+    finally:
+        assistant.close()
+    typer.echo(f"chatbi serve stopped; conversations are kept in {default_path()}")
+
+
+def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str) -> str:
+    from agent.conversation_store import default_path
+
+    url = _url(host, port)
+    if config.demo_mode:
+        who = "DEMO MODE: no users configured, every request is admin; listening on loopback only"
+    else:
+        bots = [name for name in ("slack", "dingtalk") if getattr(config, name) is not None]
+        who = f"users: {len(config.users)} (API keys required)" + (f"; bots: {', '.join(bots)}" if bots else "")
+    return "\n".join(
+        [
+            f"chatbi is serving {db} at {url}  (open it in a browser; API docs at {url}docs)",
+            who,
+            f"planner: {planner}; conversations: {default_path()}",
+        ]
+    )
+
+
+def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banner: str) -> None:
+    import uvicorn
+
+    from api.server.app import create_app
+    from api.server.auth import user_problem
+    from api.server.services import Services
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    server_log = logging.getLogger("chatbi.server")  # one line per question (user, status, ms), and incidents
+    server_log.addHandler(handler)
+    server_log.setLevel(logging.INFO)
+    services = Services(assistant, config)
+    app = create_app(services)
+    typer.secho(banner, fg=typer.colors.GREEN)
+    for user in config.users:
+        problem = user_problem(user, services)
+        if problem:
+            typer.secho(f"warning: {problem}; their requests get 403", err=True, fg=typer.colors.YELLOW)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the handler it found;
+    # finding this one, `chatbi serve` goes on to close the warehouse and exits 0 (no "Aborted!", no -15).
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.run(app, host=host.strip("[]"), port=port, log_level="info", timeout_graceful_shutdown=5)
+    finally:
+        for sig, before in previous.items():
+            signal.signal(sig, before)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """Stand-in handler while uvicorn runs: the stop it re-raises after shutting down is the normal end."""
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` to the `chatbi` command."""
+    app.command("serve")(serve)

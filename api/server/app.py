@@ -1,0 +1,205 @@
+"""The HTTP API (`chatbi serve`): questions, conversations, the metric catalog, health, docs.
+
+One FastAPI app per server; the web widget and the chat bots are routers mounted on it.
+The Assistant is synchronous (planning in Python, SQL in DuckDB), so each question runs in
+the threadpool and the event loop keeps serving other requests meanwhile; the conversation
+routes are plain functions, which FastAPI also runs there, as the SQLite store blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
+
+from api.server import sse
+from api.server.auth import Caller, authenticate, services_of
+from api.server.body_limit import MAX_BODY_BYTES, BodyLimit
+from api.server.errors import ApiError, ErrorBody, install_error_handlers
+from api.server.schemas import CONVERSATION_ID, AskRequest, AskResponse, ConversationView
+from api.server.services import Services
+
+log = logging.getLogger("chatbi.server")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "The body is not valid JSON.",
+        401: "No API key, or an unknown one.",
+        403: "The user's entry in the server config cannot ask (unknown role, store manager without store).",
+        413: "The body is larger than 64 KiB.",
+        422: "A field is missing or has the wrong type.",
+    }.items()
+}
+_SSE_DOC = "With `Accept: text/event-stream`: events `plan`, `sql`, `rows`, `text`, `done` (see api/server/sse.py)."
+
+ConversationId = Annotated[str, Path(pattern=CONVERSATION_ID, description="As returned by POST /v1/ask.")]
+
+
+def create_app(services: Services) -> FastAPI:
+    """The server: the API, the web widget and, when configured, the Slack and DingTalk bots."""
+    from api.bots.dingtalk import dingtalk_router
+    from api.bots.slack import slack_router
+    from api.widget import widget_router
+
+    app = FastAPIOffline(
+        title="chatbi",
+        version="0.1.0",
+        description="Conversational analytics on a governed metrics semantic layer. "
+        "Authenticate with `X-API-Key: KEY` or `Authorization: Bearer KEY` (none in demo mode).",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    if services.config.demo_mode:  # pages on this machine only (see api/server/auth.py)
+        app.add_middleware(CORSMiddleware, allow_origin_regex=r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?")
+    else:  # any page may embed the widget: every request must carry a key, never a cookie
+        app.add_middleware(
+            CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"]
+        )
+    app.include_router(api_router())
+    app.include_router(widget_router())
+    if services.config.slack is not None:
+        app.include_router(slack_router(services))
+    if services.config.dingtalk is not None:
+        app.include_router(dingtalk_router(services))
+    return app
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+    router.add_api_route("/healthz", healthz, methods=["GET"], tags=["server"])
+    router.add_api_route(
+        "/v1/ask",
+        ask,
+        methods=["POST"],
+        tags=["questions"],
+        response_model=None,
+        responses={
+            200: {
+                "model": AskResponse,
+                "description": "The answer object of DESIGN.md.",
+                "content": {"text/event-stream": {"schema": {"type": "string", "description": _SSE_DOC}}},
+            },
+            **_ERRORS,
+        },
+    )
+    router.add_api_route(
+        "/v1/conversations/{conversation_id}",
+        get_conversation,
+        methods=["GET"],
+        tags=["conversations"],
+        response_model=ConversationView,
+        responses={404: {"model": ErrorBody, "description": "No such conversation for this user."}, **_ERRORS},
+    )
+    router.add_api_route(
+        "/v1/conversations/{conversation_id}",
+        delete_conversation,
+        methods=["DELETE"],
+        tags=["conversations"],
+        status_code=204,
+        response_class=Response,
+        responses={404: {"model": ErrorBody, "description": "No such conversation for this user."}, **_ERRORS},
+    )
+    router.add_api_route("/v1/metrics", metric_catalog, methods=["GET"], tags=["catalog"], responses=_ERRORS)
+    return router
+
+
+async def healthz(request: Request) -> dict[str, Any]:
+    """Liveness for load balancers; no credentials needed."""
+    return {"status": "ok", "demo_mode": services_of(request).config.demo_mode}
+
+
+async def ask(body: AskRequest, request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> Response:
+    """Ask a question; follow-ups send the `conversation_id` of the previous answer."""
+    conversation_id = body.conversation_id or uuid.uuid4().hex
+    services = services_of(request)
+
+    def answer() -> dict[str, Any]:
+        started = time.perf_counter()
+        result = services.assistant.ask(
+            body.question, conversation_id=stored_id(caller, conversation_id), principal=caller.principal
+        )
+        log.info(
+            "ask user=%s conversation=%s status=%s ms=%.0f",
+            caller.name,
+            conversation_id,
+            result.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return {**result.model_dump(mode="json"), "conversation_id": conversation_id}
+
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return StreamingResponse(
+            _stream(answer),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return JSONResponse(await run_in_threadpool(answer))
+
+
+async def _stream(answer: Callable[[], dict[str, Any]]) -> AsyncIterator[str]:
+    yield sse.opening()
+    try:
+        events = list(sse.answer_events(await run_in_threadpool(answer)))
+    except Exception:
+        incident = uuid.uuid4().hex[:12]
+        log.exception("incident %s while streaming an answer", incident)
+        yield sse.event("error", {"error": "internal", "message": f"the server could not answer (incident {incident})"})
+        return
+    for text in events:
+        yield text
+
+
+def get_conversation(
+    conversation_id: ConversationId, request: Request, caller: Annotated[Caller, Depends(authenticate)]
+) -> ConversationView:
+    """The turns of one of the caller's conversations (the last 20, which follow-ups see)."""
+    conversation = services_of(request).assistant.conversations.load(stored_id(caller, conversation_id))
+    if not conversation.turns:
+        raise ApiError(404, f"no conversation '{conversation_id}' for this user")
+    turns = [
+        {"question": t.question, "language": t.language, "status": t.status, "plan": t.plan.model_dump(mode="json")}
+        for t in conversation.turns
+    ]
+    return ConversationView.model_validate({"conversation_id": conversation_id, "turns": turns})
+
+
+def delete_conversation(
+    conversation_id: ConversationId, request: Request, caller: Annotated[Caller, Depends(authenticate)]
+) -> Response:
+    """Forget one of the caller's conversations; the next question with its id starts afresh."""
+    store = services_of(request).assistant.conversations
+    key = stored_id(caller, conversation_id)
+    if not store.load(key).turns:
+        raise ApiError(404, f"no conversation '{conversation_id}' for this user")
+    store.forget(key)
+    return Response(status_code=204)
+
+
+async def metric_catalog(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> list[dict[str, Any]]:
+    """The governed metrics the caller's role may read: names (中文/English), definitions, formats, cuts."""
+    model = services_of(request).assistant.model
+    role = model.roles[caller.principal.role]
+    return [
+        {**m.model_dump(), "can_break_down_by": ["date", *model.metric_dimensions(m.id)]}
+        for m in model.metrics.values()
+        if role.grants(m)
+    ]
+
+
+def stored_id(caller: Caller, conversation_id: str) -> str:
+    """Conversations are kept per user: another user's id, even guessed, reads nothing.
+
+    Conversation ids cannot contain "/", so the part after the last one is the id and no two
+    (user, id) pairs share a key.
+    """
+    return f"api/{caller.name}/{conversation_id}"

@@ -1,0 +1,37 @@
+"""The answer as server-sent events, for clients that show progress (the web widget).
+
+Events, always in this order, each ``event: NAME`` with one ``data:`` line of JSON:
+
+- ``plan``: ``{"status", "language", "plan", "period", "definitions"}``: what was understood;
+- ``sql``: ``{"sql"}``: the SQL that ran (null for clarifications and refusals);
+- ``rows``: ``{"columns", "rows", "chart"}``: the table and the chart spec;
+- ``text``: ``{"text", "options"}``: the answer in words, and clarification options;
+- ``done``: the whole answer object with ``conversation_id``, as ``POST /v1/ask`` returns in JSON.
+
+If the server fails after the stream has started, one ``error`` event ``{"error", "message"}``
+ends it instead. A comment line opens the stream at once, so proxies and the widget know the
+question was accepted while it is being answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+
+def event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+def opening() -> str:
+    return ": answering\n\n"
+
+
+def answer_events(payload: dict[str, Any]) -> Iterator[str]:
+    """The five events of one answer, from its JSON form (``AskResponse``'s fields)."""
+    yield event("plan", {k: payload[k] for k in ("status", "language", "plan", "period", "definitions")})
+    yield event("sql", {"sql": payload["sql"]})
+    yield event("rows", {k: payload[k] for k in ("columns", "rows", "chart")})
+    yield event("text", {k: payload[k] for k in ("text", "options")})
+    yield event("done", payload)

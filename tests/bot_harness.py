@@ -1,0 +1,122 @@
+"""Loopback plumbing for the bot tests: the real app under uvicorn, and recording stand-ins for
+Slack's Web API and DingTalk's session webhook. Everything listens on 127.0.0.1; every wait is bounded."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+
+WAIT_S = 20.0
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class Recorder:
+    """An HTTP server that records each POST (JSON or form body) and answers with ``reply(path)`` as JSON."""
+
+    def __init__(self, reply: Callable[[str], dict[str, Any]] = lambda _: {"errcode": 0, "errmsg": "ok"}) -> None:
+        self.received: list[Received] = []
+        self._changed = threading.Condition()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    body = json.loads(raw) if raw else {}
+                else:
+                    body = dict(parse_qsl(raw))
+                with recorder._changed:
+                    recorder.received.append(Received(self.path, dict(self.headers), body))
+                    recorder._changed.notify_all()
+                out = json.dumps(reply(self.path)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, matches: Callable[[Received], bool], count: int = 1, timeout: float = WAIT_S) -> list[Received]:
+        """The first ``count`` recorded requests that ``matches``, waiting for them up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [r for r in self.received if matches(r)]
+                if len(found) >= count:
+                    return found[:count]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(found)} of {count} expected requests arrived in {timeout} s")
+                self._changed.wait(left)
+
+    def all(self, matches: Callable[[Received], bool]) -> list[Received]:
+        with self._changed:
+            return [r for r in self.received if matches(r)]
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT_S
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    """POST ``body``; the status and the JSON (or text) response, 4xx/5xx included."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT_S) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode(errors="replace")
