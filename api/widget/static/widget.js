@@ -380,6 +380,7 @@
       var keep = chart.row_filter || {};
       return Object.keys(keep).every(function (key) { return at(key) < 0 || row[at(key)] === keep[key]; });
     });
+    if (chart.max_rows) rows = rows.slice(0, chart.max_rows);  // tools rank rows; chart only the first
     var metrics = (chart.y || []).filter(function (m) { return at(m) >= 0; });
     if (!rows.length || !metrics.length || at(chart.x) < 0) return null;
 
