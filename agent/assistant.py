@@ -15,14 +15,14 @@ from agent.conversation_store import ConversationStore
 from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import join_names, say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
-from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, ToolCall, Turn
+from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
-PlanT = QueryPlan | ToolCall | Clarify | Refuse
+PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
 
 
 class Assistant:
@@ -50,17 +50,26 @@ class Assistant:
         cls,
         target: str | os.PathLike[str],
         *,
-        planner: Literal["embedded", "llm"] = "embedded",
+        planner: Literal["embedded", "llm", "auto"] = "embedded",
         conversations: str | os.PathLike[str] | None = ":memory:",
     ) -> Assistant:
-        """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path is given."""
+        """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path is given.
+
+        ``planner``: embedded, llm (configured in agent.llm.config, else ValueError), or auto (the LLM
+        when one is configured). LangChain is imported only when the LLM planner is built.
+        """
+        from agent.llm.config import choose_planner
         from engines import connect
 
-        if planner != "embedded":
-            raise ValueError(f"planner '{planner}' is not available; use the embedded planner")
+        llm = choose_planner(planner)
         engine = connect(target)
         try:
-            return cls(engine, conversations=ConversationStore(conversations))
+            assistant = cls(engine, conversations=ConversationStore(conversations))
+            if llm is not None:
+                from agent.llm import build_planner
+
+                assistant.planner = build_planner(assistant.model, assistant.master, llm, dialect=engine.dialect)
+            return assistant
         except Exception:
             engine.close()
             raise
@@ -97,7 +106,7 @@ class Assistant:
         language = detect_language(question, self.master)
         conversation = self._conversation(conversation_id)
         plan = self.planner.plan(question, conversation, principal, today or self.today)
-        answer = self._execute(plan, principal, language)
+        answer = self._execute(plan, principal, language, question)
         if conversation_id:
             self.conversations.append(
                 conversation_id, Turn(question=question, language=language, plan=plan, status=answer.status)
@@ -111,24 +120,39 @@ class Assistant:
     def _conversation(self, conversation_id: str | None) -> Conversation:
         return self.conversations.load(conversation_id) if conversation_id else Conversation(id="")
 
-    def _execute(self, plan: PlanT, principal: Principal, language: Literal["zh", "en"]) -> Answer:
+    def _execute(self, plan: PlanT, principal: Principal, language: Literal["zh", "en"], question: str = "") -> Answer:
         if isinstance(plan, QueryPlan):
             try:
                 answer = run_metric_query(
                     plan.query, self.engine, principal=principal, language=language, model=self.model, labels=self.labels
                 )
             except EngineError as exc:
-                return Answer(status="error", text=str(exc), language=language, plan=plan.query.model_dump(mode="json"))
+                plan_dump = plan.query.model_dump(mode="json")
+                answer = Answer(status="error", text=str(exc), language=language, plan=plan_dump)
+            if answer.status == "answer":
+                answer.text = self._narrated(question, answer)
             if plan.ignored and answer.status == "answer":
                 answer.text = say("ignored", language, words=join_names(plan.ignored, language)) + answer.text
-            return answer
-        if isinstance(plan, Clarify):
+        elif isinstance(plan, Clarify):
             lines = [plan.text, *(f"{i}. {o.label}" for i, o in enumerate(plan.options, 1))]
             options = [o.label for o in plan.options]
-            return Answer(status="clarification", text="\n".join(lines), language=language, options=options)
-        if isinstance(plan, Refuse):
-            return Answer(status="refusal", text=plan.text, language=language)
-        return self._run_tool(plan, principal, language)
+            answer = Answer(status="clarification", text="\n".join(lines), language=language, options=options)
+        elif isinstance(plan, Refuse):
+            answer = Answer(status="refusal", text=plan.text, language=language)
+        elif isinstance(plan, SqlPlan):  # the LLM planner's ungoverned fallback, guarded and marked as such
+            from agent.llm.sql_fallback import run_sql_plan
+
+            answer = run_sql_plan(plan, self.engine, self.model, principal, language)
+        else:
+            answer = self._run_tool(plan, principal, language)
+        if plan.note:
+            answer.text = plan.note + answer.text
+        return answer
+
+    def _narrated(self, question: str, answer: Answer) -> str:
+        """The planner's checked wording of the answer, if it offers one (the LLM planner may), else the template's."""
+        narrate = getattr(self.planner, "narrate", None)
+        return (narrate(question, answer) if narrate is not None else None) or answer.text
 
     def _run_tool(self, call: ToolCall, principal: Principal, language: Literal["zh", "en"]) -> Answer:
         """Validate the call's arguments against the tool's schema, run it, and wrap its output."""
@@ -138,7 +162,7 @@ class Assistant:
         from tools.base import ToolContext
         from tools.registry import load
 
-        plan = call.model_dump(mode="json")
+        plan = call.model_dump(mode="json", exclude={"note"})
         try:
             tool = load(call.tool)
         except KeyError:

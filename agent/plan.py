@@ -27,7 +27,16 @@ RefusalReason = Literal[
 ]
 
 
-class QueryPlan(BaseModel):
+class _Noted(BaseModel):
+    """A plan may carry a note the answer must show before anything else (why a fallback answered)."""
+
+    note: str | None = Field(
+        default=None,
+        description="Shown first in the answer, e.g. that the embedded planner answered because the LLM timed out.",
+    )
+
+
+class QueryPlan(_Noted):
     """Run one governed MetricQuery."""
 
     model_config = ConfigDict(extra="forbid")
@@ -39,7 +48,7 @@ class QueryPlan(BaseModel):
     )
 
 
-class ToolCall(BaseModel):
+class ToolCall(_Noted):
     """Run one analysis tool (replenishment, elasticity, cash conversion cycle) with arguments."""
 
     model_config = ConfigDict(extra="forbid")
@@ -56,7 +65,7 @@ class ClarifyOption(BaseModel):
     plan: QueryPlan | ToolCall
 
 
-class Clarify(BaseModel):
+class Clarify(_Noted):
     """Ask the user to pick: the question can mean several things."""
 
     model_config = ConfigDict(extra="forbid")
@@ -66,7 +75,7 @@ class Clarify(BaseModel):
     options: list[ClarifyOption] = Field(min_length=2)
 
 
-class Refuse(BaseModel):
+class Refuse(_Noted):
     """Decline politely, saying why and what can be asked instead."""
 
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +86,19 @@ class Refuse(BaseModel):
     suggestions: list[str] = Field(default_factory=list)
 
 
-Plan = Annotated[QueryPlan | ToolCall | Clarify | Refuse, Field(discriminator="kind")]
+class SqlPlan(_Noted):
+    """Run one read-only SELECT over the model's relations: the LLM planner's fallback for questions no
+    MetricQuery can express (listing rows, say). It passes the SQL guard and the answer says it is not
+    a governed metric."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sql"] = "sql"
+    sql: str = Field(description="One SELECT over the relations the catalog lists.")
+    reason: str = Field(description="Why no governed metric query can answer the question.")
+
+
+Plan = Annotated[QueryPlan | ToolCall | Clarify | Refuse | SqlPlan, Field(discriminator="kind")]
 
 
 class Turn(BaseModel):
@@ -85,7 +106,7 @@ class Turn(BaseModel):
 
     question: str
     language: Language
-    plan: QueryPlan | ToolCall | Clarify | Refuse = Field(discriminator="kind")
+    plan: QueryPlan | ToolCall | Clarify | Refuse | SqlPlan = Field(discriminator="kind")
     status: str  # the answer's status
 
 
@@ -116,4 +137,4 @@ class Planner(Protocol):
 
     def plan(
         self, question: str, conversation: Conversation, user: Principal, today: dt.date
-    ) -> QueryPlan | ToolCall | Clarify | Refuse: ...
+    ) -> QueryPlan | ToolCall | Clarify | Refuse | SqlPlan: ...

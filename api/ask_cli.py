@@ -1,7 +1,8 @@
 """`chatbi ask` and `chatbi chat`: questions in Chinese or English from the terminal.
 
 Only the embedded path is imported here (no LangChain, no FastAPI), so `chatbi ask`
-starts fast; the assistant itself is imported inside the commands.
+starts fast; the assistant itself is imported inside the commands, and LangChain only when
+the LLM planner is chosen (``--planner llm``, or ``auto`` with an LLM configured).
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 if TYPE_CHECKING:
     from agent.answer import Answer
     from agent.assistant import Assistant
+    from agent.llm.config import PlannerChoice
 
-_PLANNERS = ("embedded", "llm")
+_PLANNERS = ("embedded", "llm", "auto")
+_PLANNER_HELP = "auto (default: the LLM planner when one is configured, else embedded), embedded (offline) or llm."
 _ROLES_HELP = "admin | finance | marketing | store_manager (with --store)."
 
 
@@ -33,13 +36,13 @@ def _open(db: Path, engine_url: str | None, planner: str, history: bool) -> Assi
     from semantic_layer.engine import EngineError
 
     if planner not in _PLANNERS:
-        _fail(f"--planner expects embedded or llm, got '{planner}'")
+        _fail(f"--planner expects embedded or llm (or auto), got '{planner}'")
     if engine_url is None and not db.is_file():
         _fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
     try:
         return Assistant.open(
             engine_url or db,
-            planner="llm" if planner == "llm" else "embedded",
+            planner=cast("PlannerChoice", planner),
             conversations=default_path() if history else ":memory:",
         )
     except (EngineError, ValueError) as exc:
@@ -91,7 +94,7 @@ def ask(
     today: str | None = typer.Option(
         None, "--today", help="Reference date for relative time words (default: the day after the latest order)."
     ),
-    planner: str = typer.Option("embedded", "--planner", help="embedded (offline, default) or llm."),
+    planner: str = typer.Option("auto", "--planner", help=_PLANNER_HELP),
 ) -> None:
     """Ask one question in Chinese or English; answers with the number, a table and the definition used."""
     principal = _principal(role, store)
@@ -116,7 +119,7 @@ def chat(
     store: str | None = typer.Option(None, "--store", help="The store of a store_manager (e.g. st_sh01)."),
     session: str | None = typer.Option(None, "--session", help="Resume a conversation id (default: a new one)."),
     today: str | None = typer.Option(None, "--today", help="Reference date for relative time words."),
-    planner: str = typer.Option("embedded", "--planner", help="embedded (offline, default) or llm."),
+    planner: str = typer.Option("auto", "--planner", help=_PLANNER_HELP),
 ) -> None:
     """An interactive conversation in the terminal: follow-ups keep the context. /new starts over, /quit ends."""
     from rich.console import Console

@@ -9,15 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, cast
 
 import typer
 
 if TYPE_CHECKING:
+    from agent.llm.config import PlannerChoice
     from evals.case_file import EvalCase
     from evals.runner import EvalRun
 
-PLANNERS = ("embedded", "llm")
+PLANNERS = ("embedded", "llm", "auto")
 REPORT_SUFFIXES = (".md", ".json")
 
 
@@ -32,7 +33,9 @@ def eval_command(
     suite: str = typer.Option(
         "embedded", "--suite", help="embedded (all of evals/cases/), a case file name there, or a .yaml file or folder."
     ),
-    planner: str = typer.Option("embedded", "--planner", help="embedded (offline) or llm."),
+    planner: str = typer.Option(
+        "auto", "--planner", help="auto (the LLM planner when one is configured, else embedded), embedded or llm."
+    ),
     report: list[Path] = typer.Option(
         [], "--report", help="Write a report: markdown if PATH ends in .md, JSON if .json; repeatable."
     ),
@@ -55,7 +58,7 @@ def eval_command(
     from evals.case_file import CATEGORIES, LANGUAGES, CaseFileError, load_suite, resolve_suite
 
     if planner not in PLANNERS:
-        _fail(f"--planner expects embedded or llm, got '{planner}'")
+        _fail(f"--planner expects embedded or llm (or auto), got '{planner}'")
     if lang is not None and lang not in LANGUAGES:
         _fail(f"--lang expects zh, en or mixed, got '{lang}'")
     unknown = [c for c in category if c not in CATEGORIES]
@@ -115,7 +118,7 @@ def _run(
     try:
         from agent.assistant import Assistant
 
-        assistant = Assistant.open(path, planner="llm" if planner == "llm" else "embedded")
+        assistant = Assistant.open(path, planner=cast("PlannerChoice", planner))
     except Exception as exc:  # a bad path, a missing LLM configuration, ...: one line for the user
         _fail(f"cannot start the {planner} assistant: {(str(exc) or type(exc).__name__).splitlines()[0]}")
     started = dt.datetime.now().isoformat(timespec="seconds")
@@ -124,7 +127,8 @@ def _run(
         results = run_cases(cases, assistant, gold, time_plans=time_plans, progress=progress)
     finally:
         assistant.close()
-    return EvalRun(suite, planner, str(path), started, time.perf_counter() - clock, results)
+    used = getattr(getattr(assistant, "planner", None), "name", planner)  # what auto chose
+    return EvalRun(suite, used, str(path), started, time.perf_counter() - clock, results)
 
 
 def _write_reports(run: EvalRun, paths: list[Path]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from evals.runner import CaseResult, EvalRun, Latency, Score, Summary
+from evals.runner import CaseResult, EvalRun, Latency, LLMSummary, Score, Summary
 
 #: Failing cases printed on the terminal; the reports list all of them.
 TERMINAL_FAILURES = 10
@@ -74,6 +74,16 @@ def to_markdown(run: EvalRun) -> str:
         ]
     else:
         lines.append("None.")
+    costs = [r for r in run.results if r.llm is not None]
+    if costs:
+        lines += ["", "## LLM cost per case", "", "| id | calls | prompt tokens | completion tokens | last turn ms |"]
+        lines += ["|---|---:|---:|---:|---:|"]
+        lines += [
+            f"| {_cell(r.id)} | {r.llm.calls} | {r.llm.prompt_tokens} | {r.llm.completion_tokens} | "
+            f"{r.ask_seconds * 1000:.0f} |"
+            for r in costs
+            if r.llm is not None
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -118,6 +128,15 @@ def _rates(s: Summary) -> list[tuple[str, str]]:
         ("ask latency, last turn p50 / p95", _ms(s.ask_latency)),
         ("ask latency, whole case p50 / p95", _ms(s.case_latency)),
         ("plan_only latency p50 / p95", _ms(s.plan_latency)),
+        *(_llm_rates(s.llm) if s.llm is not None else []),
+    ]
+
+
+def _llm_rates(llm: LLMSummary) -> list[tuple[str, str]]:
+    return [
+        ("LLM calls per case (all its turns), mean / max", f"{llm.calls_mean:.2f} / {llm.calls_max}"),
+        ("LLM prompt tokens per case, mean / p95", f"{llm.prompt_tokens_mean:.0f} / {llm.prompt_tokens_p95:.0f}"),
+        ("LLM fallbacks to the embedded planner", str(llm.fallbacks)),
     ]
 
 

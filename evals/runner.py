@@ -60,6 +60,27 @@ def compute_gold(families: Iterable[Family], db: Path) -> dict[str, Gold]:
 
 
 @dataclass
+class LLMCost:
+    """Model calls, tokens and fallbacks of one case (all its turns), from the planner's ``last_usage``."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    fallbacks: int = 0
+
+    def add(self, usage: Any) -> None:
+        self.calls += usage.calls
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.fallbacks += usage.fallback is not None
+
+
+def _planner_usage(assistant: AssistantLike) -> Any:
+    """The usage object the LLM planner keeps for its last question; None for other planners."""
+    return getattr(getattr(assistant, "planner", None), "last_usage", None)
+
+
+@dataclass
 class CaseResult:
     """One scored case. ``correct`` (used for family consistency) means execution-correct."""
 
@@ -79,6 +100,7 @@ class CaseResult:
     ask_seconds: float
     case_seconds: float
     plan_only_seconds: float | None = None
+    llm: LLMCost | None = None  # with the LLM planner: what the case's turns cost
 
     @property
     def correct(self) -> bool:
@@ -124,13 +146,19 @@ def run_case(item: EvalCase, assistant: AssistantLike, gold: Mapping[str, Gold],
     conversation = uuid.uuid4().hex
     case_started = time.perf_counter()
     turn_seconds = 0.0
+    cost: LLMCost | None = None
     for question in questions:
         started = time.perf_counter()
+        before = _planner_usage(assistant)
         try:
             answer = assistant.ask(question, conversation_id=conversation, principal=principal, today=today)
         except Exception as exc:  # a crash is a wrong answer for this case, not the end of the run
             answer = Answer(status="error", text=f"assistant raised {type(exc).__name__}: {exc}", language="en")
         turn_seconds = time.perf_counter() - started
+        usage = _planner_usage(assistant)
+        if usage is not None and usage is not before:
+            cost = cost or LLMCost()
+            cost.add(usage)
         if answer.status == "error":
             break
     case_seconds = time.perf_counter() - case_started
@@ -140,7 +168,7 @@ def run_case(item: EvalCase, assistant: AssistantLike, gold: Mapping[str, Gold],
         expected=family.expect.status, got=answer.status, plan_ok=plan.ok, execution_ok=execution.ok,
         reason=execution.reason, plan_reason=plan.reason, answer_text=_one_line(answer.text, 300),
         answer_sql=answer.sql, ask_seconds=turn_seconds, case_seconds=case_seconds,
-        plan_only_seconds=_time_plan(assistant, questions[0], principal, today) if time_plan else None,
+        plan_only_seconds=_time_plan(assistant, questions[0], principal, today) if time_plan else None, llm=cost,
     )  # fmt: skip
 
 
@@ -213,6 +241,18 @@ class Summary:
     ask_latency: Latency | None
     case_latency: Latency | None
     plan_latency: Latency | None
+    llm: LLMSummary | None = None
+
+
+@dataclass(frozen=True)
+class LLMSummary:
+    """Per case, over the cases the LLM planner planned: calls, prompt tokens, and fallbacks in all."""
+
+    calls_mean: float
+    calls_max: int
+    prompt_tokens_mean: float
+    prompt_tokens_p95: float
+    fallbacks: int
 
 
 @dataclass
@@ -254,6 +294,20 @@ def summarize(results: Sequence[CaseResult]) -> Summary:
         ask_latency=_latency([r.ask_seconds for r in results]),
         case_latency=_latency([r.case_seconds for r in results]),
         plan_latency=_latency(plan_times),
+        llm=_llm_summary([r.llm for r in results if r.llm is not None]),
+    )
+
+
+def _llm_summary(costs: Sequence[LLMCost]) -> LLMSummary | None:
+    if not costs:
+        return None
+    tokens = sorted(float(c.prompt_tokens) for c in costs)
+    return LLMSummary(
+        calls_mean=sum(c.calls for c in costs) / len(costs),
+        calls_max=max(c.calls for c in costs),
+        prompt_tokens_mean=sum(tokens) / len(tokens),
+        prompt_tokens_p95=_percentile(tokens, 0.95),
+        fallbacks=sum(c.fallbacks for c in costs),
     )
 
 

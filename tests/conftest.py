@@ -13,6 +13,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False, help="Rewrite tests/golden/sql/*.sql.")
 
 
+@pytest.fixture(autouse=True)
+def _no_llm_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests are offline: a developer's own LLM settings must not reach them (``auto`` would use them)."""
+    for name in ("CHATBI_LLM_MODEL", "CHATBI_LLM_CONFIG", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def demo_seed() -> int:
     return SMALL_SEED
