@@ -138,6 +138,14 @@ def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banne
     services = Services(assistant, config)
     app = create_app(services)
     typer.secho(banner, fg=typer.colors.GREEN)
+    if config.dingtalk is not None and config.dingtalk.client_id:
+        import threading
+
+        from api.bots.dingtalk import run_stream
+
+        # Stream mode: DingTalk pushes robot messages over a connection we open (no public URL needed).
+        threading.Thread(target=run_stream, args=(services,), daemon=True, name="dingtalk-stream").start()
+        typer.echo("DingTalk Stream mode: connecting with the configured client id")
     for user in config.users:
         problem = user_problem(user, services)
         if problem:
