@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 CATEGORIES = (
     "lookup", "breakdown", "ranking", "time", "comparison", "follow-up",
-    "master data", "clarification", "refusal", "injection", "permission",
+    "master data", "clarification", "refusal", "injection", "permission", "analysis",
 )  # fmt: skip
 LANGUAGES = ("zh", "en", "mixed")
 #: The embedded suite: every case file shipped with the project.
@@ -25,7 +25,7 @@ CASES_DIR = Path(__file__).parent / "cases"
 
 Category = Literal[
     "lookup", "breakdown", "ranking", "time", "comparison", "follow-up",
-    "master data", "clarification", "refusal", "injection", "permission",
+    "master data", "clarification", "refusal", "injection", "permission", "analysis",
 ]  # fmt: skip
 Lang = Literal["zh", "en", "mixed"]
 _GRAINS = ("day", "week", "month", "quarter", "year")

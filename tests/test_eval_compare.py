@@ -156,3 +156,14 @@ def test_plan_keys_given_are_compared() -> None:
     ).ok
     assert not compare_plan({"limit": 10}, plan).ok
     assert not compare_plan({"metrics": ["gmv"]}, None).ok
+
+
+def test_tool_plans_compare_by_name_and_given_arguments() -> None:
+    from evals.compare import compare_tool
+
+    plan = {"kind": "tool", "tool": "ccc", "arguments": {"start": "2025-01-01", "focus": "ar_aging"}}
+    assert compare_tool("ccc", {"focus": "ar_aging"}, plan).ok
+    assert compare_tool("ccc", {"start": dt.date(2025, 1, 1)}, plan).ok
+    assert not compare_tool("replenishment", {}, plan).ok
+    assert "focus" in compare_tool("ccc", {"focus": "overview"}, plan).reason
+    assert not compare_tool("ccc", {}, {"metrics": ["gmv"]}).ok
