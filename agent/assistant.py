@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from typing import Literal
 
 from agent.answer import Answer, AnswerPeriod
@@ -101,11 +102,15 @@ class Assistant:
         conversation_id: str | None = None,
         principal: Principal | None = None,
         today: dt.date | None = None,
+        on_plan: Callable[[PlanT, Literal["zh", "en"]], None] | None = None,
     ) -> Answer:
+        """Plan and answer ``question``; ``on_plan`` hears the plan before it runs (streaming shows it)."""
         principal = principal or Principal()
         language = detect_language(question, self.master)
         conversation = self._conversation(conversation_id)
         plan = self.planner.plan(question, conversation, principal, today or self.today)
+        if on_plan is not None:
+            on_plan(plan, language)
         answer = self._execute(plan, principal, language, question)
         if conversation_id:
             self.conversations.append(

@@ -12,6 +12,7 @@ import sys
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import APIRouter
@@ -160,6 +161,30 @@ def test_sse_streams_plan_sql_rows_text_done(demo: TestClient) -> None:
     assert {k: v for k, v in done.items() if k != "conversation_id"} == {
         k: v for k, v in as_json.items() if k != "conversation_id"
     }
+
+
+def test_sse_sends_the_plan_before_the_query_has_run(
+    demo: TestClient, assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Progress is real: the plan event leaves while the (here slowed) query is still running."""
+    import time
+
+    execute = assistant.engine.execute
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)
+        return execute(*args, **kwargs)
+
+    monkeypatch.setattr(assistant.engine, "execute", slow)
+    arrivals: dict[str, float] = {}
+    started = time.perf_counter()
+    question = {"question": "GMV by channel last month"}
+    with demo.stream("POST", "/v1/ask", json=question, headers={"Accept": "text/event-stream"}) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                arrivals.setdefault(line.removeprefix("event: "), time.perf_counter() - started)
+    assert list(arrivals) == ["plan", "sql", "rows", "text", "done"]
+    assert arrivals["done"] - arrivals["plan"] > 0.8
 
 
 def test_sse_for_a_refusal_still_sends_every_event(demo: TestClient) -> None:

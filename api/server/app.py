@@ -8,6 +8,7 @@ routes are plain functions, which FastAPI also runs there, as the SQLite store b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -123,10 +124,13 @@ async def ask(body: AskRequest, request: Request, caller: Annotated[Caller, Depe
     conversation_id = body.conversation_id or uuid.uuid4().hex
     services = services_of(request)
 
-    def answer() -> dict[str, Any]:
+    def answer(on_plan: Callable[[Any, str], None] | None = None) -> dict[str, Any]:
         started = time.perf_counter()
         result = services.assistant.ask(
-            body.question, conversation_id=stored_id(caller, conversation_id), principal=caller.principal
+            body.question,
+            conversation_id=stored_id(caller, conversation_id),
+            principal=caller.principal,
+            on_plan=on_plan,
         )
         log.info(
             "ask user=%s conversation=%s status=%s ms=%.0f",
@@ -139,23 +143,41 @@ async def ask(body: AskRequest, request: Request, caller: Annotated[Caller, Depe
 
     if "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(
-            _stream(answer),
+            _stream(answer, services.assistant.model),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     return JSONResponse(await run_in_threadpool(answer))
 
 
-async def _stream(answer: Callable[[], dict[str, Any]]) -> AsyncIterator[str]:
+async def _stream(answer: Callable[..., dict[str, Any]], model: Any) -> AsyncIterator[str]:
+    """The plan as soon as the question is understood, the rest when the answer is ready."""
     yield sse.opening()
+    loop = asyncio.get_running_loop()
+    planned: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_plan(plan: Any, language: str) -> None:  # runs in the worker thread
+        loop.call_soon_threadsafe(planned.put_nowait, sse.plan_event(plan, language, model))
+
+    work = asyncio.ensure_future(run_in_threadpool(answer, on_plan))
+    waiting = asyncio.ensure_future(planned.get())
+    await asyncio.wait({work, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    sent_plan = waiting.done()
+    if sent_plan:
+        yield waiting.result()
+    else:
+        waiting.cancel()  # the answer came first (or failed); a plan still queued is sent below
     try:
-        events = list(sse.answer_events(await run_in_threadpool(answer)))
+        payload = await work
     except Exception:
         incident = uuid.uuid4().hex[:12]
         log.exception("incident %s while streaming an answer", incident)
         yield sse.event("error", {"error": "internal", "message": f"the server could not answer (incident {incident})"})
         return
-    for text in events:
+    if not sent_plan and not planned.empty():
+        yield planned.get_nowait()
+        sent_plan = True
+    for text in sse.answer_events(payload, planned=sent_plan):
         yield text
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 
 def event(name: str, data: dict[str, Any]) -> str:
@@ -28,9 +28,33 @@ def opening() -> str:
     return ": answering\n\n"
 
 
-def answer_events(payload: dict[str, Any]) -> Iterator[str]:
-    """The five events of one answer, from its JSON form (``AskResponse``'s fields)."""
-    yield event("plan", {k: payload[k] for k in ("status", "language", "plan", "period", "definitions")})
+def plan_event(plan: Any, language: str, model: Any) -> str:
+    """The ``plan`` event, sent as soon as the question is understood and before anything runs.
+
+    Its ``status`` is what the plan leads to (a query or tool: ``answer``); ``done`` carries the
+    final one, which is ``error`` if running it failed.
+    """
+    from agent.metric_runner import definitions
+    from agent.plan import Clarify, QueryPlan, Refuse
+
+    status = "clarification" if isinstance(plan, Clarify) else ("refusal" if isinstance(plan, Refuse) else "answer")
+    body: dict[str, Any] = {"status": status, "language": language, "plan": None, "period": None, "definitions": []}
+    if isinstance(plan, QueryPlan):
+        query = plan.query
+        body["plan"] = query.model_dump(mode="json")
+        body["period"] = {"start": query.period.start.isoformat(), "end": query.period.end.isoformat()}
+        lang: Literal["zh", "en"] = "en" if language == "en" else "zh"
+        body["definitions"] = [d.model_dump() for d in definitions(query.metrics, model, lang)]
+    elif not isinstance(plan, Clarify | Refuse):
+        body["plan"] = plan.model_dump(mode="json", exclude={"note"})
+    return event("plan", body)
+
+
+def answer_events(payload: dict[str, Any], *, planned: bool = False) -> Iterator[str]:
+    """The events of one answer, from its JSON form (``AskResponse``'s fields); without ``plan``
+    when it was already sent."""
+    if not planned:
+        yield event("plan", {k: payload[k] for k in ("status", "language", "plan", "period", "definitions")})
     yield event("sql", {"sql": payload["sql"]})
     yield event("rows", {k: payload[k] for k in ("columns", "rows", "chart")})
     yield event("text", {k: payload[k] for k in ("text", "options")})
