@@ -11,7 +11,7 @@ Rows (each the median of ``--repeat`` runs after a warm-up; compile + guard + ex
 The naive loops must return the same numbers (checked, to 1e-9 relative). Target: the trend
 under 2 s.
 
-    python benchmarks/ccc_bench.py --db /tmp/case42.duckdb [--repeat 5]
+    python benchmarks/ccc_bench.py --db case.duckdb [--repeat 5]
 
 Prints a markdown table.
 """
@@ -96,7 +96,7 @@ def same(a: dict, b: dict) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="/tmp/case42.duckdb", help="a demo DuckDB file (opened read-only)")
+    parser.add_argument("--db", required=True, help="a demo DuckDB file, case scale for the README figures (opened read-only)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     engine = connect(args.db)

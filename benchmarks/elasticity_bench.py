@@ -11,7 +11,7 @@ In one run, on the same read-only database:
   quick analysis would;
 - each category's estimate against ``truth_elasticity`` (target: within 0.3 at case scale).
 
-    python benchmarks/elasticity_bench.py --db /tmp/case42.duckdb
+    python benchmarks/elasticity_bench.py --db case.duckdb
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def naive(context: ToolContext) -> tuple[pd.DataFrame, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", default="/tmp/case42.duckdb", help="a demo database (opened read-only)")
+    ap.add_argument("--db", required=True, help="a demo database, case scale for the README figures (opened read-only)")
     ap.add_argument("--repeat", type=int, default=3, help="tool runs to time (the first is reported too)")
     args = ap.parse_args()
 

@@ -24,7 +24,7 @@
    / daily COGS at unit cost, the governed dio formula) over the whole year, against the data's
    own 2025 figures from the governed metrics (MetricQuery) and on the same pairs.
 
-    python benchmarks/replenishment_backtest.py --db /tmp/case42.duckdb [--seed 0] [--review-days 7]
+    python benchmarks/replenishment_backtest.py --db case.duckdb [--seed 0] [--review-days 7]
 
 Prints markdown.
 """

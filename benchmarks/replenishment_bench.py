@@ -9,7 +9,7 @@ against a naive per-pair Python loop on the same inputs, in the same process.
    distributions per pair, a level search per pair) and computes the same reorder points,
    order quantities and actions. The loop's results are compared with the vectorised ones.
 
-    python benchmarks/replenishment_bench.py --db /tmp/case42.duckdb [--repeat 3]
+    python benchmarks/replenishment_bench.py --db case.duckdb [--repeat 3]
 
 Prints markdown.
 """
