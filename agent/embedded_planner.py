@@ -267,10 +267,11 @@ class EmbeddedPlanner:
         except ValidationError as exc:
             reason = exc.errors()[0]["msg"]
             return Refuse(reason="unsupported", text=say("invalid", language, reason=reason))
-        refusal = self._check(plan, user, language)
+        refusal = self.check(plan, user, language)
         return refusal or QueryPlan(query=plan, ignored=parsed.leftover.split())
 
-    def _check(self, query: MetricQuery, user: Principal, language: Language) -> Refuse | None:
+    def check(self, query: MetricQuery, user: Principal, language: Language) -> Refuse | None:
+        """The refusal, in the asker's language, for a query the model or the role does not allow; else None."""
         role = self.model.roles.get(user.role)
         if role is not None:
             for metric_id in query.metrics:

@@ -103,7 +103,7 @@ class PlanValidator:
         try:
             check_query(query, self.model, asked.user)
         except PolicyDeniedError:
-            refusal = self.embedded._check(query, asked.user, asked.language)
+            refusal = self.embedded.check(query, asked.user, asked.language)
             return Verdict(plan=refusal or Refuse(reason="permission", text=say("declined", asked.language)))
         except QueryError as exc:
             return Verdict(error=str(exc))
