@@ -61,9 +61,9 @@ class Assistant:
         target: str | os.PathLike[str],
         *,
         planner: Literal["embedded", "llm", "auto"] = "embedded",
-        conversations: str | os.PathLike[str] | None = ":memory:",
+        conversations: str | os.PathLike[str] | ConversationStore | None = ":memory:",
     ) -> Assistant:
-        """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path is given.
+        """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path (or store) is given.
 
         ``planner``: embedded, llm (configured in agent.llm.config, else ValueError), or auto (the LLM
         when one is configured). LangChain is imported only when the LLM planner is built.
@@ -74,7 +74,8 @@ class Assistant:
         llm = choose_planner(planner)
         engine = connect(target)
         try:
-            assistant = cls(engine, conversations=ConversationStore(conversations))
+            store = conversations if isinstance(conversations, ConversationStore) else ConversationStore(conversations)
+            assistant = cls(engine, conversations=store)
             if llm is not None:
                 from agent.llm import build_planner
 

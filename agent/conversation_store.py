@@ -45,8 +45,8 @@ _SCHEMA = (
 )
 
 
-class StoreError(Exception):
-    """The store cannot be opened; the message names the file and what to do."""
+class StoreError(ValueError):
+    """The store cannot be opened; the message names the file and what to do (a setting to fix, as ValueError)."""
 
 
 class StoreUnavailable(StoreError):
