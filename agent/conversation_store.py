@@ -7,7 +7,8 @@ interrupted process loses at most the turn it was answering.
 The store must never stop an answer: a file store opens a short-lived connection per
 operation (about 0.1 ms), with a short busy timeout, so another process holding a lock, a
 file replaced or made unreadable under a running server, or a lock released again are all
-seen at the next operation instead of through a stale handle. Failures at run time raise
+seen at the next operation instead of through a stale handle (one idle connection stays
+open to keep the WAL open and exclusive lockers out). Failures at run time raise
 :class:`StoreUnavailable`, whose message names no path (users may read it); failures when
 the store is opened raise :class:`StoreError`, which names the path and the fix (the
 operator reads it). Turns older than ``max_age_days`` are not read back and are deleted
@@ -102,6 +103,12 @@ class ConversationStore:
                     db.execute(statement)
                 self._prune(db)
                 db.execute("COMMIT")
+            # Held open, idle, for the store's life: the WAL stays open between operations (closing the
+            # last connection checkpoints it, about 2 ms a question), and no other process can take an
+            # exclusive lock that would lock our readers out.
+            self._keeper = None if self.path is None else sqlite3.connect(str(self.path), check_same_thread=False)
+            if self._keeper is not None:
+                self._keeper.execute("SELECT 1 FROM turn LIMIT 1").fetchall()
         except sqlite3.Error as exc:
             raise StoreError(_open_problem(self.path, exc)) from None
         self._pruned_at = time.monotonic()
@@ -151,8 +158,9 @@ class ConversationStore:
             raise StoreUnavailable(_run_problem("read", exc)) from None
 
     def close(self) -> None:
-        if self._memory is not None:
-            self._memory.close()
+        for db in (self._memory, self._keeper):
+            if db is not None:
+                db.close()
 
     def _prune(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM turn WHERE created_at < datetime('now', ?)", (self._age_modifier(),))
@@ -169,6 +177,7 @@ class ConversationStore:
             else:
                 assert self.path is not None
                 db = sqlite3.connect(str(self.path), timeout=self.busy_timeout_s, isolation_level=None)
+                db.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last turns, never the file
             try:
                 yield db
             except BaseException:

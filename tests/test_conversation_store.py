@@ -60,11 +60,15 @@ def test_only_the_latest_turns_are_read_back() -> None:
 @contextmanager
 def locked_by_another_process(path: Path, *, readers_too: bool) -> Iterator[None]:
     """Another connection holding the write lock (readers_too: an exclusive lock nobody can read through)."""
-    other = sqlite3.connect(str(path), isolation_level=None)
-    if readers_too:
-        other.execute("PRAGMA locking_mode=EXCLUSIVE")
-    other.execute("BEGIN EXCLUSIVE")
-    other.execute("DELETE FROM turn WHERE 0")
+    other = sqlite3.connect(str(path), isolation_level=None, timeout=0.1)
+    try:
+        if readers_too:
+            other.execute("PRAGMA locking_mode=EXCLUSIVE")
+        other.execute("BEGIN EXCLUSIVE")
+        other.execute("DELETE FROM turn WHERE 0")
+    except sqlite3.Error:
+        other.close()
+        raise
     try:
         yield
     finally:
@@ -85,16 +89,18 @@ def test_a_write_lock_held_elsewhere_fails_the_save_not_the_reads(tmp_path: Path
     assert [t.question for t in store.load("a").turns] == ["q1", "q3"]
 
 
-def test_an_exclusive_lock_makes_reads_unavailable_until_it_is_released(tmp_path: Path) -> None:
+def test_while_the_store_is_open_no_other_process_can_lock_its_readers_out(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     store = ConversationStore(path, busy_timeout_s=0.2)
     store.append("a", turn(1))
-    with locked_by_another_process(path, readers_too=True):
-        for operation in (lambda: store.load("a"), store.check, lambda: store.forget("a")):
-            with pytest.raises(StoreUnavailable, match="locked") as raised:
-                operation()
-            assert str(tmp_path) not in str(raised.value)
+    with pytest.raises(sqlite3.OperationalError, match="locked"), locked_by_another_process(path, readers_too=True):
+        pass
     assert len(store.load("a").turns) == 1
+    store.close()
+    with locked_by_another_process(path, readers_too=True):  # closed: now it can, and a new store says so
+        with pytest.raises(StoreError, match="locked by another process") as raised:
+            ConversationStore(path, busy_timeout_s=0.1)
+        assert str(path) in str(raised.value)
 
 
 def test_the_default_busy_timeout_is_short() -> None:
@@ -107,11 +113,16 @@ def test_a_file_replaced_by_garbage_while_running_is_unavailable(tmp_path: Path)
     path = tmp_path / "c.sqlite"
     store = ConversationStore(path)
     store.append("a", turn(1))
+    saved = path.read_bytes()
     path.write_bytes(b"not sqlite at all " * 500)
-    with pytest.raises(StoreUnavailable, match="not a database"):
-        store.load("a")
+    for operation in (lambda: store.load("a"), store.check, lambda: store.forget("a")):
+        with pytest.raises(StoreUnavailable, match="not a database") as raised:
+            operation()
+        assert str(tmp_path) not in str(raised.value)
     with pytest.raises(StoreUnavailable):
         store.append("a", turn(2))
+    path.write_bytes(saved)  # put back: the next operation works again
+    assert [t.question for t in store.load("a").turns] == ["q1"]
 
 
 def test_opening_a_file_that_is_not_sqlite_names_it_and_the_fix(tmp_path: Path) -> None:
