@@ -13,6 +13,7 @@ import hmac
 import itertools
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,6 +83,19 @@ BODIES = {
     "invalid UTF-8 in a form": (FORM, b"payload=\xff"),
     "not JSON": (JSON, b"{not json"),
 }
+#: Objects in the wrong shape for each platform (fields its SDK reads without checking).
+SLACK_SHAPES = {
+    "an event that is a number": (JSON, b'{"type": "event_callback", "event": 5}'),
+    "actions that are not objects": (JSON, b'{"type": "block_actions", "actions": [5]}'),
+    "authorizations that are a number": (JSON, b'{"type": "event_callback", "authorizations": 5}'),
+    "a team that is a number": (JSON, b'{"type": "event_callback", "team": 5, "enterprise": 5}'),
+}
+DINGTALK_SHAPES = {
+    "an infinite expiry": (JSON, b'{"msgId": "m1", "sessionWebhookExpiredTime": 1e400}'),
+    "a NaN expiry": (JSON, b'{"msgId": "m1", "sessionWebhookExpiredTime": NaN}'),
+    "at-users that are a number": (JSON, b'{"msgId": "m1", "atUsers": 5}'),
+    "rich text that is a number": (JSON, b'{"msgId": "m1", "msgtype": "richText", "content": 5}'),
+}
 TIMESTAMPS = {"letters": "abc", "empty": "", "a float": "1e3", "5,000 digits": "9" * 5000, "negative": "-5"}
 
 
@@ -102,10 +116,10 @@ def test_slack_unsigned_hostile_bodies_get_401(server: str, caplog: pytest.LogCa
     assert_refused(status, answer, caplog, (401,))
 
 
-@pytest.mark.parametrize("case", list(BODIES))
+@pytest.mark.parametrize("case", list(BODIES | SLACK_SHAPES))
 def test_slack_signed_hostile_bodies_get_400(server: str, caplog: pytest.LogCaptureFixture, case: str) -> None:
     caplog.set_level(logging.INFO)
-    content_type, body = BODIES[case]
+    content_type, body = (BODIES | SLACK_SHAPES)[case]
     status, answer = post(server + "/slack/events", body, {"Content-Type": content_type, **slack_headers(body)})
     assert_refused(status, answer, caplog, (400,))
 
@@ -135,10 +149,10 @@ def test_dingtalk_unsigned_hostile_bodies_get_401(server: str, caplog: pytest.Lo
     assert_refused(status, answer, caplog, (401,))
 
 
-@pytest.mark.parametrize("case", list(BODIES))
+@pytest.mark.parametrize("case", list(BODIES | DINGTALK_SHAPES))
 def test_dingtalk_signed_hostile_bodies_get_400(server: str, caplog: pytest.LogCaptureFixture, case: str) -> None:
     caplog.set_level(logging.INFO)
-    content_type, body = BODIES[case]
+    content_type, body = (BODIES | DINGTALK_SHAPES)[case]
     status, answer = post(server + "/dingtalk/callback", body, {"Content-Type": content_type, **dingtalk_headers()})
     assert_refused(status, answer, caplog, (400,))
 
@@ -153,3 +167,29 @@ def test_dingtalk_hostile_timestamps_get_401(server: str, caplog: pytest.LogCapt
 
 def test_nothing_hostile_was_ever_answered(server: str, stand_in: Recorder) -> None:
     assert stand_in.all(lambda r: "chat.postMessage" in r.path or "session" in r.path) == []
+
+
+def test_a_bolt_failure_is_this_apis_json_error(demo_db: Path, tmp_path: Path) -> None:
+    """Slack's Web API unreachable (auth.test fails inside bolt): a 500 in the API's JSON shape, not bolt's empty body."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = ServerConfig.model_validate(
+        {
+            "users": [{"name": "alice", "role": "admin", "slack_ids": ["U0ADMIN"]}],
+            "slack": {"signing_secret": SLACK_SECRET, "bot_token": "xoxb-t", "api_base": f"http://127.0.0.1:{port}/"},
+        }
+    )
+    assistant = Assistant.open(demo_db)
+    with chatbi_home(tmp_path):
+        app = create_app(Services(assistant=assistant, config=config))
+    body = json.dumps({"type": "event_callback", "team_id": "T0", "event": {"type": "app_mention", "ts": "1.0"}})
+    with serve(app) as server:
+        status, answer = post(
+            server + "/slack/events", body.encode(), {"Content-Type": JSON, **slack_headers(body.encode())}
+        )
+    assistant.close()
+    assert status == 500 and answer == {
+        "error": "internal",
+        "message": "the Slack bot could not handle this request (logged)",
+    }

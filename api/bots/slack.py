@@ -42,6 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from api.bots.common import ANSWERED_TTL_S, ASK_IN_TEXT, NO_ACCESS, ask_as, clean_text, principal_for, refused
 from api.bots.render import OPTION_ACTION, slack_blocks, slack_text
 from api.server.config import SlackConfig
+from api.server.errors import error_response
 from api.server.services import Services
 from api.shared_state import SharedState
 
@@ -53,6 +54,11 @@ BASE_URL = "chatbi_base_url"
 SIGN_WINDOW_S = 5 * 60
 #: Seconds since the epoch have 10 digits until the year 2286: anything longer is not a timestamp.
 _MAX_TIMESTAMP_DIGITS = 10
+#: The payload fields bolt reads without checking their type, with the shape Slack gives them (absent or null is fine).
+_SHAPES: dict[str, type] = {
+    "event": dict, "team": dict, "enterprise": dict, "user": dict, "channel": dict, "container": dict,
+    "message": dict, "view": dict, "authorizations": list, "actions": list,
+}  # fmt: skip
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -84,6 +90,14 @@ def parse_payload(body: bytes, content_type: str | None) -> dict[str, Any]:
         raise ValueError(type(exc).__name__) from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
+    for key, kind in _SHAPES.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if kind is dict and not isinstance(value, dict):
+            raise ValueError(f"{key} is not an object")
+        if kind is list and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise ValueError(f"{key} is not a list of objects")
     return data
 
 
@@ -109,6 +123,8 @@ def slack_router(services: Services, state: SharedState | None = None) -> APIRou
         bolt_request = to_bolt_request(request, body, {BASE_URL: str(request.base_url)})
         # dispatch blocks (signature check, auth.test once, waiting for ack): keep it off the event loop
         bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+        if bolt_response.status >= 500:  # bolt logged why; the client gets this API's JSON error, not bolt's empty body
+            return error_response(500, "the Slack bot could not handle this request (logged)")
         return to_starlette_response(bolt_response)
 
     return router
