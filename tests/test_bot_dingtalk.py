@@ -267,9 +267,10 @@ def test_replies_go_only_to_a_live_webhook_on_dingtalks_hosts(
         assert callback(server, message)[0] == 200
         answered_and_nothing_else(server, webhook, services, message)
     assert webhook.all(lambda r: "localhost" in r.headers.get("Host", "")) == []
-    lines = [r.getMessage() for r in caplog.records if r.name == "api.bots.dingtalk"]
-    assert len([line for line in lines if message["msgId"] in line]) == 1, lines
-    assert "not answered" in lines[0]
+    lines = [
+        r.getMessage() for r in caplog.records if r.name == "api.bots.dingtalk" and message["msgId"] in r.getMessage()
+    ]
+    assert len(lines) == 1 and "not answered" in lines[0], lines
 
 
 def test_a_message_with_a_lone_surrogate_is_still_answered(server: str, webhook: Recorder, services: Services) -> None:
