@@ -160,8 +160,13 @@ def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banne
     server_log = logging.getLogger("chatbi.server")  # one line per question (user, status, ms), and incidents
     server_log.addHandler(handler)
     server_log.setLevel(logging.INFO)
+    from api.shared_state import SharedStateError
+
     services = Services(assistant, config)
-    app = create_app(services)
+    try:
+        app = create_app(services)
+    except SharedStateError as exc:
+        _fail(str(exc))
     typer.secho(banner, fg=typer.colors.GREEN)
     if config.dingtalk is not None and config.dingtalk.client_id:
         import threading

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from agent.answer import Answer
+from agent.conversation_store import StoreUnavailable
 from api.server.config import ServerConfig, User
 from api.server.errors import ApiError
 from api.server.services import Services
@@ -27,6 +28,11 @@ NO_ACCESS = (
 ASK_IN_TEXT = "请用文字提问，例如「上个月各渠道的销售额」。\nAsk me in words, for example “GMV by channel last month”."
 #: Said when answering failed unexpectedly (the details go to the server log, not to the chat).
 FAILED = "抱歉，回答这个问题时出错了，请稍后再试。\nSorry, something went wrong answering that; please try again."
+#: Said when the conversation's earlier turns cannot be read right now (the store is locked or broken).
+NO_CONTEXT = (
+    "抱歉，暂时读不到这段对话的上下文，请稍后再试。\n"
+    "Sorry, this conversation's earlier turns cannot be read right now; please try again shortly."
+)
 #: How long a message stays answered: far beyond any platform's redelivery (Slack retries for minutes).
 ANSWERED_TTL_S = 24 * 60 * 60
 
@@ -42,6 +48,9 @@ def ask_as(services: Services, principal: Principal, question: str, conversation
     """The assistant's answer; an unexpected failure becomes a polite error answer, logged with its traceback."""
     try:
         return services.assistant.ask(question, conversation_id=conversation_id, principal=principal)
+    except StoreUnavailable as exc:
+        log.warning("conversation %s unavailable: %s", conversation_id, exc)
+        return Answer(status="error", text=NO_CONTEXT, language="zh")
     except Exception:
         log.exception("answering %r in %s failed", question, conversation_id)
         return Answer(status="error", text=FAILED, language="zh")
