@@ -70,9 +70,15 @@ def compose_text(
     *,
     labels: Labeler,
     truncated: bool = False,
+    total_rows: int | None = None,
 ) -> str:
-    """The answer text for ``rows``: the result of ``compiled``, in its columns (no name columns)."""
-    return _Composer(compiled, model, language, labels).text(rows, truncated)
+    """The answer text for ``rows``: the result of ``compiled``, in its columns (no name columns).
+
+    ``truncated``: the row limit cut the result; the text then describes the rows shown as such, says
+    how many rows the whole result has (``total_rows``, when counted) and suggests a coarser cut.
+    """
+    composer = _Composer(compiled, model, language, labels, truncated)
+    return composer.text(rows, total_rows)
 
 
 @dataclass
@@ -81,6 +87,7 @@ class _Composer:
     model: SemanticModel
     language: Language
     labels: Labeler
+    truncated: bool = False
 
     def __post_init__(self) -> None:
         self.query = self.compiled.query
@@ -88,7 +95,7 @@ class _Composer:
         self.zh = self.language == "zh"
         self.keys = ([self.query.grain] if self.query.grain else []) + list(self.query.dimensions)
 
-    def text(self, rows: list[list[Any]], truncated: bool) -> str:
+    def text(self, rows: list[list[Any]], total_rows: int | None) -> str:
         scope = self.scope()
         if not rows or (not self.keys and all(is_missing(v) for v in rows[0])):
             return f"{scope}没有符合条件的数据。" if self.zh else f"No data for {scope}."
@@ -103,23 +110,37 @@ class _Composer:
         else:
             body = self.breakdown(rows)
         sentences = [f"{scope},{body}" if self.zh else f"{scope}, {body}"]
-        if truncated:
-            sentences.append(
-                f"结果超过行数上限,只返回了前 {len(rows):,} 行。"
-                if self.zh
-                else f"The result hit the row limit: only the first {len(rows):,} rows were returned."
-            )
+        if self.truncated:
+            sentences.append(self.cut_off(len(rows), total_rows))
         sentences.append(self.definition())
         return ("" if self.zh else " ").join(sentences)
 
     # -- framing --------------------------------------------------------------------
     def scope(self) -> str:
-        """The period and, in brackets, the filters: ``2025年12月(天猫、京东)``."""
+        """The period and, in brackets, the filters: ``2025年12月(天猫、京东)``; the role's pinned rows
+        always among them (``仅限您的门店: 上海南京路店``), as the asker may have meant the whole company."""
         when = format_period(self.query.period.start, self.query.period.end, self.language)
-        if not self.query.filters:
+        pinned = self.pinned()
+        parts = [self.filter_phrase(f) for f in self.query.filters if (f.dimension, tuple(f.members)) not in pinned]
+        parts += pinned.values()
+        if not parts:
             return when
-        parts = [self.filter_phrase(f) for f in self.query.filters]
         return f"{when}({'; '.join(parts)})" if self.zh else f"{when} ({'; '.join(parts)})"
+
+    def pinned(self) -> dict[tuple[str, tuple[str, ...]], str]:
+        """The filters the asker's role imposes, with how they read: ``仅限您的门店: 上海南京路店``."""
+        role = self.model.roles.get(self.compiled.principal.role)
+        out: dict[tuple[str, tuple[str, ...]], str] = {}
+        for row_filter in role.row_filters if role is not None else []:
+            value = getattr(self.compiled.principal, row_filter.principal_attribute, None)
+            if not value:
+                continue
+            # A display name listing alternatives ("门店/店铺") reads by its first one here.
+            noun = self.key_name(row_filter.dimension).split("/")[0]
+            member = self.member(row_filter.dimension, str(value))
+            phrase = f"仅限您的{noun}: {member}" if self.zh else f"your {noun} only: {member}"
+            out[(row_filter.dimension, (str(value),))] = phrase
+        return out
 
     def filter_phrase(self, item: Filter) -> str:
         names = join_names([self.member(item.dimension, m) for m in item.members], self.language)
@@ -169,14 +190,15 @@ class _Composer:
         metric = self.query.metrics[0]
         name, keys, count = self.key_name(metric), self.key_names(), len(rows)
         if self.query.dimensions:
-            head = f"按{keys}共 {count:,} 行" if self.zh else f"by {keys}: {count:,} rows"
-            return head + self.extremes(rows, metric, name) + ("。" if self.zh else ".")
+            return self.counted(keys, count) + self.extremes(rows, metric, name) + ("。" if self.zh else ".")
         at = self.columns.index(self.keys[0])
         first, last = (
             self.item(min(rows, key=lambda r: r[at]), metric),
             self.item(max(rows, key=lambda r: r[at]), metric),
         )
-        if self.zh:
+        if self.truncated:  # the last period shown is not the last one: name the rows shown only
+            head = self.counted(keys, count) + (f",{name}: 首行 {first}" if self.zh else f", {name}: first {first}")
+        elif self.zh:
             head = f"按{keys}共 {count:,} 期,{name}: 首期 {first},末期 {last}"
         else:
             head = f"by {keys} ({count:,} periods), {name}: first {first}, last {last}"
@@ -191,13 +213,12 @@ class _Composer:
         shown = sorted(valued, key=lambda r: r[at], reverse=True)[:BREAKDOWN_TOP]
         if count <= BREAKDOWN_TOP:
             shown += [r for r in rows if is_missing(self.cell(r, metric))]
+        head = self.counted(keys, count)
         if self.zh:
-            head = f"按{keys}共 {count:,} 行"
             if not valued:
                 return f"{head},{name}均无数据。"
             which = f"{name}最高的 {len(shown)} 个" if count > len(shown) else name
             return f"{head}。{which}: {'、'.join(self.item(r, metric) for r in shown)}。"
-        head = f"by {keys}: {count:,} rows"
         if not valued:
             return f"{head}; no {name} values."
         which = f"highest {name}" if count > len(shown) else name
@@ -216,6 +237,38 @@ class _Composer:
         if self.zh:
             return f"; {name or ''}最高 {high},最低 {low}"
         return f"; highest {name + ' ' if name else ''}{high}, lowest {low}"
+
+    def counted(self, keys: str, count: int) -> str:
+        """``按品类共 12 行``; of a truncated result, ``按商品(只看已返回的前 10,000 行)``: never a false total."""
+        if self.truncated:
+            return f"按{keys}(只看已返回的前 {count:,} 行)" if self.zh else f"by {keys} (the first {count:,} rows only)"
+        return f"按{keys}共 {count:,} 行" if self.zh else f"by {keys}: {count:,} rows"
+
+    def cut_off(self, shown: int, total: int | None) -> str:
+        """Why the text speaks of the rows shown only, how many there are in all, and a coarser cut to ask for."""
+        if self.zh:
+            size = f"结果共 {total:,} 行," if total is not None else "结果"
+            return f"{size}超过行数上限,只返回了前 {shown:,} 行,以上只描述这些行。{self.coarser()}"
+        size = f"The result has {total:,} rows" if total is not None else "The result"
+        return (
+            f"{size}, more than the row limit: only the first {shown:,} rows were returned, "
+            f"and the above describes those rows only. {self.coarser()}"
+        )
+
+    def coarser(self) -> str:
+        """``可以按周汇总、少拆分(商品、门店)或缩短时间范围。``: the next grain up, the breakdowns to drop."""
+        options = []
+        grains = [g.name for g in self.model.time_dimension.grains]
+        if self.query.grain in grains and grains.index(self.query.grain) + 1 < len(grains):
+            up = self.key_name(grains[grains.index(self.query.grain) + 1])
+            options.append(f"按{up}汇总" if self.zh else f"by {up}")
+        if self.query.dimensions:
+            dims = join_names([self.key_name(d) for d in self.query.dimensions], self.language)
+            options.append(f"少拆分({dims})" if self.zh else f"with fewer breakdowns ({dims})")
+        options.append("缩短时间范围" if self.zh else "over a shorter period")
+        if self.zh:
+            return f"可以{'、'.join(options[:-1]) + '或' if len(options) > 1 else ''}{options[-1]}。"
+        return f"Try asking {', '.join(options[:-1]) + ' or ' if len(options) > 1 else ''}{options[-1]}."
 
     # -- pieces ---------------------------------------------------------------------
     def metric_phrase(self, metric_id: str, row: list[Any]) -> str:

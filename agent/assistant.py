@@ -7,16 +7,18 @@ Assistant, so a question gets the same answer wherever it is asked.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable
 from typing import Literal
 
 from agent.answer import Answer, AnswerPeriod
-from agent.conversation_store import ConversationStore
+from agent.conversation_store import ConversationStore, StoreUnavailable
 from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import join_names, say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
 from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
+from agent.redaction import without_paths
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import MasterData
@@ -24,6 +26,13 @@ from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
 PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+log = logging.getLogger("chatbi.assistant")
+
+#: Added to an answer whose turn the conversation store could not keep.
+_NOT_KEPT = {
+    "zh": "(注意:本轮问答未能保存,追问时将无法沿用这次的上下文。)",
+    "en": " (Note: this turn could not be saved, so a follow-up will not see its context.)",
+}
 
 
 class Assistant:
@@ -52,9 +61,9 @@ class Assistant:
         target: str | os.PathLike[str],
         *,
         planner: Literal["embedded", "llm", "auto"] = "embedded",
-        conversations: str | os.PathLike[str] | None = ":memory:",
+        conversations: str | os.PathLike[str] | ConversationStore | None = ":memory:",
     ) -> Assistant:
-        """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path is given.
+        """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path (or store) is given.
 
         ``planner``: embedded, llm (configured in agent.llm.config, else ValueError), or auto (the LLM
         when one is configured). LangChain is imported only when the LLM planner is built.
@@ -65,7 +74,8 @@ class Assistant:
         llm = choose_planner(planner)
         engine = connect(target)
         try:
-            assistant = cls(engine, conversations=ConversationStore(conversations))
+            store = conversations if isinstance(conversations, ConversationStore) else ConversationStore(conversations)
+            assistant = cls(engine, conversations=store)
             if llm is not None:
                 from agent.llm import build_planner
 
@@ -103,20 +113,42 @@ class Assistant:
         principal: Principal | None = None,
         today: dt.date | None = None,
         on_plan: Callable[[PlanT, Literal["zh", "en"]], None] | None = None,
+        new_conversation: bool = False,
     ) -> Answer:
-        """Plan and answer ``question``; ``on_plan`` hears the plan before it runs (streaming shows it)."""
+        """Plan and answer ``question``; ``on_plan`` hears the plan before it runs (streaming shows it).
+
+        The turn is saved under ``conversation_id`` after the answer is made; if the store cannot keep
+        it the answer still comes, saying so. ``new_conversation``: the id was just made, so there is
+        nothing to read back (and a store that cannot be read does not stop the answer). A conversation
+        that cannot be read raises :class:`StoreUnavailable`: answering without its context would
+        answer a different question.
+        """
         principal = principal or Principal()
         language = detect_language(question, self.master)
-        conversation = self._conversation(conversation_id)
+        conversation = Conversation(id="") if new_conversation else self._conversation(conversation_id)
         plan = self.planner.plan(question, conversation, principal, today or self.today)
         if on_plan is not None:
             on_plan(plan, language)
         answer = self._execute(plan, principal, language, question)
+        if answer.status == "error":  # driver errors may quote the warehouse's path
+            answer.text = without_paths(answer.text)
         if conversation_id:
-            self.conversations.append(
-                conversation_id, Turn(question=question, language=language, plan=plan, status=answer.status)
-            )
+            try:
+                self.conversations.append(
+                    conversation_id, Turn(question=question, language=language, plan=plan, status=answer.status)
+                )
+            except StoreUnavailable as exc:
+                log.warning("conversation %s: turn not kept: %s", conversation_id, exc)
+                answer.text += _NOT_KEPT[language]
         return answer
+
+    def warehouse_check(self) -> None:
+        """One row from every table the model reads (EngineError if any fails): cheap, for health checks."""
+        from sqlglot import exp
+
+        for table in sorted({entity.table for entity in self.model.entities.values()}):
+            probe = exp.select(exp.Literal.number(1)).from_(exp.to_table(table)).limit(1)
+            self.engine.execute(probe.sql(dialect=self.engine.dialect), row_limit=1, timeout_s=2.0)
 
     def close(self) -> None:
         self.conversations.close()
@@ -129,7 +161,12 @@ class Assistant:
         if isinstance(plan, QueryPlan):
             try:
                 answer = run_metric_query(
-                    plan.query, self.engine, principal=principal, language=language, model=self.model, labels=self.labels
+                    plan.query,
+                    self.engine,
+                    principal=principal,
+                    language=language,
+                    model=self.model,
+                    labels=self.labels,
                 )
             except EngineError as exc:
                 plan_dump = plan.query.model_dump(mode="json")
@@ -182,7 +219,9 @@ class Assistant:
         try:
             output = tool.run(arguments, context)
         except QueryError as exc:  # the role may not read what the tool needs, or a cut it cannot take
-            return Answer(status="refusal", text=say("invalid", language, reason=str(exc)), language=language, plan=plan)
+            return Answer(
+                status="refusal", text=say("invalid", language, reason=str(exc)), language=language, plan=plan
+            )
         except EngineError as exc:
             return Answer(status="error", text=str(exc), language=language, plan=plan)
         return Answer(

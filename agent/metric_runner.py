@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlglot import exp
+
 from agent.answer import Answer, AnswerPeriod, Definition
 from agent.answer_text import Labeler, Language, column_format, compose_text, display_name, join_names
 from semantic_layer.compiler import CompiledQuery, compile_query
@@ -55,10 +57,11 @@ def run_metric_query(
     except EngineError as exc:
         return Answer(status="error", text=str(exc), language=language, plan=plan, sql=compiled.sql, period=period)
     rows = [list(row) for row in result.rows]
+    total = count_rows(compiled, engine) if result.truncated else None
     columns, table = with_names(compiled.columns, rows, query.dimensions, labels, language)
     return Answer(
         status="answer",
-        text=compose_text(compiled, rows, model, language, labels=labels, truncated=result.truncated),
+        text=compose_text(compiled, rows, model, language, labels=labels, truncated=result.truncated, total_rows=total),
         language=language,
         plan=plan,
         sql=compiled.sql,
@@ -68,6 +71,23 @@ def run_metric_query(
         definitions=definitions(query.metrics, model, language),
         period=period,
     )
+
+
+def count_rows(compiled: CompiledQuery, engine: Engine) -> int | None:
+    """How many rows the whole result has, when the row limit cut it: the same compiled query wrapped
+    in ``SELECT COUNT(*)`` (its CTEs hoisted), so the count cannot drift from what was run. None if the
+    count itself fails: the answer then says only that the limit was hit."""
+    inner = compiled.ast.copy()
+    ctes = inner.args.get("with_")
+    inner.set("with_", None)
+    outer = exp.select(exp.alias_(exp.Count(this=exp.Star()), "row_count")).from_(inner.subquery("result"))
+    if ctes is not None:
+        outer.set("with_", ctes)
+    try:
+        counted = engine.execute(outer.sql(dialect=engine.dialect), row_limit=1)
+    except EngineError:
+        return None
+    return int(counted.rows[0][0]) if counted.rows else None
 
 
 def definitions(metric_ids: list[str], model: SemanticModel, language: Language) -> list[Definition]:

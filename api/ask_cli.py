@@ -99,9 +99,13 @@ def ask(
     """Ask one question in Chinese or English; answers with the number, a table and the definition used."""
     principal = _principal(role, store)
     reference = _today(today)
+    from agent.conversation_store import StoreUnavailable
+
     assistant = _open(db, engine_url, planner, history=session is not None)
     try:
         answer = assistant.ask(question, conversation_id=session, principal=principal, today=reference)
+    except StoreUnavailable as exc:
+        _fail(f"session {session}: {exc}")
     finally:
         assistant.close()
     if as_json:
@@ -127,6 +131,8 @@ def chat(
     console = Console()
     principal = _principal(role, store)
     reference = _today(today)
+    from agent.conversation_store import StoreUnavailable
+
     assistant = _open(db, engine_url, planner, history=True)
     conversation = session or uuid.uuid4().hex[:12]
     console.print(
@@ -149,7 +155,11 @@ def chat(
                 conversation = uuid.uuid4().hex[:12]
                 console.print(f"[dim]new session {conversation}[/dim]")
                 continue
-            answer = assistant.ask(line, conversation_id=conversation, principal=principal, today=reference)
+            try:
+                answer = assistant.ask(line, conversation_id=conversation, principal=principal, today=reference)
+            except StoreUnavailable as exc:
+                console.print(f"[red]{exc}[/red]")
+                continue
             _show(answer)
     finally:
         assistant.close()

@@ -15,6 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from agent.assistant import Assistant
+    from agent.conversation_store import ConversationStore
     from api.server.config import ServerConfig
 
 _PLANNERS = ("auto", "embedded", "llm")
@@ -36,22 +37,32 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _open(db: Path, planner: str) -> tuple[Assistant, str]:
+def _open(db: Path, planner: str, store: ConversationStore) -> tuple[Assistant, str]:
     """The assistant and a note on its planner; `auto` takes the LLM planner when it opens, else the embedded one."""
     from agent.assistant import Assistant
-    from agent.conversation_store import default_path
     from semantic_layer.engine import EngineError
 
     note = ""
     try:
         if planner == "auto":
             try:
-                return Assistant.open(db, planner="llm", conversations=default_path()), "llm"
+                return Assistant.open(db, planner="llm", conversations=store), "llm"
             except ValueError as exc:
                 note = f" (no LLM planner: {exc})"
         kind: Literal["embedded", "llm"] = "llm" if planner == "llm" else "embedded"
-        return Assistant.open(db, planner=kind, conversations=default_path()), kind + note
+        return Assistant.open(db, planner=kind, conversations=store), kind + note
     except (EngineError, ValueError) as exc:
+        _fail(str(exc))
+        raise
+
+
+def _open_store(max_age_days: float | None) -> ConversationStore:
+    """The conversation store at $CHATBI_HOME, checked writable before anything else starts."""
+    from agent.conversation_store import ConversationStore, StoreError
+
+    try:
+        return ConversationStore(max_age_days=max_age_days)
+    except StoreError as exc:
         _fail(str(exc))
         raise
 
@@ -70,6 +81,13 @@ def serve(
     ),
     planner: str = typer.Option("auto", "--planner", help="auto (the LLM planner when configured), embedded or llm."),
     build_demo: bool = typer.Option(False, "--build-demo", help="Build the demo warehouse at --db first if missing."),
+    keep_days: float | None = typer.Option(
+        None,
+        "--keep-conversations",
+        min=0.001,
+        metavar="DAYS",
+        help="Forget conversation turns older than this (default: $CHATBI_CONVERSATION_MAX_AGE_DAYS, else 30).",
+    ),
 ) -> None:
     """Serve the HTTP API, the web widget (open the printed URL) and the Slack/DingTalk bots."""
     from agent.conversation_store import default_path
@@ -87,6 +105,7 @@ def serve(
             f"demo mode (no users configured) listens on loopback only, not on '{host}': every request is admin. "
             "Pass --config with users and API keys to listen on other addresses."
         )
+    store = _open_store(keep_days)
     if not db.is_file():
         if not build_demo:
             _fail(f"database not found: {db} (build it with: chatbi demo build --db {db}, or add --build-demo)")
@@ -97,15 +116,21 @@ def serve(
             typer.echo(build(db, progress=True))
         except BuildError as exc:
             _fail(str(exc))
-    assistant, planner_used = _open(db, planner)
+    assistant, planner_used = _open(db, planner, store)
     try:
-        _run(assistant, server_config, host, port, banner=_banner(db, host, port, server_config, planner_used))
+        _run(
+            assistant,
+            server_config,
+            host,
+            port,
+            banner=_banner(db, host, port, server_config, planner_used, assistant.conversations.max_age_days),
+        )
     finally:
         assistant.close()
     typer.echo(f"chatbi serve stopped; conversations are kept in {default_path()}")
 
 
-def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str) -> str:
+def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str, keep_days: float) -> str:
     from agent.conversation_store import default_path
 
     url = _url(host, port)
@@ -118,7 +143,7 @@ def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str) 
         [
             f"chatbi is serving {db} at {url}  (open it in a browser; API docs at {url}docs)",
             who,
-            f"planner: {planner}; conversations: {default_path()}",
+            f"planner: {planner}; conversations: {default_path()} (turns kept {keep_days:g} days)",
         ]
     )
 
@@ -135,8 +160,13 @@ def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banne
     server_log = logging.getLogger("chatbi.server")  # one line per question (user, status, ms), and incidents
     server_log.addHandler(handler)
     server_log.setLevel(logging.INFO)
+    from api.shared_state import SharedStateError
+
     services = Services(assistant, config)
-    app = create_app(services)
+    try:
+        app = create_app(services)
+    except SharedStateError as exc:
+        _fail(str(exc))
     typer.secho(banner, fg=typer.colors.GREEN)
     if config.dingtalk is not None and config.dingtalk.client_id:
         import threading

@@ -4,6 +4,7 @@ Slack's Web API and DingTalk's session webhook. Everything listens on 127.0.0.1;
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
 import uvicorn
 
 WAIT_S = 20.0
@@ -120,3 +122,49 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
         return status, json.loads(raw) if raw else None
     except ValueError:
         return status, raw.decode(errors="replace")
+
+
+@contextmanager
+def chatbi_home(path: Any) -> Iterator[None]:
+    """``$CHATBI_HOME`` set to ``path`` while the block runs (the bots open their shared state from it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHATBI_HOME", str(path))
+        yield
+
+
+class LogWaiter(logging.Handler):
+    """Records the bots' log lines, so a test can wait for a decision the bot only logs (a skip)."""
+
+    def __init__(self, logger: str = "api.bots") -> None:
+        super().__init__(logging.DEBUG)
+        self._logger = logging.getLogger(logger)
+        self._records: list[logging.LogRecord] = []
+        self._changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._changed:
+            self._records.append(record)
+            self._changed.notify_all()
+
+    def __enter__(self) -> LogWaiter:
+        self._level = self._logger.level
+        self._logger.setLevel(logging.DEBUG)
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
+
+    def wait_for(self, needle: str, timeout: float = WAIT_S) -> logging.LogRecord:
+        """The first record whose message contains ``needle``, waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [r for r in self._records if needle in r.getMessage()]
+                if found:
+                    return found[0]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no log line containing {needle!r} in {timeout} s")
+                self._changed.wait(left)

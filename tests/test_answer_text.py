@@ -289,12 +289,21 @@ def test_no_data_names_the_period_and_filters() -> None:
     assert text(breakdown, [], "en") == "No data for December 2025 (excluding offline stores)."
 
 
-def test_a_truncated_result_says_so() -> None:
+def test_a_truncated_result_says_so_and_describes_the_rows_shown_only() -> None:
     plan = compiled(metrics=["gmv"], dimensions=["sku"], period=DECEMBER)
     rows = [[f"sku{i:05d}", float(i)] for i in range(1, 31)]
-    assert "结果超过行数上限,只返回了前 30 行。" in text(plan, rows, "zh", truncated=True)
-    assert "only the first 30 rows were returned" in text(plan, rows, "en", truncated=True)
+    zh = text(plan, rows, "zh", truncated=True)
+    assert "按商品(只看已返回的前 30 行)" in zh and "共 30 行" not in zh
+    assert "结果超过行数上限,只返回了前 30 行,以上只描述这些行。可以少拆分(商品)或缩短时间范围。" in zh
+    en = text(plan, rows, "en", truncated=True)
+    assert "only the first 30 rows were returned" in en and "30 rows" not in en.replace("first 30 rows", "")
     assert "row limit" not in text(plan, rows, "en")
+    counted = compose_text(plan, rows, MODEL, "en", labels=labels, truncated=True, total_rows=12_345)
+    assert "The result has 12,345 rows, more than the row limit" in counted and "fewer breakdowns (SKU)" in counted
+    daily = compiled(metrics=["gmv"], grain="day", period=DECEMBER)
+    days = [[dt.date(2025, 12, i), float(i)] for i in range(1, 11)]
+    series = compose_text(daily, days, MODEL, "zh", labels=labels, truncated=True, total_rows=31)
+    assert "末期" not in series and "结果共 31 行" in series and "按周汇总" in series
 
 
 # -- formats ------------------------------------------------------------------------------

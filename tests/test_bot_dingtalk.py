@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +30,10 @@ from api.bots.render import DINGTALK_MAX_TEXT, dingtalk_message
 from api.server.app import create_app
 from api.server.config import ServerConfig
 from api.server.services import Services
+from api.shared_state import SharedState
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import load_model
-from tests.bot_harness import Received, Recorder, post, serve
+from tests.bot_harness import Received, Recorder, chatbi_home, post, serve
 
 SECRET = "dingtalk-app-secret-for-tests"
 ADMIN, MANAGER, STRANGER = "staff-admin", "staff-manager", "staff-nobody"
@@ -53,7 +55,7 @@ def services(demo_db: Path) -> Iterator[Services]:
                 {"name": "alice", "role": "admin", "api_keys": ["k-alice"], "dingtalk_ids": [ADMIN]},
                 {"name": "bob", "role": "store_manager", "store": STORE, "dingtalk_ids": [MANAGER]},
             ],
-            "dingtalk": {"app_secret": SECRET},
+            "dingtalk": {"app_secret": SECRET, "webhook_hosts": ["127.0.0.1"]},  # the recorder's host
         }
     )
     assistant = Assistant.open(demo_db)
@@ -62,8 +64,15 @@ def services(demo_db: Path) -> Iterator[Services]:
 
 
 @pytest.fixture(scope="module")
-def server(services: Services) -> Iterator[str]:
-    with serve(create_app(services)) as url:
+def state(tmp_path_factory: pytest.TempPathFactory) -> SharedState:
+    return SharedState(tmp_path_factory.mktemp("state") / "server_state.sqlite")
+
+
+@pytest.fixture(scope="module")
+def server(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with chatbi_home(tmp_path_factory.mktemp("home")):
+        app = create_app(services)
+    with serve(app) as url:
         yield url
 
 
@@ -75,6 +84,15 @@ def sign(timestamp: str, secret: str = SECRET) -> str:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+_last_stamp = [0]
+
+
+def fresh_stamp() -> str:
+    """A timestamp no callback of this module used yet: a (timestamp, sign) pair is accepted once."""
+    _last_stamp[0] = max(now_ms(), _last_stamp[0] + 1)
+    return str(_last_stamp[0])
 
 
 def robot_message(
@@ -108,7 +126,7 @@ def robot_message(
 def callback(server: str, message: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     body = message if isinstance(message, bytes) else json.dumps(message, ensure_ascii=False).encode()
     if headers is None:
-        stamp = str(now_ms())
+        stamp = fresh_stamp()
         headers = {"timestamp": stamp, "sign": sign(stamp)}
     return post(server + "/dingtalk/callback", body, {"Content-Type": "application/json", **headers})
 
@@ -228,6 +246,40 @@ def test_group_messages_not_at_the_robot_and_redeliveries_are_not_answered(
     assert len(replies_to(webhook, once)) == 1
 
 
+@pytest.mark.parametrize("case", ["another host", "the server itself", "not http", "expired", "no expiry"])
+def test_replies_go_only_to_a_live_webhook_on_dingtalks_hosts(
+    server: str, webhook: Recorder, services: Services, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = robot_message(webhook, "上个月销售额", sender=ADMIN)
+    hook = message["sessionWebhook"]
+    message.update(
+        {
+            "another host": {"sessionWebhook": hook.replace("127.0.0.1", "localhost")},  # the same recorder
+            "the server itself": {"sessionWebhook": f"{server.replace('127.0.0.1', 'localhost')}/v1/ask"},
+            "not http": {"sessionWebhook": "file:///etc/passwd"},
+            "expired": {"sessionWebhookExpiredTime": now_ms() - 1000},
+            "no expiry": {"sessionWebhookExpiredTime": None},
+        }[case]
+    )
+    if message["sessionWebhookExpiredTime"] is None:
+        del message["sessionWebhookExpiredTime"]
+    with caplog.at_level(logging.WARNING, logger="api.bots.dingtalk"):
+        assert callback(server, message)[0] == 200
+        answered_and_nothing_else(server, webhook, services, message)
+    assert webhook.all(lambda r: "localhost" in r.headers.get("Host", "")) == []
+    lines = [
+        r.getMessage() for r in caplog.records if r.name == "api.bots.dingtalk" and message["msgId"] in r.getMessage()
+    ]
+    assert len(lines) == 1 and "not answered" in lines[0], lines
+
+
+def test_a_message_with_a_lone_surrogate_is_still_answered(server: str, webhook: Recorder, services: Services) -> None:
+    message = robot_message(webhook, "上个月销售额\udfff", group=False, at=False)
+    assert callback(server, json.dumps(message).encode())[0] == 200  # JSON may carry "\udfff"; UTF-8 cannot
+    text = reply_to(webhook, message).body["markdown"]["text"]
+    assert text.startswith(expected(services, "上个月销售额?").text.split("口径")[0])
+
+
 # -- who may ask ------------------------------------------------------------------------------
 def test_a_store_manager_gets_their_store_only(server: str, webhook: Recorder, services: Services) -> None:
     message = robot_message(webhook, "上个月销售额", sender=MANAGER, chat=f"cid-mgr-{next(_ids)}")
@@ -264,8 +316,10 @@ def stream_callback(data: dict[str, Any]) -> CallbackMessage:
     )
 
 
-def test_stream_mode_answers_a_callback_through_the_session_webhook(webhook: Recorder, services: Services) -> None:
-    handler = ChatbiChatbotHandler(DingTalkBot(services))
+def test_stream_mode_answers_a_callback_through_the_session_webhook(
+    webhook: Recorder, services: Services, state: SharedState
+) -> None:
+    handler = ChatbiChatbotHandler(DingTalkBot(services, state))
     message = robot_message(webhook, "上个月各渠道的销售额", group=False, at=False, chat=f"cid-stream-{next(_ids)}")
     assert asyncio.run(handler.process(stream_callback(message))) == (AckMessage.STATUS_OK, "OK")
     reply = reply_to(webhook, message).body
@@ -273,8 +327,8 @@ def test_stream_mode_answers_a_callback_through_the_session_webhook(webhook: Rec
     assert services.assistant.conversations.load(f"dingtalk:{message['conversationId']}").turns
 
 
-def test_stream_mode_acknowledges_a_malformed_frame_as_a_bad_request(services: Services) -> None:
-    handler = ChatbiChatbotHandler(DingTalkBot(services))
+def test_stream_mode_acknowledges_a_malformed_frame_as_a_bad_request(services: Services, state: SharedState) -> None:
+    handler = ChatbiChatbotHandler(DingTalkBot(services, state))
     frame = stream_callback({"msgtype": "text", "text": None})
     code, _ = asyncio.run(handler.process(frame))
     assert code == AckMessage.STATUS_BAD_REQUEST

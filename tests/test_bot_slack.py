@@ -26,7 +26,7 @@ from api.server.config import ServerConfig
 from api.server.services import Services
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import load_model
-from tests.bot_harness import Received, Recorder, post, serve
+from tests.bot_harness import Received, Recorder, chatbi_home, post, serve
 
 SECRET = "slack-signing-secret-for-tests"
 TEAM, CHANNEL, BOT = "T0TEST", "C0SALES", "U0BOT"
@@ -70,8 +70,10 @@ def services(demo_db: Path, slack: Recorder) -> Iterator[Services]:
 
 
 @pytest.fixture(scope="module")
-def server(services: Services) -> Iterator[str]:
-    with serve(create_app(services)) as url:
+def server(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with chatbi_home(tmp_path_factory.mktemp("home")):
+        app = create_app(services)
+    with serve(app) as url:
         yield url
 
 
@@ -201,6 +203,16 @@ def test_a_follow_up_in_the_thread_keeps_the_context(server: str, slack: Recorde
     assert [t.question for t in turns] == ["上个月天猫的销售额", "那京东呢?"]
     # the same words in a new thread have no context to follow
     assert expected(services, "那京东呢?").text != want.text
+
+
+def test_a_message_with_a_lone_surrogate_is_still_answered(server: str, slack: Recorder, services: Services) -> None:
+    event = mention("上个月各渠道的销售额\udfff")  # JSON may carry "\udfff"; UTF-8 (and URL quoting) cannot
+    assert "\\udfff" in json.dumps(event)
+    assert send_event(server, event)[0] == 200
+    reply = reply_to(slack, event["ts"])
+    assert reply.body["text"] == expected(services, "上个月各渠道的销售额?").text
+    link = next(n for n in texts(reply, "context") if "查看图表" in n)
+    assert parse_qs(urlsplit(link[link.index("<") + 1 : link.index("|")]).query)["q"] == ["上个月各渠道的销售额?"]
 
 
 def test_direct_messages_are_answered_and_edits_and_bots_are_not(

@@ -71,6 +71,8 @@ def test_demo_mode_serves_on_loopback_and_says_so(demo_db: Path, tmp_path: Path)
     with running(home, "--db", str(demo_db), "--planner", "embedded") as (base, log):
         banner = log.read_text()
         assert f"{base}/" in banner and "DEMO MODE" in banner and "planner: embedded" in banner
+        assert "turns kept 30 days" in banner
+        assert httpx.get(f"{base}/healthz").json()["warehouse"] == "ok"
         first = httpx.post(
             f"{base}/v1/ask", json={"question": "上个月天猫的销售额", "conversation_id": "p1"}, timeout=30
         )
@@ -90,10 +92,10 @@ def test_with_users_keys_are_required(demo_db: Path, tmp_path: Path) -> None:
         "  - {name: sam, role: store_manager, api_keys: [k-sam]}\n",
         encoding="utf-8",
     )
-    args = ("--db", str(demo_db), "--config", str(config), "--planner", "embedded")
+    args = ("--db", str(demo_db), "--config", str(config), "--planner", "embedded", "--keep-conversations", "7")
     with running(tmp_path / "home", *args) as (base, log):
         text = log.read_text()
-        assert "users: 2" in text and "DEMO MODE" not in text
+        assert "users: 2" in text and "DEMO MODE" not in text and "turns kept 7 days" in text
         assert "warning: user 'sam' is a store_manager without a store" in text
 
         def ask(*key: str) -> httpx.Response:
@@ -126,3 +128,30 @@ def test_start_up_errors_say_what_to_do(demo_db: Path, tmp_path: Path) -> None:
     broken.write_text("users: [", encoding="utf-8")
     assert "not valid YAML" in _refused(tmp_path, "--db", str(demo_db), "--config", str(broken))
     assert "--planner" in _refused(tmp_path, "--db", str(demo_db), "--planner", "gpt")
+
+
+def test_a_conversation_store_that_cannot_work_stops_the_start_with_one_line(demo_db: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("a file where the folder should be", encoding="utf-8")
+    message = _refused(home, "--db", str(demo_db))
+    assert message.count("\n") == 1 and str(home) in message and "CHATBI_HOME" in message
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "conversations.sqlite").write_text("not a database\n" * 200, encoding="utf-8")
+    message = _refused(other, "--db", str(demo_db))
+    assert message.count("\n") == 1
+    assert str(other / "conversations.sqlite") in message and "not a SQLite database" in message
+
+
+def test_the_conversation_max_age_is_checked_at_start(demo_db: Path, tmp_path: Path) -> None:
+    assert "--keep-conversations" in _refused(tmp_path, "--db", str(demo_db), "--keep-conversations", "0")
+    result = subprocess.run(
+        chatbi_serve("--db", str(demo_db)),
+        capture_output=True,
+        text=True,
+        env={**_env(tmp_path), "CHATBI_CONVERSATION_MAX_AGE_DAYS": "a month"},
+        timeout=60,
+    )
+    assert result.returncode == 2 and "CHATBI_CONVERSATION_MAX_AGE_DAYS" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,10 +7,13 @@ tests exercise only the API of api/server/app.py.
 from __future__ import annotations
 
 import json
+import logging
 import random
+import sqlite3
 import sys
 import types
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from agent.assistant import Assistant
+from agent.conversation_store import ConversationStore
 from api.server.app import create_app
 from api.server.config import ServerConfig
 from api.server.services import Services
@@ -166,25 +170,29 @@ def test_sse_streams_plan_sql_rows_text_done(demo: TestClient) -> None:
 def test_sse_sends_the_plan_before_the_query_has_run(
     demo: TestClient, assistant: Assistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Progress is real: the plan event leaves while the (here slowed) query is still running."""
-    import time
+    """Progress is real: the query waits until the client has read the plan event (no clock involved;
+    the wait's bound only keeps a broken stream from hanging the test)."""
+    import threading
 
+    assert assistant.today  # the reference date is read once, before planning; read it now
     execute = assistant.engine.execute
+    plan_read = threading.Event()
+    order: list[str] = []
 
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(1.0)
+    def after_the_plan(*args: Any, **kwargs: Any) -> Any:
+        order.append("query ran after the plan was read" if plan_read.wait(30) else "query ran first")
         return execute(*args, **kwargs)
 
-    monkeypatch.setattr(assistant.engine, "execute", slow)
-    arrivals: dict[str, float] = {}
-    started = time.perf_counter()
+    monkeypatch.setattr(assistant.engine, "execute", after_the_plan)
+    events = []
     question = {"question": "GMV by channel last month"}
     with demo.stream("POST", "/v1/ask", json=question, headers={"Accept": "text/event-stream"}) as response:
         for line in response.iter_lines():
             if line.startswith("event: "):
-                arrivals.setdefault(line.removeprefix("event: "), time.perf_counter() - started)
-    assert list(arrivals) == ["plan", "sql", "rows", "text", "done"]
-    assert arrivals["done"] - arrivals["plan"] > 0.8
+                events.append(line.removeprefix("event: "))
+                plan_read.set()
+    assert events == ["plan", "sql", "rows", "text", "done"]
+    assert order and set(order) == {"query ran after the plan was read"}
 
 
 def test_sse_for_a_refusal_still_sends_every_event(demo: TestClient) -> None:
@@ -195,11 +203,21 @@ def test_sse_for_a_refusal_still_sends_every_event(demo: TestClient) -> None:
 
 
 def test_health_docs_and_openapi(demo: TestClient, keyed: TestClient) -> None:
-    assert demo.get("/healthz").json() == {"status": "ok", "demo_mode": True}
-    assert keyed.get("/healthz").json() == {"status": "ok", "demo_mode": False}  # no key needed
+    healthy = {"status": "ok", "warehouse": "ok", "conversations": "ok"}
+    assert demo.get("/healthz").json() == {**healthy, "demo_mode": True}
+    assert keyed.get("/healthz").json() == {**healthy, "demo_mode": False}  # no key needed
     spec = demo.get("/openapi.json").json()
     assert {"/v1/ask", "/v1/conversations/{conversation_id}", "/v1/metrics", "/healthz"} <= set(spec["paths"])
     assert "text/event-stream" in spec["paths"]["/v1/ask"]["post"]["responses"]["200"]["content"]
+    assert spec["components"]["schemas"]["AskRequest"]["properties"]["question"]["minLength"] == 1
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            guarded = path.startswith("/v1/")
+            assert guarded == ({"401", "403"} <= set(operation["responses"])), (method, path)
+    for method in ("post", "delete", "get"):
+        operation = spec["paths"]["/v1/ask" if method == "post" else "/v1/conversations/{conversation_id}"][method]
+        assert "503" in operation["responses"], method
+    assert "503" in spec["paths"]["/healthz"]["get"]["responses"]
     docs = demo.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert "cdn" not in docs.text.lower()  # closed networks: the docs' assets are served by the app
@@ -327,6 +345,16 @@ def test_unknown_routes_methods_and_conversation_ids(demo: TestClient) -> None:
     error_of(demo.put("/v1/ask", json={"question": "x"}), 405)
     error_of(demo.get("/v1/ask"), 405)
     assert "never-seen" in error_of(demo.get("/v1/conversations/never-seen"), 404)
+    for method, path, allowed in [
+        ("PUT", "/v1/ask", "POST"),
+        ("GET", "/v1/ask", "POST"),
+        ("PUT", "/v1/conversations/c1", "GET, DELETE"),  # two routes share the path: both methods
+        ("POST", "/v1/conversations/c1", "GET, DELETE"),
+        ("DELETE", "/healthz", "GET"),
+    ]:
+        response = demo.request(method, path)
+        error_of(response, 405)
+        assert response.headers["allow"] == allowed, (method, path)
     assert "conversation_id" in error_of(demo.get("/v1/conversations/" + "x" * 65), 422)
     error_of(demo.get("/v1/conversations/%00bad"), 422)
 
@@ -378,6 +406,7 @@ def test_a_failure_inside_the_server_is_logged_not_shown(
     class Exploding:
         model = assistant.model
         conversations = assistant.conversations
+        warehouse_check = assistant.warehouse_check
 
         def ask(self, *args: object, **kwargs: object) -> None:
             raise RuntimeError("secret internals at /srv/chatbi")
@@ -394,3 +423,111 @@ def test_a_failure_inside_the_server_is_logged_not_shown(
     [(name, data)] = sse_events(streamed.text)
     assert name == "error" and data["error"] == "internal" and "incident" in data["message"]
     assert client.get("/healthz").status_code == 200  # still serving
+
+
+# -- the conversation store never stops an answer; health tells what is broken -------------
+
+
+@pytest.fixture
+def on_files(demo_db: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
+    """A demo-mode server whose conversations live in a real file, with SQLite's lock wait kept short."""
+    path = tmp_path / "conversations.sqlite"
+    opened = Assistant.open(demo_db, conversations=":memory:")
+    opened.conversations = ConversationStore(path, busy_timeout_s=0.2)
+    yield TestClient(_app(Services(opened, ServerConfig())), raise_server_exceptions=False), path
+    opened.close()
+
+
+@contextmanager
+def write_locked(path: Path) -> Iterator[None]:
+    """Another connection (as another process would) holding the write lock on the conversations file."""
+    other = sqlite3.connect(str(path), isolation_level=None, timeout=0.1)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        other.execute("DELETE FROM turn WHERE 0")
+    except sqlite3.Error:
+        other.close()
+        raise
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_a_locked_store_still_answers_and_says_the_turn_was_not_kept(
+    on_files: tuple[TestClient, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, path = on_files
+    assert client.post("/v1/ask", json={"question": "上个月天猫的销售额", "conversation_id": "k1"}).status_code == 200
+    with write_locked(path), caplog.at_level(logging.WARNING):
+        fresh = client.post("/v1/ask", json={"question": "上个月天猫的销售额"})
+        follow = client.post("/v1/ask", json={"question": "那京东呢?", "conversation_id": "k1"})
+        english = client.post("/v1/ask", json={"question": "GMV last month"})
+    assert fresh.status_code == follow.status_code == english.status_code == 200
+    assert fresh.json()["status"] == "answer" and "未能保存" in fresh.json()["text"]
+    assert follow.json()["plan"]["filters"][0]["members"] == ["jd"] and "未能保存" in follow.json()["text"]
+    assert "could not be saved" in english.json()["text"]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and all("not kept" in r.getMessage() and not r.exc_info for r in warnings)
+    assert str(path.parent) not in fresh.text
+    kept = client.get("/v1/conversations/k1").json()["turns"]
+    assert [t["question"] for t in kept] == ["上个月天猫的销售额"]  # the locked turn was not kept
+
+
+@contextmanager
+def unreadable(path: Path) -> Iterator[None]:
+    """The conversations file overwritten with garbage under the running server, then put back."""
+    saved = path.read_bytes()
+    path.write_bytes(b"this is not a SQLite file " * 400)
+    try:
+        yield
+    finally:
+        path.write_bytes(saved)
+
+
+def test_an_unreadable_store_is_503_for_follow_ups_but_new_questions_are_answered(
+    on_files: tuple[TestClient, Path],
+) -> None:
+    client, path = on_files
+    assert client.post("/v1/ask", json={"question": "上个月天猫的销售额", "conversation_id": "k2"}).status_code == 200
+    with unreadable(path):
+        follow = client.post("/v1/ask", json={"question": "那京东呢?", "conversation_id": "k2"})
+        message = error_of(follow, 503)
+        assert "not a database" in message and "without conversation_id" in message
+        assert str(path.parent) not in message and follow.headers["retry-after"].isdigit()
+        for response in (client.get("/v1/conversations/k2"), client.delete("/v1/conversations/k2")):
+            error_of(response, 503)
+        streamed = client.post(
+            "/v1/ask",
+            json={"question": "那京东呢?", "conversation_id": "k2"},
+            headers={"Accept": "text/event-stream"},
+        )
+        [(name, data)] = sse_events(streamed.text)
+        assert name == "error" and data["error"] == "unavailable" and "not a database" in data["message"]
+        fresh = client.post("/v1/ask", json={"question": "上个月天猫的销售额"})
+        assert fresh.status_code == 200 and fresh.json()["status"] == "answer" and "未能保存" in fresh.json()["text"]
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json()["status"] == "degraded"
+        assert health.json()["warehouse"] == "ok" and "not a database" in health.json()["conversations"]
+    assert client.get("/healthz").status_code == 200  # the file is back: healthy again
+    again = client.post("/v1/ask", json={"question": "那京东呢?", "conversation_id": "k2"}).json()
+    assert again["status"] == "answer" and again["plan"]["filters"][0]["members"] == ["jd"]
+
+
+def test_a_broken_warehouse_makes_health_degraded_and_names_no_path(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from semantic_layer.engine import EngineError
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise EngineError('DuckDB: IO Error: Could not read from file "/srv/secret/data/chatbi.duckdb": I/O error')
+
+    client = TestClient(_app(Services(assistant, ServerConfig())), raise_server_exceptions=False)
+    monkeypatch.setattr(assistant.engine, "execute", broken)
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "degraded"
+    assert "I/O error" in health.json()["warehouse"] and health.json()["conversations"] == "ok"
+    assert "/srv/secret" not in health.text and "chatbi.duckdb" in health.text
+    answer = client.post("/v1/ask", json={"question": "上个月天猫的销售额"}).json()
+    assert answer["status"] == "error" and "I/O error" in answer["text"] and "/srv/secret" not in answer["text"]

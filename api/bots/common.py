@@ -1,18 +1,19 @@
 """What both bots share: who a chat user is allowed to be, asking as them, and answering a message once.
 
-A chat platform delivers at least once (Slack retries, DingTalk redelivers), and one user message
-can arrive as two events (a mention is also a message): :class:`RecentIds` remembers what was
-already answered, in bounded memory, so nobody gets the same answer twice.
+A chat platform delivers at least once (Slack retries, DingTalk redelivers), one user message
+can arrive as two events (a mention is also a message), and a deployment may run several
+workers: :data:`ANSWERED_TTL_S` is how long the deployment's shared state
+(:mod:`api.shared_state`) remembers a message as answered, so nobody gets the same answer twice.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 
 from agent.answer import Answer
+from agent.conversation_store import StoreUnavailable
 from api.server.config import ServerConfig, User
+from api.server.errors import ApiError
 from api.server.services import Services
 from semantic_layer.query import Principal
 
@@ -27,6 +28,13 @@ NO_ACCESS = (
 ASK_IN_TEXT = "请用文字提问，例如「上个月各渠道的销售额」。\nAsk me in words, for example “GMV by channel last month”."
 #: Said when answering failed unexpectedly (the details go to the server log, not to the chat).
 FAILED = "抱歉，回答这个问题时出错了，请稍后再试。\nSorry, something went wrong answering that; please try again."
+#: Said when the conversation's earlier turns cannot be read right now (the store is locked or broken).
+NO_CONTEXT = (
+    "抱歉，暂时读不到这段对话的上下文，请稍后再试。\n"
+    "Sorry, this conversation's earlier turns cannot be read right now; please try again shortly."
+)
+#: How long a message stays answered: far beyond any platform's redelivery (Slack retries for minutes).
+ANSWERED_TTL_S = 24 * 60 * 60
 
 
 def principal_for(config: ServerConfig, user: User | None) -> Principal | None:
@@ -40,24 +48,20 @@ def ask_as(services: Services, principal: Principal, question: str, conversation
     """The assistant's answer; an unexpected failure becomes a polite error answer, logged with its traceback."""
     try:
         return services.assistant.ask(question, conversation_id=conversation_id, principal=principal)
+    except StoreUnavailable as exc:
+        log.warning("conversation %s unavailable: %s", conversation_id, exc)
+        return Answer(status="error", text=NO_CONTEXT, language="zh")
     except Exception:
         log.exception("answering %r in %s failed", question, conversation_id)
         return Answer(status="error", text=FAILED, language="zh")
 
 
-class RecentIds:
-    """The last ``size`` message ids seen, thread-safe: ``first_time(id)`` is True once per id."""
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates replaced: JSON may carry them (``"\\udfff"``), UTF-8 cannot."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
-    def __init__(self, size: int = 2048) -> None:
-        self._size = size
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def first_time(self, key: str) -> bool:
-        with self._lock:
-            if key in self._seen:
-                return False
-            self._seen[key] = None
-            if len(self._seen) > self._size:
-                self._seen.popitem(last=False)
-            return True
+def refused(status: int, message: str) -> ApiError:
+    """The JSON error for a request the bot will not take, logged as one line (a stream of them is one line each)."""
+    log.warning("bot request refused (%d): %s", status, message)
+    return ApiError(status, message)

@@ -21,11 +21,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
+from agent.conversation_store import StoreUnavailable
+from agent.redaction import without_paths
 from api.server import sse
 from api.server.auth import Caller, authenticate, services_of
 from api.server.body_limit import MAX_BODY_BYTES, BodyLimit
-from api.server.errors import ApiError, ErrorBody, install_error_handlers
-from api.server.schemas import CONVERSATION_ID, AskRequest, AskResponse, ConversationView
+from api.server.errors import ApiError, ErrorBody, install_error_handlers, store_message
+from api.server.schemas import CONVERSATION_ID, AskRequest, AskResponse, ConversationView, Health
 from api.server.services import Services
 
 log = logging.getLogger("chatbi.server")
@@ -35,10 +37,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "The body is not valid JSON.",
         401: "No API key, or an unknown one.",
-        403: "The user's entry in the server config cannot ask (unknown role, store manager without store).",
+        403: "The user's entry in the server config cannot ask (unknown role, store manager without store); "
+        "in demo mode, a page not served from this machine.",
         413: "The body is larger than 64 KiB.",
         422: "A field is missing or has the wrong type.",
     }.items()
+}
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorBody,
+        "description": "The conversation store cannot be read right now (locked or unreadable); retry later.",
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    }
 }
 _SSE_DOC = "With `Accept: text/event-stream`: events `plan`, `sql`, `rows`, `text`, `done` (see api/server/sse.py)."
 
@@ -77,7 +87,14 @@ def create_app(services: Services) -> FastAPI:
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    router.add_api_route("/healthz", healthz, methods=["GET"], tags=["server"])
+    router.add_api_route(
+        "/healthz",
+        healthz,
+        methods=["GET"],
+        tags=["server"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Degraded: the warehouse or the conversations fail."}},
+    )
     router.add_api_route(
         "/v1/ask",
         ask,
@@ -91,6 +108,7 @@ def api_router() -> APIRouter:
                 "content": {"text/event-stream": {"schema": {"type": "string", "description": _SSE_DOC}}},
             },
             **_ERRORS,
+            **_UNAVAILABLE,
         },
     )
     router.add_api_route(
@@ -99,7 +117,11 @@ def api_router() -> APIRouter:
         methods=["GET"],
         tags=["conversations"],
         response_model=ConversationView,
-        responses={404: {"model": ErrorBody, "description": "No such conversation for this user."}, **_ERRORS},
+        responses={
+            404: {"model": ErrorBody, "description": "No such conversation for this user."},
+            **_ERRORS,
+            **_UNAVAILABLE,
+        },
     )
     router.add_api_route(
         "/v1/conversations/{conversation_id}",
@@ -108,15 +130,39 @@ def api_router() -> APIRouter:
         tags=["conversations"],
         status_code=204,
         response_class=Response,
-        responses={404: {"model": ErrorBody, "description": "No such conversation for this user."}, **_ERRORS},
+        responses={
+            404: {"model": ErrorBody, "description": "No such conversation for this user."},
+            **_ERRORS,
+            **_UNAVAILABLE,
+        },
     )
     router.add_api_route("/v1/metrics", metric_catalog, methods=["GET"], tags=["catalog"], responses=_ERRORS)
     return router
 
 
-async def healthz(request: Request) -> dict[str, Any]:
-    """Liveness for load balancers; no credentials needed."""
-    return {"status": "ok", "demo_mode": services_of(request).config.demo_mode}
+def healthz(request: Request, response: Response) -> Health:
+    """Readiness for load balancers, no credentials needed: a trivial read on the warehouse and on the
+    conversation store; either failing makes it ``degraded`` with status 503."""
+    services = services_of(request)
+    report = Health(
+        status="ok",
+        warehouse=_check(services.assistant.warehouse_check),
+        conversations=_check(services.assistant.conversations.check),
+        demo_mode=services.config.demo_mode,
+    )
+    if report.warehouse != "ok" or report.conversations != "ok":
+        report.status = "degraded"
+        response.status_code = 503
+    return report
+
+
+def _check(probe: Callable[[], object]) -> str:
+    try:
+        probe()
+    except Exception as exc:  # a health check reports every failure, whatever raised it
+        log.warning("health check failed: %s", exc)
+        return "unavailable: " + without_paths(str(exc) or type(exc).__name__)
+    return "ok"
 
 
 async def ask(body: AskRequest, request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> Response:
@@ -131,6 +177,7 @@ async def ask(body: AskRequest, request: Request, caller: Annotated[Caller, Depe
             conversation_id=stored_id(caller, conversation_id),
             principal=caller.principal,
             on_plan=on_plan,
+            new_conversation=body.conversation_id is None,
         )
         log.info(
             "ask user=%s conversation=%s status=%s ms=%.0f",
@@ -169,6 +216,10 @@ async def _stream(answer: Callable[..., dict[str, Any]], model: Any) -> AsyncIte
         waiting.cancel()  # the answer came first (or failed); a plan still queued is sent below
     try:
         payload = await work
+    except StoreUnavailable as exc:
+        log.warning("conversation store unavailable: %s", exc)
+        yield sse.event("error", {"error": "unavailable", "message": store_message(exc)})
+        return
     except Exception:
         incident = uuid.uuid4().hex[:12]
         log.exception("incident %s while streaming an answer", incident)

@@ -19,6 +19,8 @@ One YAML file (``chatbi serve --config PATH`` or ``$CHATBI_SERVER_CONFIG``)::
     dingtalk:
       app_secret: "..."                    # the robot's AppSecret: signs callbacks
       client_id: "..."                     # Stream mode (optional)
+      sign_window_s: 3600                  # callback timestamp tolerance, at most DingTalk's hour
+      webhook_hosts: [oapi.dingtalk.com, api.dingtalk.com]   # where replies may go (the default)
 
 Without a file the server runs in demo mode: everyone is admin, and it listens on loopback only.
 Secrets are never printed: ``repr`` of these objects hides them.
@@ -62,9 +64,17 @@ class SlackConfig(_Strict):
     api_base: str = "https://slack.com/api/"
 
 
+#: Where DingTalk's session webhooks live: a reply goes nowhere else, whatever a callback body names.
+DINGTALK_WEBHOOK_HOSTS = ["oapi.dingtalk.com", "api.dingtalk.com"]
+
+
 class DingTalkConfig(_Strict):
     app_secret: SecretStr
     client_id: str | None = None
+    #: How far a callback's timestamp may be from now; DingTalk's own rule (one hour) is the widest allowed.
+    sign_window_s: int = Field(default=3600, gt=0, le=3600)
+    #: Hosts a sessionWebhook may point at (exact names; tests set their loopback stand-in).
+    webhook_hosts: list[str] = Field(default_factory=lambda: list(DINGTALK_WEBHOOK_HOSTS), min_length=1)
 
 
 class ServerConfig(_Strict):

@@ -17,6 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from agent.conversation_store import StoreUnavailable
 
 log = logging.getLogger("chatbi.server")
 
@@ -31,7 +34,10 @@ CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     500: "internal",
+    503: "unavailable",
 }
+#: How long a client should wait before asking again when the conversation store is busy.
+RETRY_AFTER_S = 5
 
 
 class ErrorBody(BaseModel):
@@ -77,6 +83,8 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.message, exc.headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
 #: Friendlier words for the generic details Starlette and FastAPI raise themselves.
 _GENERIC = {
     "There was an error parsing the body": "the request body is not valid JSON",
@@ -85,10 +93,38 @@ _GENERIC = {
 }
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = _GENERIC.get(str(exc.detail), str(exc.detail))
-    return error_response(exc.status_code, message, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(exc.status_code, message, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this path: Starlette's 405 names only the first route's."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
+    ]
+
+
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """A conversation that cannot be read now: the client may retry, or start a new conversation."""
+    assert isinstance(exc, StoreUnavailable)
+    log.warning("conversation store unavailable: %s", exc)
+    return error_response(503, store_message(exc), {"Retry-After": str(RETRY_AFTER_S)})
+
+
+def store_message(exc: StoreUnavailable) -> str:
+    return (
+        f"{exc}. The conversation's earlier turns cannot be read right now: ask again in a few seconds, "
+        "or ask without conversation_id to start a new conversation"
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -107,4 +143,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

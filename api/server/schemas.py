@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,7 +22,7 @@ class AskRequest(BaseModel):
         }
     )
 
-    question: str = Field(max_length=MAX_QUESTION_CHARS, description="In Chinese or English.")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="In Chinese or English.")
     conversation_id: str | None = Field(
         default=None,
         pattern=CONVERSATION_ID,
@@ -56,3 +56,12 @@ class ConversationView(BaseModel):
 
     conversation_id: str
     turns: list[TurnView]
+
+
+class Health(BaseModel):
+    """``GET /healthz``: ``ok``, or ``degraded`` (HTTP 503) when a check fails; each check says why."""
+
+    status: Literal["ok", "degraded"]
+    warehouse: str = Field(description='"ok", or "unavailable: " and the reason.')
+    conversations: str = Field(description='"ok", or "unavailable: " and the reason.')
+    demo_mode: bool
