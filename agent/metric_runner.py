@@ -12,6 +12,8 @@ the warehouse's master data, and without one only the model's declared members a
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from sqlglot import exp
@@ -26,6 +28,8 @@ from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
 NAME_SUFFIX = "_name"
+#: Compiled queries kept per process: a repeated question skips building its SQL AST again.
+COMPILE_CACHE_SIZE = 1024
 #: Dimensions whose members master data knows; the dimension name is the master-data kind.
 _KINDS: dict[str, Kind] = {kind: kind for kind in KINDS}
 
@@ -48,7 +52,7 @@ def run_metric_query(
     plan = query.model_dump(mode="json")
     period = AnswerPeriod(start=query.period.start, end=query.period.end)
     try:
-        compiled = compile_query(query, model, principal, dialect=engine.dialect)
+        compiled = compile_cached(query, model, principal, engine.dialect)
     except QueryError as exc:
         options = exc.allowed if isinstance(exc, UnsupportedCutError) else getattr(exc, "suggestions", [])
         return Answer(status="refusal", text=str(exc), language=language, plan=plan, period=period, options=options)
@@ -88,6 +92,31 @@ def count_rows(compiled: CompiledQuery, engine: Engine) -> int | None:
     except EngineError:
         return None
     return int(counted.rows[0][0]) if counted.rows else None
+
+
+_compiled: OrderedDict[tuple[str, str, str, int], tuple[SemanticModel, CompiledQuery]] = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
+def compile_cached(query: MetricQuery, model: SemanticModel, principal: Principal, dialect: str) -> CompiledQuery:
+    """``compile_query``, remembered per (MetricQuery, principal, dialect, model): building the AST is most
+    of a question's CPU, and users ask the same questions again. A refusal is not remembered (it raises).
+
+    The model is kept with its entry and compared by identity, so a reloaded model never reads an
+    entry compiled for another one. Entries are shared: callers must not mutate ``compiled.ast``.
+    """
+    key = (query.model_dump_json(), principal.model_dump_json(), dialect, id(model))
+    with _compiled_lock:
+        hit = _compiled.get(key)
+        if hit is not None and hit[0] is model:
+            _compiled.move_to_end(key)
+            return hit[1]
+    compiled = compile_query(query, model, principal, dialect=dialect)
+    with _compiled_lock:
+        _compiled[key] = (model, compiled)
+        while len(_compiled) > COMPILE_CACHE_SIZE:
+            _compiled.popitem(last=False)
+    return compiled
 
 
 def definitions(metric_ids: list[str], model: SemanticModel, language: Language) -> list[Definition]:
