@@ -30,12 +30,14 @@ from semantic_layer.semantic_model import (
     AS_OF,
     DAYS,
     ColumnRef,
+    Entity,
     Measure,
     SemanticModel,
     formula_names,
     load_model,
     measure_time,
 )
+from semantic_layer.time_buckets import bucket_ends
 from semantic_layer.validation import check_query, output_names
 
 SPINE = "spine"
@@ -221,7 +223,7 @@ class _Core:
     def build(self) -> tuple[list[tuple[str, exp.Select]], exp.Select]:
         groups = self._groups()
         needs_days = any(DAYS in _names(self.model, m) for m in self.query.metrics)
-        needs_calendar = needs_days or any(g.over != "period" for g in groups)
+        needs_calendar = needs_days or any(not _dated(g, self.model.entities[g.entity]) for g in groups)
         if needs_calendar:
             self.ctes.append((self._name(SPINE), sp.date_spine(self.period.start, self.period.end)))
             self.ctes.append((self._name(CALENDAR), self._calendar()))
@@ -281,12 +283,16 @@ class _Core:
         calendar = self._name(CALENDAR)
         as_of: exp.Expr = sp.col(calendar, AS_OF)
         conditions: list[exp.Expr] = []
-        if group.over == "period":
+        if _dated(group, entity):
             assert group.time is not None
             time = source.column(group.time)
-            conditions.append(
-                exp.Between(this=time, low=sp.date_lit(self.period.start), high=sp.date_lit(self.period.end))
-            )
+            if group.over == "period":
+                low, high = sp.date_lit(self.period.start), sp.date_lit(self.period.end)
+                conditions.append(exp.Between(this=time, low=low, high=high))
+            else:  # a snapshot: the rows dated on each bucket's last day, known before the query runs
+                ends = bucket_ends(self.period.start, self.period.end, self.grain)
+                conditions.append(sp.one_of(time, [sp.date_lit(day) for day in ends]))
+                as_of = time.copy()
             select = exp.select().from_(source.table(group.entity))
             time_key = sp.bucket(time.copy(), self.grain, self.shift) if self.grain else None
         elif group.over == "each_day":
@@ -309,7 +315,7 @@ class _Core:
         conditions += self._filter_conditions(source, group.entity)
         if group.over == "unsold_stock":
             return self._unsold(group, source, select, key_columns, conditions)
-        if group.over == "period" and source.joins:
+        if _dated(group, entity) and source.joins:
             rolled = self._rolled_up(group, source, time_key, key_columns, conditions)
             if rolled is not None:
                 return rolled
@@ -529,6 +535,12 @@ class _Core:
             return exp.paren(self._formula(node.name, measure_ref, days))
 
         return tree.transform(substitute)
+
+
+def _dated(group: _Group, entity: Entity) -> bool:
+    """The group reads its entity's rows by their own date (a range, or a snapshot's days), not
+    through the date spine (balances of documents, unsold stock)."""
+    return group.over == "period" or (group.over == "period_end" and entity.document is None)
 
 
 def _names(model: SemanticModel, metric_id: str) -> set[str]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import sqlglot
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from sqlglot import exp
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -120,6 +120,14 @@ class Metric(_Strict):
     dimensions: list[str] | None = None
     #: Which way is good: "worst DIO" is the highest, "worst gross margin" the lowest.
     better: Literal["higher", "lower"] = "higher"
+    #: A sum or count: its value over rows is the sum over the rows, so it has a share of total.
+    additive: bool = False
+    _point_in_time: bool = PrivateAttr(default=False)
+
+    @property
+    def point_in_time(self) -> bool:
+        """A snapshot on the period's last day (库存数量, 应收余额), derived from its measures at load."""
+        return self._point_in_time
 
     @field_validator("id")
     @classmethod
@@ -337,7 +345,18 @@ def _load(folder: Path) -> SemanticModel:
         raise ModelError(f"{folder}: no time_dimension section in any model file")
     model = SemanticModel(time_dimension=time_dimension, **entries)
     _check_references(model, origin)
+    for metric in model.metrics.values():
+        metric._point_in_time = _is_point_in_time(model, metric)
     return model
+
+
+#: Measure kinds read on the last day of each bucket rather than over the days of the period.
+SNAPSHOT_KINDS = ("period_end", "unsold_stock")
+
+
+def _is_point_in_time(model: SemanticModel, metric: Metric) -> bool:
+    measures = model.metric_measures(metric.id)
+    return bool(measures) and all(m.over in SNAPSHOT_KINDS for m in measures)
 
 
 def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) -> None:

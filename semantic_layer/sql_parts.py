@@ -75,3 +75,10 @@ def member_filter(column: exp.Expr, members: list[str], exclude: bool) -> exp.Ex
     if not exclude:
         return inside
     return exp.or_(exp.Is(this=column.copy(), expression=exp.null()), exp.not_(inside))
+
+
+def one_of(column: exp.Expr, values: list[exp.Expr]) -> exp.Expr:
+    """``column = v`` for one value, ``column IN (...)`` for several (both prune a date-sorted scan)."""
+    if len(values) == 1:
+        return exp.EQ(this=column.copy(), expression=values[0])
+    return exp.In(this=column.copy(), expressions=values)

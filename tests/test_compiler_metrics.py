@@ -108,13 +108,15 @@ def test_yoy_compares_with_the_same_dates_a_year_earlier(con) -> None:
 def test_pop_by_month_aligns_the_previous_equal_length_period(con) -> None:
     # P = March 2025 (31 days): the previous period is 2025-01-29 .. 2025-02-28.
     period = Period(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
-    compiled = compile_query(MetricQuery(metrics=["gmv", "ar_balance"], grain="month", period=period, compare="pop"))
+    compiled = compile_query(
+        MetricQuery(metrics=["gmv", "avg_ar_balance"], grain="month", period=period, compare="pop")
+    )
     assert compiled.previous_period == Period(start=dt.date(2025, 1, 29), end=dt.date(2025, 2, 28))
     ((month, gmv, gmv_prev, _, _, ar_prev, _),) = con.execute(compiled.sql).fetchall()
     assert month == dt.date(2025, 3, 1)
     (want_gmv,) = handwritten(con, TOTALS["gmv"], period)[0]
     (want_prev,) = handwritten(con, TOTALS["gmv"], compiled.previous_period)[0]
-    (want_ar,) = handwritten(con, TOTALS["ar_balance"], compiled.previous_period)[0]
+    (want_ar,) = handwritten(con, TOTALS["avg_ar_balance"], compiled.previous_period)[0]
     assert (gmv, gmv_prev) == (want_gmv, want_prev)
     assert same(ar_prev, want_ar)
 

@@ -14,6 +14,7 @@ CONTRACT_METRICS = {
     "gmv", "units_sold", "orders", "aov", "cogs", "gross_profit", "gross_margin", "avg_inventory_value",
     "inventory_turnover", "dio", "stockout_rate", "slow_moving_share", "promo_roi", "dso", "dpo", "ccc",
     "ar_over_60_share", "conversion_rate", "marketing_spend", "cpe", "fulfillment_error_rate",
+    "on_hand_units", "inventory_value_end", "in_transit_units", "ar_balance", "ap_balance",
 }  # fmt: skip
 
 

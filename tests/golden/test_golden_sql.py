@@ -55,6 +55,16 @@ CASES: dict[str, tuple[MetricQuery, Principal]] = {
         MetricQuery(metrics=["ar_over_60_share", "dso"], grain="quarter", period=YEAR),
         Principal(),
     ),
+    "stock_on_hand_by_category_month": (
+        MetricQuery(
+            metrics=["on_hand_units", "inventory_value_end", "in_transit_units"],
+            grain="month",
+            dimensions=["category"],
+            period=Q1,
+        ),
+        Principal(),
+    ),
+    "ar_balance_by_customer": (MetricQuery(metrics=["ar_balance"], dimensions=["customer"], period=Q1), Principal()),
     "store_manager_gmv_by_week": (
         MetricQuery(metrics=["gmv", "orders", "conversion_rate"], grain="week", period=Q1),
         Principal(role="store_manager", store_id="tmall_flagship"),

@@ -23,7 +23,7 @@ from tools.ccc.arguments import TrendGrain
 
 PARTS = ("dio", "dso", "dpo", "ccc")
 #: The period totals: the parts, the balances the aging is set against, and COGS for estimates.
-TOTALS = (*PARTS, "ar_balance", "ap_balance", "cogs")
+TOTALS = (*PARTS, "avg_ar_balance", "avg_ap_balance", "cogs")
 ROW_LIMIT = 100_000
 TIMEOUT_S = 60.0
 
