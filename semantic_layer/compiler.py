@@ -80,14 +80,16 @@ def compile_query(
     keys = ([query.grain] if query.grain else []) + list(query.dimensions)
     current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
     previous_period = None
-    if query.compare is None:
+    if query.compare is None and not query.share:
         ctes, final = current
     else:
-        previous_period = query.period.previous(query.compare)
-        shift = _shift(query.compare, query.period)
-        previous = _Core(model, query, filters, previous_period, shift=shift, prefix="prev_").build()
-        ctes = [*current[0], ("this_period", current[1]), *previous[0], ("previous_period", previous[1])]
-        final = _compare(query, keys)
+        ctes = [*current[0], ("this_period", current[1])]
+        if query.compare is not None:
+            previous_period = query.period.previous(query.compare)
+            shift = _shift(query.compare, query.period)
+            previous = _Core(model, query, filters, previous_period, shift=shift, prefix="prev_").build()
+            ctes += [*previous[0], ("previous_period", previous[1])]
+        final = _final(query, keys)
     ast = final
     for name, select in ctes:
         ast = ast.with_(name, as_=select)
@@ -112,21 +114,28 @@ def _shift(compare: str, period: Period) -> exp.Interval:
     return sp.days_interval(period.days)
 
 
-def _compare(query: MetricQuery, keys: list[str]) -> exp.Select:
+def _final(query: MetricQuery, keys: list[str]) -> exp.Select:
+    """The current period's rows with, per metric, the comparison and the share of total.
+
+    The share's denominator is a window over every row of the result, evaluated before ORDER BY
+    and LIMIT: a top-5 still shows each row's share of the whole, not of the five shown.
+    """
     columns: list[exp.Expr] = [sp.col("this_period", k) for k in keys]
     for metric_id in query.metrics:
-        now, before = sp.col("this_period", metric_id), sp.col("previous_period", metric_id)
-        growth = exp.Sub(this=sp.safe_divide(now, before), expression=exp.Literal.number(1))
-        columns += [
-            now.copy(),
-            exp.alias_(before.copy(), f"{metric_id}_previous"),
-            exp.alias_(growth, f"{metric_id}_growth"),
-        ]
-    return (
-        exp.select(*columns)
-        .from_("this_period")
-        .join("previous_period", on=sp.same_keys("this_period", "previous_period", keys), join_type="left")
-    )
+        now = sp.col("this_period", metric_id)
+        columns.append(now.copy())
+        if query.compare is not None:
+            before = sp.col("previous_period", metric_id)
+            growth = exp.Sub(this=sp.safe_divide(now, before), expression=exp.Literal.number(1))
+            columns += [exp.alias_(before.copy(), f"{metric_id}_previous"), exp.alias_(growth, f"{metric_id}_growth")]
+        if query.share:
+            total = exp.Window(this=exp.func("SUM", now.copy()))
+            columns.append(exp.alias_(sp.safe_divide(now.copy(), total), f"{metric_id}_share"))
+    select = exp.select(*columns).from_("this_period")
+    if query.compare is not None:
+        on = sp.same_keys("this_period", "previous_period", keys)
+        select = select.join("previous_period", on=on, join_type="left")
+    return select
 
 
 def _ordering(query: MetricQuery, keys: list[str]) -> list[exp.Ordered]:

@@ -41,3 +41,13 @@ class PolicyDeniedError(QueryError):
     """The principal's role may not read this metric, or these rows."""
 
     kind = "policy_denied"
+
+
+class ShareNotDefinedError(QueryError):
+    """A share of total (占比) asked of a metric that is not a sum or a count (a ratio, an average)."""
+
+    kind = "share_not_defined"
+
+    def __init__(self, message: str, metric: str) -> None:
+        super().__init__(message)
+        self.metric = metric

@@ -76,8 +76,8 @@ class MetricQuery(BaseModel):
                     period=Period(start="2025-01-01", end="2025-12-31"), compare="yoy")
 
     Output columns: the grain (a date: the first day of each bucket), then the dimensions
-    in order, then per metric ``<metric>`` and, with ``compare``, ``<metric>_previous`` and
-    ``<metric>_growth`` (current / previous - 1).
+    in order, then per metric ``<metric>``, with ``compare`` ``<metric>_previous`` and
+    ``<metric>_growth`` (current / previous - 1), and with ``share`` ``<metric>_share``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -93,6 +93,11 @@ class MetricQuery(BaseModel):
     period: Period = Field(description="The period P, start and end inclusive.")
     compare: Literal["yoy", "pop"] | None = Field(
         None, description="yoy: vs the same dates one year earlier; pop: vs the equal-length period before."
+    )
+    share: bool = Field(
+        False,
+        description="Add <metric>_share: each row's value / the total of every row the filters and period "
+        "select (before any limit). Only for additive metrics (sums and counts), with a dimension or grain.",
     )
     order_by: OrderBy | None = None
     limit: int | None = Field(None, ge=1, le=10_000)

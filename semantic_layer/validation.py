@@ -11,6 +11,7 @@ from __future__ import annotations
 from semantic_layer.errors import (
     PolicyDeniedError,
     QueryError,
+    ShareNotDefinedError,
     UnknownDimensionError,
     UnknownMetricError,
     UnsupportedCutError,
@@ -37,6 +38,8 @@ def check_query(query: MetricQuery, model: SemanticModel, principal: Principal) 
         for metric in metrics:
             _can_take(model, metric, item.dimension, "filtered")
         _members(model, item)
+    if query.share:
+        _share(query, model, metrics)
     filters = [*query.filters, *_row_filters(model, role, principal, metrics, query.filters)]
     if query.order_by is not None:
         _order_field(query, query.order_by.field)
@@ -51,6 +54,8 @@ def output_names(query: MetricQuery) -> list[str]:
         values.append(metric_id)
         if query.compare:
             values += [f"{metric_id}_previous", f"{metric_id}_growth"]
+        if query.share:
+            values.append(f"{metric_id}_share")
     return keys + values
 
 
@@ -94,6 +99,26 @@ def _can_take(model: SemanticModel, metric: Metric, dimension: str, how: str) ->
         dimension=dimension,
         allowed=allowed,
     )
+
+
+def _share(query: MetricQuery, model: SemanticModel, metrics: list[Metric]) -> None:
+    """A share divides each row by the sum of the rows: only sums and counts add up that way."""
+    if not query.dimensions and not query.grain:
+        raise QueryError(
+            "a share of total needs a breakdown (a dimension or a time grain): one row is 100% of itself / "
+            "占比需要按维度或时间拆分"
+        )
+    for metric in metrics:
+        if not metric.additive:
+            by = query.dimensions or [query.grain or ""]
+            by_zh = "、".join(model.dimensions[d].name_zh if d in model.dimensions else d for d in by)
+            by_en = ", ".join(model.dimensions[d].name_en if d in model.dimensions else d for d in by)
+            raise ShareNotDefinedError(
+                f"{metric.name_zh}没有占比:它是比率或平均值,各行相加不等于总体;可以改看各{by_zh}的{metric.name_zh}。 / "
+                f"{metric.name_en} ({metric.id}) has no share of total: it is a ratio or an average, so its rows "
+                f"do not add up to the total; ask for {metric.name_en} by {by_en} instead.",
+                metric=metric.id,
+            )
 
 
 def _members(model: SemanticModel, item: Filter) -> None:

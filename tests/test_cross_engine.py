@@ -84,3 +84,24 @@ def test_comparisons_same_on_both_engines(engines, compare: str) -> None:
 def test_store_manager_same_on_both_engines(engines) -> None:
     principal = Principal(role="store_manager", store_id="tmall_flagship")
     run_both(engines, MetricQuery(metrics=["gmv", "conversion_rate"], grain="week", period=PERIOD), principal)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        MetricQuery(metrics=["gmv", "orders"], dimensions=["channel"], period=PERIOD, share=True, compare="yoy"),
+        MetricQuery(
+            metrics=["on_hand_units", "inventory_value_end"],
+            dimensions=["category"],
+            period=PERIOD,
+            share=True,
+            order_by={"field": "inventory_value_end_share"},
+            limit=3,
+        ),
+        MetricQuery(metrics=["ap_balance"], grain="month", period=PERIOD, share=True),
+        MetricQuery(metrics=["in_transit_units", "ar_balance"], grain="quarter", period=PERIOD, compare="yoy"),
+    ],
+    ids=["gmv-share-yoy", "stock-share-top3", "ap-share-by-month", "snapshots-yoy"],
+)
+def test_shares_and_snapshots_same_on_both_engines(engines, query: MetricQuery) -> None:
+    run_both(engines, query)

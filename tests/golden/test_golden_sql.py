@@ -65,6 +65,12 @@ CASES: dict[str, tuple[MetricQuery, Principal]] = {
         Principal(),
     ),
     "ar_balance_by_customer": (MetricQuery(metrics=["ar_balance"], dimensions=["customer"], period=Q1), Principal()),
+    "gmv_share_by_category_top5": (
+        MetricQuery(
+            metrics=["gmv"], dimensions=["category"], period=Q1, share=True, order_by={"field": "gmv"}, limit=5
+        ),
+        Principal(),
+    ),
     "store_manager_gmv_by_week": (
         MetricQuery(metrics=["gmv", "orders", "conversion_rate"], grain="week", period=Q1),
         Principal(role="store_manager", store_id="tmall_flagship"),
