@@ -85,9 +85,8 @@ def compile_query(
     else:
         ctes = [*current[0], ("this_period", current[1])]
         if query.compare is not None:
-            previous_period = query.period.previous(query.compare)
-            shift = _shift(query.compare, query.period)
-            previous = _Core(model, query, filters, previous_period, shift=shift, prefix="prev_").build()
+            previous_period, shift, later = _comparison(query)
+            previous = _Core(model, query, filters, previous_period, shift, "prev_", later).build()
             ctes += [*previous[0], ("previous_period", previous[1])]
         final = _final(query, keys)
     ast = final
@@ -108,10 +107,24 @@ def compile_query(
     )
 
 
-def _shift(compare: str, period: Period) -> exp.Interval:
-    if compare == "yoy":
-        return exp.Interval(this=exp.Literal.string("1"), unit=exp.var("YEAR"))
-    return sp.days_interval(period.days)
+def _comparison(query: MetricQuery) -> tuple[Period, exp.Interval | None, exp.Interval | None]:
+    """The comparison period, and how its dates land on the current period's buckets.
+
+    Returns (period, shift, later): ``shift`` moves each compared day before it is bucketed (yoy:
+    a year; an explicit comparison period: the days between the two starts), ``later`` moves each
+    compared bucket on by one bucket (pop with a grain: each bucket against the one before it,
+    the first bucket's predecessor included, since it is read from the comparison period).
+    """
+    assert query.compare is not None
+    period, grain = query.period, query.grain
+    if query.compare_period is not None:
+        offset = (period.start - query.compare_period.start).days
+        return query.compare_period, sp.days_interval(offset) if grain else None, None
+    if query.compare == "yoy":
+        return period.previous("yoy"), exp.Interval(this=exp.Literal.string("1"), unit=exp.var("YEAR")), None
+    if grain is None:
+        return period.previous("pop"), None, None
+    return period.previous_buckets(grain), None, sp.grain_interval(grain)
 
 
 def _final(query: MetricQuery, keys: list[str]) -> exp.Select:
@@ -221,9 +234,10 @@ class _Core:
         period: Period,
         shift: exp.Interval | None,
         prefix: str,
+        later: exp.Interval | None = None,
     ) -> None:
         self.model, self.query, self.filters = model, query, filters
-        self.period, self.shift, self.prefix = period, shift, prefix
+        self.period, self.shift, self.prefix, self.later = period, shift, prefix, later
         self.grain = query.grain
         self.keys = ([self.grain] if self.grain else []) + list(query.dimensions)
         self.ctes: list[tuple[str, exp.Select]] = []
@@ -269,6 +283,11 @@ class _Core:
     def _name(self, base: str) -> str:
         return self.prefix + base
 
+    def _bucket(self, day: exp.Expr) -> exp.Expr:
+        """The output time key of a day of this core's period (moved onto the current buckets)."""
+        assert self.grain is not None
+        return sp.bucket(day, self.grain, self.shift, self.later)
+
     def _calendar(self) -> exp.Select:
         """Per bucket of the period: its number of days and its last day (``as_of``)."""
         day = sp.col(self._name(SPINE), "day")
@@ -278,7 +297,7 @@ class _Core:
         ]
         select = exp.select(*columns).from_(self._name(SPINE))
         if self.grain:
-            time = sp.bucket(day.copy(), self.grain, self.shift)
+            time = self._bucket(day.copy())
             select = (
                 exp.select(exp.alias_(time, self.grain), *columns)
                 .from_(self._name(SPINE))
@@ -303,7 +322,7 @@ class _Core:
                 conditions.append(sp.one_of(time, [sp.date_lit(day) for day in ends]))
                 as_of = time.copy()
             select = exp.select().from_(source.table(group.entity))
-            time_key = sp.bucket(time.copy(), self.grain, self.shift) if self.grain else None
+            time_key = self._bucket(time.copy()) if self.grain else None
         elif group.over == "each_day":
             as_of = sp.col(self._name(SPINE), "day")
             select = (
@@ -311,7 +330,7 @@ class _Core:
                 .from_(self._name(SPINE))
                 .join(source.table(group.entity), on=self._open_on(group.entity, as_of), join_type="inner")
             )
-            time_key = sp.bucket(as_of.copy(), self.grain, self.shift) if self.grain else None
+            time_key = self._bucket(as_of.copy()) if self.grain else None
         else:  # period_end, unsold_stock: rows or open documents on each bucket's last day
             if entity.document is not None:
                 on = self._open_on(group.entity, as_of)

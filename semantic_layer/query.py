@@ -12,8 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from semantic_layer.time_buckets import bucket_end, bucket_start, is_whole_bucket, shift_bucket
+
 Grain = Literal["day", "week", "month", "quarter", "year"]
 _GRAINS = ("day", "week", "month", "quarter", "year")
+#: The calendar periods 环比 steps over when a period is exactly one of them, longest first.
+CALENDAR_GRAINS = ("year", "quarter", "month", "week")
 
 
 class Filter(BaseModel):
@@ -45,10 +49,30 @@ class Period(BaseModel):
         return (self.end - self.start).days + 1
 
     def previous(self, compare: Literal["yoy", "pop"]) -> Period:
-        """yoy: the same dates one year earlier; pop: the equal-length period just before."""
-        if compare == "pop":
-            return Period(start=self.start - dt.timedelta(days=self.days), end=self.start - dt.timedelta(days=1))
-        return Period(start=_year_earlier(self.start), end=_year_earlier(self.end))
+        """yoy: the same dates one year earlier. pop (环比): the calendar week (Monday to Sunday),
+        month, quarter or year just before when the period is exactly one of those (December ->
+        November, Q1 -> the previous Q4), otherwise the equal-length period just before."""
+        if compare == "yoy":
+            return Period(start=_year_earlier(self.start), end=_year_earlier(self.end))
+        for grain in CALENDAR_GRAINS:
+            if is_whole_bucket(self.start, self.end, grain):
+                start = shift_bucket(self.start, grain, -1)
+                return Period(start=start, end=bucket_end(start, grain))
+        return Period(start=self.start - dt.timedelta(days=self.days), end=self.start - dt.timedelta(days=1))
+
+    def previous_buckets(self, grain: str) -> Period:
+        """The period one ``grain`` bucket earlier, for comparing every bucket with the one before it.
+
+        Each bucket of the result is the bucket just before one of this period's buckets (the
+        first one included, though it lies outside the period); a period that ends on a bucket's
+        last day maps to one that ends on the previous bucket's last day (March 31 -> February 28).
+        """
+        start = shift_bucket(self.start, grain, -1)
+        if self.end == bucket_end(self.end, grain):
+            end = bucket_end(shift_bucket(bucket_start(self.end, grain), grain, -1), grain)
+        else:
+            end = shift_bucket(self.end, grain, -1)
+        return Period(start=start, end=end)
 
 
 def _year_earlier(day: dt.date) -> dt.date:
@@ -92,7 +116,15 @@ class MetricQuery(BaseModel):
     filters: list[Filter] = Field(default_factory=list)
     period: Period = Field(description="The period P, start and end inclusive.")
     compare: Literal["yoy", "pop"] | None = Field(
-        None, description="yoy: vs the same dates one year earlier; pop: vs the equal-length period before."
+        None,
+        description="yoy (同比): vs the same dates one year earlier; pop (环比): vs the previous calendar "
+        "week/month/quarter/year when the period is exactly one, else the equal-length period before. "
+        "With a grain every bucket is compared with the bucket before it (yoy: a year earlier).",
+    )
+    compare_period: Period | None = Field(
+        None,
+        description="An explicit comparison period (e.g. last year's Spring Festival window for 春节 同比); "
+        "needs `compare`, and replaces the period it would pick.",
     )
     share: bool = Field(
         False,
@@ -114,6 +146,12 @@ class MetricQuery(BaseModel):
                 data = {**data, "grain": "day" if grains[0] == "date" else grains[0]}
                 data["dimensions"] = [d for d in data["dimensions"] if d not in grains]
         return data
+
+    @model_validator(mode="after")
+    def _compare_period_needs_compare(self) -> MetricQuery:
+        if self.compare_period is not None and self.compare is None:
+            raise ValueError("compare_period needs compare (yoy or pop)")
+        return self
 
     @model_validator(mode="after")
     def _no_repeats(self) -> MetricQuery:

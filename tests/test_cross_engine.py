@@ -100,8 +100,16 @@ def test_store_manager_same_on_both_engines(engines) -> None:
         ),
         MetricQuery(metrics=["ap_balance"], grain="month", period=PERIOD, share=True),
         MetricQuery(metrics=["in_transit_units", "ar_balance"], grain="quarter", period=PERIOD, compare="yoy"),
+        MetricQuery(metrics=["gmv", "dio", "on_hand_units"], grain="week", period=PERIOD, compare="pop"),
+        MetricQuery(
+            metrics=["gmv", "orders"],
+            grain="day",
+            period=Period(start=dt.date(2025, 1, 29), end=dt.date(2025, 2, 4)),
+            compare="yoy",
+            compare_period=Period(start=dt.date(2024, 2, 10), end=dt.date(2024, 2, 16)),
+        ),
     ],
-    ids=["gmv-share-yoy", "stock-share-top3", "ap-share-by-month", "snapshots-yoy"],
+    ids=["gmv-share-yoy", "stock-share-top3", "ap-share-by-month", "snapshots-yoy", "pop-by-week", "event-window-yoy"],
 )
 def test_shares_and_snapshots_same_on_both_engines(engines, query: MetricQuery) -> None:
     run_both(engines, query)

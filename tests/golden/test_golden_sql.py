@@ -71,6 +71,10 @@ CASES: dict[str, tuple[MetricQuery, Principal]] = {
         ),
         Principal(),
     ),
+    "gmv_on_hand_by_month_pop": (
+        MetricQuery(metrics=["gmv", "on_hand_units"], grain="month", period=Q1, compare="pop"),
+        Principal(),
+    ),
     "store_manager_gmv_by_week": (
         MetricQuery(metrics=["gmv", "orders", "conversion_rate"], grain="week", period=Q1),
         Principal(role="store_manager", store_id="tmall_flagship"),

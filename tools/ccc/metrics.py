@@ -83,7 +83,7 @@ def _query(**fields: Any) -> MetricQuery:
 
 
 def previous_period(period: Period) -> Period:
-    """The equal-length period just before ``period`` (the contract's 环比)."""
+    """The contract's 环比 of ``period``: the previous calendar month/quarter/year, else the equal-length one."""
     return period.previous("pop")
 
 

@@ -121,57 +121,57 @@ WITH spine AS (
   SELECT
     CAST(gs.d AS Nullable(DATE)) AS day
   FROM GENERATE_SERIES(
-    CAST('2024-10-03' AS Nullable(DATE)),
-    CAST('2024-12-31' AS Nullable(DATE)),
+    CAST('2024-12-01' AS Nullable(DATE)),
+    CAST('2025-02-28' AS Nullable(DATE)),
     INTERVAL '1' DAY
   ) AS gs(d)
 ), prev_calendar AS (
   SELECT
-    CAST(dateTrunc('MONTH', prev_spine.day + INTERVAL '90' DAY) AS Nullable(DATE)) AS month,
+    CAST(dateTrunc('MONTH', prev_spine.day) + INTERVAL '1' MONTH AS Nullable(DATE)) AS month,
     COUNT(*) AS days,
     MAX(prev_spine.day) AS as_of
   FROM prev_spine
   GROUP BY
-    dateTrunc('MONTH', prev_spine.day + INTERVAL '90' DAY)
+    dateTrunc('MONTH', prev_spine.day)
 ), prev_agg_fact_payable AS (
   SELECT
-    CAST(dateTrunc('MONTH', prev_spine.day + INTERVAL '90' DAY) AS Nullable(DATE)) AS month,
+    CAST(dateTrunc('MONTH', prev_spine.day) + INTERVAL '1' MONTH AS Nullable(DATE)) AS month,
     SUM(fact_payable.amount) AS ap_balance_day_sum
   FROM prev_spine
   INNER JOIN fact_payable
     ON fact_payable.bill_date <= prev_spine.day
     AND COALESCE(fact_payable.paid_date, CAST('9999-12-31' AS Nullable(DATE))) > prev_spine.day
   GROUP BY
-    dateTrunc('MONTH', prev_spine.day + INTERVAL '90' DAY)
+    dateTrunc('MONTH', prev_spine.day)
 ), prev_agg_fact_sales AS (
   SELECT
-    CAST(dateTrunc('MONTH', fact_sales.order_date + INTERVAL '90' DAY) AS Nullable(DATE)) AS month,
+    CAST(dateTrunc('MONTH', fact_sales.order_date) + INTERVAL '1' MONTH AS Nullable(DATE)) AS month,
     SUM(fact_sales.cogs) AS cost_of_goods,
     SUM(fact_sales.revenue) AS revenue
   FROM fact_sales
   WHERE
-    fact_sales.order_date BETWEEN CAST('2024-10-03' AS Nullable(DATE)) AND CAST('2024-12-31' AS Nullable(DATE))
+    fact_sales.order_date BETWEEN CAST('2024-12-01' AS Nullable(DATE)) AND CAST('2025-02-28' AS Nullable(DATE))
   GROUP BY
-    dateTrunc('MONTH', fact_sales.order_date + INTERVAL '90' DAY)
+    dateTrunc('MONTH', fact_sales.order_date)
 ), prev_agg_fact_inventory_daily AS (
   SELECT
-    CAST(dateTrunc('MONTH', fact_inventory_daily.snapshot_date + INTERVAL '90' DAY) AS Nullable(DATE)) AS month,
+    CAST(dateTrunc('MONTH', fact_inventory_daily.snapshot_date) + INTERVAL '1' MONTH AS Nullable(DATE)) AS month,
     SUM(fact_inventory_daily.inventory_value) AS inventory_value_sum
   FROM fact_inventory_daily
   WHERE
-    fact_inventory_daily.snapshot_date BETWEEN CAST('2024-10-03' AS Nullable(DATE)) AND CAST('2024-12-31' AS Nullable(DATE))
+    fact_inventory_daily.snapshot_date BETWEEN CAST('2024-12-01' AS Nullable(DATE)) AND CAST('2025-02-28' AS Nullable(DATE))
   GROUP BY
-    dateTrunc('MONTH', fact_inventory_daily.snapshot_date + INTERVAL '90' DAY)
+    dateTrunc('MONTH', fact_inventory_daily.snapshot_date)
 ), prev_agg_fact_receivable AS (
   SELECT
-    CAST(dateTrunc('MONTH', prev_spine.day + INTERVAL '90' DAY) AS Nullable(DATE)) AS month,
+    CAST(dateTrunc('MONTH', prev_spine.day) + INTERVAL '1' MONTH AS Nullable(DATE)) AS month,
     SUM(fact_receivable.amount) AS ar_balance_day_sum
   FROM prev_spine
   INNER JOIN fact_receivable
     ON fact_receivable.invoice_date <= prev_spine.day
     AND COALESCE(fact_receivable.paid_date, CAST('9999-12-31' AS Nullable(DATE))) > prev_spine.day
   GROUP BY
-    dateTrunc('MONTH', prev_spine.day + INTERVAL '90' DAY)
+    dateTrunc('MONTH', prev_spine.day)
 ), prev_grid AS (
   SELECT
     month

@@ -116,54 +116,54 @@ WITH spine AS (
 ), prev_spine AS (
   SELECT
     CAST(gs.d AS DATE) AS day
-  FROM UNNEST(SEQUENCE(CAST('2024-10-03' AS DATE), CAST('2024-12-31' AS DATE), INTERVAL '1' DAY)) AS _u(gs)
+  FROM UNNEST(SEQUENCE(CAST('2024-12-01' AS DATE), CAST('2025-02-28' AS DATE), INTERVAL '1' DAY)) AS _u(gs)
 ), prev_calendar AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90' DAY) AS DATE) AS month,
+    CAST(DATE_TRUNC('MONTH', prev_spine.day) + INTERVAL '1' MONTH AS DATE) AS month,
     COUNT(*) AS days,
     MAX(prev_spine.day) AS as_of
   FROM prev_spine
   GROUP BY
-    DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90' DAY)
+    DATE_TRUNC('MONTH', prev_spine.day)
 ), prev_agg_fact_payable AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90' DAY) AS DATE) AS month,
+    CAST(DATE_TRUNC('MONTH', prev_spine.day) + INTERVAL '1' MONTH AS DATE) AS month,
     SUM(fact_payable.amount) AS ap_balance_day_sum
   FROM prev_spine
   INNER JOIN fact_payable
     ON fact_payable.bill_date <= prev_spine.day
     AND COALESCE(fact_payable.paid_date, CAST('9999-12-31' AS DATE)) > prev_spine.day
   GROUP BY
-    DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90' DAY)
+    DATE_TRUNC('MONTH', prev_spine.day)
 ), prev_agg_fact_sales AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', fact_sales.order_date + INTERVAL '90' DAY) AS DATE) AS month,
+    CAST(DATE_TRUNC('MONTH', fact_sales.order_date) + INTERVAL '1' MONTH AS DATE) AS month,
     SUM(fact_sales.cogs) AS cost_of_goods,
     SUM(fact_sales.revenue) AS revenue
   FROM fact_sales
   WHERE
-    fact_sales.order_date BETWEEN CAST('2024-10-03' AS DATE) AND CAST('2024-12-31' AS DATE)
+    fact_sales.order_date BETWEEN CAST('2024-12-01' AS DATE) AND CAST('2025-02-28' AS DATE)
   GROUP BY
-    DATE_TRUNC('MONTH', fact_sales.order_date + INTERVAL '90' DAY)
+    DATE_TRUNC('MONTH', fact_sales.order_date)
 ), prev_agg_fact_inventory_daily AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date + INTERVAL '90' DAY) AS DATE) AS month,
+    CAST(DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date) + INTERVAL '1' MONTH AS DATE) AS month,
     SUM(fact_inventory_daily.inventory_value) AS inventory_value_sum
   FROM fact_inventory_daily
   WHERE
-    fact_inventory_daily.snapshot_date BETWEEN CAST('2024-10-03' AS DATE) AND CAST('2024-12-31' AS DATE)
+    fact_inventory_daily.snapshot_date BETWEEN CAST('2024-12-01' AS DATE) AND CAST('2025-02-28' AS DATE)
   GROUP BY
-    DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date + INTERVAL '90' DAY)
+    DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date)
 ), prev_agg_fact_receivable AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90' DAY) AS DATE) AS month,
+    CAST(DATE_TRUNC('MONTH', prev_spine.day) + INTERVAL '1' MONTH AS DATE) AS month,
     SUM(fact_receivable.amount) AS ar_balance_day_sum
   FROM prev_spine
   INNER JOIN fact_receivable
     ON fact_receivable.invoice_date <= prev_spine.day
     AND COALESCE(fact_receivable.paid_date, CAST('9999-12-31' AS DATE)) > prev_spine.day
   GROUP BY
-    DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90' DAY)
+    DATE_TRUNC('MONTH', prev_spine.day)
 ), prev_grid AS (
   SELECT
     month
