@@ -51,3 +51,14 @@ class ShareNotDefinedError(QueryError):
     def __init__(self, message: str, metric: str) -> None:
         super().__init__(message)
         self.metric = metric
+
+
+class UnknownEventError(QueryError):
+    """An event the model does not know, or a year the model has no dates for (春节 2019)."""
+
+    kind = "unknown_event"
+
+    def __init__(self, message: str, event: str, year: int | None) -> None:
+        super().__init__(message)
+        self.event = event
+        self.year = year
