@@ -72,7 +72,7 @@ class Clarify(_Noted):
 
     kind: Literal["clarify"] = "clarify"
     text: str
-    options: list[ClarifyOption] = Field(min_length=2)
+    options: list[ClarifyOption] = Field(min_length=1)
 
 
 class Refuse(_Noted):
