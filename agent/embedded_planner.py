@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import ValidationError
@@ -23,6 +24,7 @@ from agent.answer_text import display_name
 from agent.fuzzy import NearMisses, Reading
 from agent.messages import join_names, say
 from agent.metric_format import format_period
+from agent.phrases import compile_pattern
 from agent.plan import Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
 from agent.question import Parsed, Rank, parse, wants_each, wants_total
 from agent.vocabulary import Vocabulary, detect_language
@@ -57,9 +59,22 @@ _PICK = re.compile(
 class EmbeddedPlanner:
     name = "embedded"
 
-    def __init__(self, model: SemanticModel, master: MasterData) -> None:
+    def __init__(
+        self,
+        model: SemanticModel,
+        master: MasterData,
+        tool_triggers: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+    ) -> None:
+        from tools.registry import triggers
+
         self.model = model
         self.master = master
+        self.triggers = {
+            (tool, ask): compile_pattern("|".join(f"(?:{p})" for p in patterns))
+            for tool, asks in (tool_triggers if tool_triggers is not None else triggers()).items()
+            for ask, patterns in asks.items()
+            if patterns
+        }
         self.vocabulary = Vocabulary(model)
         self.near = NearMisses(master, self.vocabulary)
 
@@ -246,29 +261,34 @@ class EmbeddedPlanner:
 
     def _tool_call(self, folded: str, parsed: Parsed) -> ToolCall | None:
         """Decisions rather than numbers: 补货建议, 定价, 现金转换周期分析, 账龄 go to the analysis tools."""
-        if cues.SLOW_LIST.search(folded):
+        if self._asks("replenishment", "slow_list", folded):
             return ToolCall(tool="replenishment", arguments={**self._scope(parsed), "actions": ["slow_mover"]})
-        if cues.REPLENISH.search(folded) or (cues.OVERSTOCK.search(folded) and not parsed.metrics):
+        overstock = self._asks("replenishment", "overstock", folded)
+        if self._asks("replenishment", "replenish", folded) or (overstock and not parsed.metrics):
             arguments = self._scope(parsed)
-            if cues.OVERSTOCK.search(folded):
+            if overstock:
                 arguments["actions"] = ["overstock"]
-            elif cues.ORDER_NOW.search(folded):
+            elif self._asks("replenishment", "order_now", folded):
                 arguments["actions"] = ["order_now"]
             return ToolCall(tool="replenishment", arguments=arguments)
-        if cues.ELASTICITY.search(folded):
+        if self._asks("elasticity", "price", folded):
             arguments = {k: v for k, v in self._scope(parsed).items() if k in ("category", "sku_ids")}
             if "sku_ids" in arguments:
                 arguments["level"] = "sku"
             return ToolCall(tool="elasticity", arguments={**arguments, **self._dates(parsed)})
         if "ar_over_60_share" in parsed.metrics:
             return None
-        focus = "ar_aging" if cues.AR_AGING.search(folded) else ("ap_aging" if cues.AP_AGING.search(folded) else None)
-        if focus is not None or cues.CASH_CYCLE.search(folded):
+        focus = next((f for f in ("ar_aging", "ap_aging") if self._asks("ccc", f, folded)), None)
+        if focus is not None or self._asks("ccc", "overview", folded):
             arguments = {**self._dates(parsed), "focus": focus or "overview"}
             if parsed.grain in ("month", "quarter"):
                 arguments["grain"] = parsed.grain
             return ToolCall(tool="ccc", arguments=arguments)
         return None
+
+    def _asks(self, tool: str, ask: str, folded: str) -> bool:
+        pattern = self.triggers.get((tool, ask))
+        return pattern is not None and pattern.search(folded) is not None
 
     @staticmethod
     def _scope(parsed: Parsed) -> dict:

@@ -33,7 +33,7 @@ class Vocabulary:
         self.phrases = phrases or Phrases.load(model)
         self.index: PhraseIndex[Term] = PhraseIndex()
         self.events: PhraseIndex[Term] = PhraseIndex()
-        for event in getattr(model, "events", []):
+        for event in model.events:
             for phrase in (event.name_zh, event.name_en, *event.synonyms):
                 self.events.add(phrase, Term("event", event.id))
         for metric in model.metrics.values():
