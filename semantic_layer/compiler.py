@@ -18,6 +18,7 @@ How a query becomes SQL (see ``DATA_CONTRACT.md`` for the definitions it must ob
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from semantic_layer import sql_parts as sp
-from semantic_layer.query import Filter, MetricQuery, Period, Principal
+from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import (
     AS_OF,
     DAYS,
@@ -38,7 +39,13 @@ from semantic_layer.semantic_model import (
     measure_time,
 )
 from semantic_layer.time_buckets import bucket_ends
-from semantic_layer.validation import check_query, output_names
+from semantic_layer.validation import (
+    attribute_output_names,
+    check_attribute_query,
+    check_query,
+    condition_value,
+    output_names,
+)
 
 SPINE = "spine"
 CALENDAR = "calendar"
@@ -104,6 +111,96 @@ def compile_query(
         dialect=dialect,
         columns=output_names(query),
         previous_period=previous_period,
+    )
+
+
+@dataclass(frozen=True)
+class CompiledAttributes:
+    """The compiled SQL of an attribute listing, with its output columns."""
+
+    query: AttributeQuery
+    principal: Principal
+    ast: exp.Select
+    dialect: str
+    columns: list[str]
+
+    @property
+    def sql(self) -> str:
+        return self.ast.sql(dialect=self.dialect)
+
+    def sql_for(self, dialect: str, pretty: bool = False) -> str:
+        return self.ast.sql(dialect=dialect, pretty=pretty)
+
+
+_COMPARISONS: dict[str, type[exp.Binary]] = {
+    "=": exp.EQ, "!=": exp.NEQ, ">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE,
+}  # fmt: skip
+
+
+def compile_attributes(
+    query: AttributeQuery,
+    model: SemanticModel | None = None,
+    principal: Principal | None = None,
+    dialect: str = "duckdb",
+    language: str = "zh",
+) -> CompiledAttributes:
+    """Validate an attribute listing and compile it: one SELECT over the members' table.
+
+    ``language`` picks the label column of ``<dimension>_name`` (zh: names, en: the ``_en`` ones).
+    Members are ordered by ``order_by`` (NULLs last), then by their key, so a limit is stable.
+    """
+    model = model or load_model()
+    principal = principal or Principal()
+    shown, filters = check_attribute_query(query, model, principal)
+    dimension = model.dimensions[query.dimension]
+    entity = dimension.entity
+    source = _Source(model, entity)
+    key_ref = model.dimension_column(dimension.name, entity)
+    assert key_ref is not None  # the dimension's own first column
+    columns: list[exp.Expr] = [exp.alias_(source.column(key_ref), dimension.name)]
+    if dimension.label is not None:
+        owner, column = (dimension.label.en if language == "en" else dimension.label.zh).split(".", 1)
+        columns.append(exp.alias_(source.column(ColumnRef(entity=owner, column=column)), f"{dimension.name}_name"))
+    for attribute in shown:
+        owner, column = attribute.column.split(".", 1)
+        columns.append(exp.alias_(source.column(ColumnRef(entity=owner, column=column)), attribute.name))
+    conditions: list[exp.Expr] = []
+    for item in filters:
+        ref = model.dimension_column(item.dimension, entity)
+        assert ref is not None  # validated
+        conditions.append(sp.member_filter(source.column(ref), item.members, item.exclude))
+    for condition in query.conditions:
+        declared = dimension.attribute(condition.attribute)
+        assert declared is not None  # validated
+        owner, column = declared.column.split(".", 1)
+        value = condition_value(declared, condition.value)
+        literal: exp.Expr
+        if isinstance(value, dt.date):
+            literal = sp.date_lit(value)
+        elif isinstance(value, float):
+            literal = exp.Literal.number(repr(value))
+        else:
+            literal = exp.Literal.string(value)
+        target = source.column(ColumnRef(entity=owner, column=column))
+        conditions.append(_COMPARISONS[condition.op](this=target, expression=literal))
+    select = source.add_joins(exp.select(*columns).from_(source.table(entity)))
+    if conditions:
+        select = select.where(*conditions)
+    ordering = []
+    if query.order_by is not None:
+        by = query.order_by
+        ordering.append(exp.Ordered(this=exp.column(by.field), desc=by.descending, nulls_first=False))
+    if query.order_by is None or query.order_by.field != dimension.name:
+        ordering.append(exp.Ordered(this=exp.column(dimension.name), nulls_first=False))
+    select = select.order_by(*ordering)
+    if query.limit is not None:
+        select = select.limit(query.limit)
+    return CompiledAttributes(
+        query=query,
+        principal=principal,
+        ast=select,
+        dialect=dialect,
+        columns=attribute_output_names(query, model, shown),
     )
 
 

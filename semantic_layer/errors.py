@@ -62,3 +62,13 @@ class UnknownEventError(QueryError):
         super().__init__(message)
         self.event = event
         self.year = year
+
+
+class UnknownAttributeError(QueryError):
+    """An attribute the listed dimension does not declare (or a dimension without attributes)."""
+
+    kind = "unknown_attribute"
+
+    def __init__(self, message: str, suggestions: list[str]) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions

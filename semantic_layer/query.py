@@ -162,6 +162,46 @@ class MetricQuery(BaseModel):
         return self
 
 
+class AttributeCondition(BaseModel):
+    """Keep members whose ``attribute`` compares with ``value`` (payment_terms_days >= 60)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attribute: str = Field(description="An attribute name of the listed dimension, e.g. payment_terms_days.")
+    op: Literal["=", "!=", ">", ">=", "<", "<="]
+    value: str | float | dt.date = Field(description="A number, a text, or a date YYYY-MM-DD (for date attributes).")
+
+
+class AttributeQuery(BaseModel):
+    """List a dimension's members by their declared attributes, without a metric.
+
+    Example (the suppliers with the longest payment terms, "账期最长的供应商")::
+
+        AttributeQuery(dimension="supplier", attributes=["payment_terms_days"],
+                       order_by=OrderBy(field="payment_terms_days"), limit=10)
+
+    Output columns: the member key (``supplier``), its display name (``supplier_name``) when the
+    dimension has a label, then the attributes (all the dimension's readable ones if none given).
+    ``filters`` take dimensions of the same entity (customer_type=distributor for customers).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    dimension: str = Field(description="A dimension with attributes: supplier, customer, sku, promotion.")
+    attributes: list[str] = Field(default_factory=list, description="Attribute names; empty = all of them.")
+    filters: list[Filter] = Field(default_factory=list)
+    conditions: list[AttributeCondition] = Field(default_factory=list)
+    order_by: OrderBy | None = None
+    limit: int | None = Field(None, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> AttributeQuery:
+        repeated = {a for a in self.attributes if self.attributes.count(a) > 1}
+        if repeated:
+            raise ValueError(f"attribute listed twice: {', '.join(sorted(repeated))}")
+        return self
+
+
 class Principal(BaseModel):
     """Who is asking: a role of the model and, for store managers, their store."""
 

@@ -73,6 +73,28 @@ class Label(_Strict):
     en: str
 
 
+#: How an attribute's values read: a metric format, or plain text / a date.
+AttributeFormat = Literal["cny", "count", "percent", "days", "ratio", "text", "date"]
+
+
+class Attribute(_Strict):
+    """A descriptive column of a dimension's members (a supplier's payment terms, a SKU's list price):
+    listed, sorted and filtered without a metric. ``domain`` is the metric domain a role needs."""
+
+    name: str
+    column: str
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = []
+    format: AttributeFormat
+    domain: Literal["sales", "inventory", "finance", "marketing", "traffic"]
+    #: Which way is good, for "best" / "worst" (a short lead time is good; a customer's long terms are not).
+    better: Literal["higher", "lower"] = "higher"
+
+    def display_name(self, language: str) -> str:
+        return self.name_zh if language == "zh" else self.name_en
+
+
 class Dimension(_Strict):
     name: str
     name_zh: str
@@ -81,9 +103,18 @@ class Dimension(_Strict):
     columns: list[str] = Field(min_length=1)
     label: Label | None = None
     members: list[Member] = []
+    attributes: list[Attribute] = []
 
     def member(self, code: str) -> Member | None:
         return next((m for m in self.members if m.code == code), None)
+
+    def attribute(self, name: str) -> Attribute | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+    @property
+    def entity(self) -> str:
+        """The entity holding the dimension's members (its first column's)."""
+        return self.columns[0].split(".", 1)[0]
 
 
 class Grain(_Strict):
@@ -332,6 +363,19 @@ class SemanticModel(BaseModel):
                 return dim.name
         return None
 
+    def find_attribute(self, text: str, dimension: str | None = None) -> list[tuple[str, Attribute]]:
+        """(dimension, attribute) pairs an attribute word names (账期 is a supplier's and a customer's)."""
+        key = text.strip().lower()
+        found = []
+        for dim in self.dimensions.values():
+            if dimension is not None and dim.name != dimension:
+                continue
+            for attribute in dim.attributes:
+                names = [attribute.name, attribute.name_zh, attribute.name_en, *attribute.synonyms]
+                if key in (n.lower() for n in names):
+                    found.append((dim.name, attribute))
+        return found
+
     def find_event(self, text: str) -> Event | None:
         """An event by id, name or synonym (case-insensitive)."""
         key = text.strip().lower()
@@ -513,6 +557,20 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
                 fail("dimensions", dim.name, f"column '{ref}' must be written entity.column")
             owner, column = ref.split(".", 1)
             check_column("dimensions", dim.name, owner, column)
+
+        for attribute in dim.attributes:
+            where = f"attribute '{attribute.name}'"
+            if "." not in attribute.column:
+                fail("dimensions", dim.name, f"{where}: column '{attribute.column}' must be written entity.column")
+            owner, column = attribute.column.split(".", 1)
+            check_column("dimensions", dim.name, owner, column)
+            if owner != dim.entity:
+                fail("dimensions", dim.name, f"{where}: must be a column of {dim.entity}, the members' entity")
+            if attribute.name == dim.name or attribute.name == f"{dim.name}_name":
+                fail("dimensions", dim.name, f"{where}: the name is taken by the dimension's own columns")
+        repeated = {a.name for a in dim.attributes if [b.name for b in dim.attributes].count(a.name) > 1}
+        if repeated:
+            fail("dimensions", dim.name, f"attribute listed twice: {', '.join(sorted(repeated))}")
 
     for measure in model.measures.values():
         _check_measure(model, measure, lambda problem, m=measure: fail("measures", m.name, problem))

@@ -8,16 +8,19 @@ measure, which is why no planner can go around them.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from semantic_layer.errors import (
     PolicyDeniedError,
     QueryError,
     ShareNotDefinedError,
+    UnknownAttributeError,
     UnknownDimensionError,
     UnknownMetricError,
     UnsupportedCutError,
 )
-from semantic_layer.query import Filter, MetricQuery, Principal
-from semantic_layer.semantic_model import Metric, Role, SemanticModel, suggestions
+from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Principal
+from semantic_layer.semantic_model import Attribute, Dimension, Metric, Role, SemanticModel, suggestions
 
 
 def check_query(query: MetricQuery, model: SemanticModel, principal: Principal) -> list[Filter]:
@@ -155,3 +158,107 @@ def _row_filters(
 def _order_field(query: MetricQuery, name: str) -> None:
     if name not in output_names(query):
         raise QueryError(f"cannot order by '{name}': not a column of this query ({', '.join(output_names(query))})")
+
+
+def check_attribute_query(
+    query: AttributeQuery, model: SemanticModel, principal: Principal
+) -> tuple[list[Attribute], list[Filter]]:
+    """Validate an attribute listing; return the attributes to show and the filters to apply.
+
+    A role reads an attribute when it is granted the attribute's domain. A role's row filter
+    applies where the members' table reaches its dimension; master data that no store owns
+    (suppliers, SKUs) is not narrowed by it.
+    """
+    role = _role(model, principal)
+    _dimension(model, query.dimension)
+    dimension = model.dimensions[query.dimension]
+    if not dimension.attributes:
+        listed = ", ".join(d.name for d in model.dimensions.values() if d.attributes)
+        raise UnknownAttributeError(
+            f"{query.dimension} ({dimension.name_zh}) has no attributes to list; dimensions with attributes: {listed}",
+            [],
+        )
+    readable = [a for a in dimension.attributes if "*" in role.domains or a.domain in role.domains]
+    named = [_attribute(model, dimension, name) for name in query.attributes]
+    named += [
+        _attribute(model, dimension, c.attribute) for c in query.conditions if c.attribute not in query.attributes
+    ]
+    for attribute in named:
+        if attribute not in readable:
+            raise PolicyDeniedError(
+                f"role '{role.name}' may not read {dimension.name}.{attribute.name} ({attribute.name_zh} / "
+                f"{attribute.name_en}): it needs the {attribute.domain} domain"
+            )
+    shown = [_attribute(model, dimension, name) for name in query.attributes] or readable
+    if not shown:
+        raise PolicyDeniedError(f"role '{role.name}' may not read any attribute of {dimension.name}")
+    for condition in query.conditions:
+        condition_value(_attribute(model, dimension, condition.attribute), condition.value)
+    for item in query.filters:
+        _dimension(model, item.dimension)
+        if model.dimension_column(item.dimension, dimension.entity) is None:
+            raise UnsupportedCutError(
+                f"{dimension.name} ({dimension.name_zh}) cannot be filtered by {item.dimension}: its members "
+                f"do not carry it",
+                metric="",
+                dimension=item.dimension,
+                allowed=[d for d in model.dimensions if model.dimension_column(d, dimension.entity) is not None],
+            )
+        _members(model, item)
+    filters = list(query.filters)
+    for row_filter in role.row_filters:
+        if model.dimension_column(row_filter.dimension, dimension.entity) is None:
+            continue
+        value = getattr(principal, row_filter.principal_attribute)
+        if not value:
+            raise PolicyDeniedError(f"role '{role.name}' needs a {row_filter.principal_attribute} to read any rows")
+        filters.append(Filter(dimension=row_filter.dimension, members=[value], exclude=False))
+    if query.order_by is not None:
+        columns = attribute_output_names(query, model, shown)
+        if query.order_by.field not in columns:
+            raise QueryError(
+                f"cannot order by '{query.order_by.field}': not a column of this listing ({', '.join(columns)})"
+            )
+    return shown, filters
+
+
+def attribute_output_names(query: AttributeQuery, model: SemanticModel, shown: list[Attribute]) -> list[str]:
+    """The listing's columns: the member key, its display name (when labelled), the attributes."""
+    dimension = model.dimensions[query.dimension]
+    names = [dimension.name] + ([f"{dimension.name}_name"] if dimension.label else [])
+    return names + [a.name for a in shown]
+
+
+def _attribute(model: SemanticModel, dimension: Dimension, name: str) -> Attribute:
+    found = dimension.attribute(name)
+    if found is not None:
+        return found
+    by_word = [a.name for d, a in model.find_attribute(name, dimension.name) if d == dimension.name]
+    names = [a.name for a in dimension.attributes]
+    hints = by_word + [h for h in suggestions(name, names) if h not in by_word]
+    known = ", ".join(f"{a.name} ({a.name_zh})" for a in dimension.attributes)
+    hint = f"did you mean {' or '.join(hints)}? " if hints else ""
+    raise UnknownAttributeError(
+        f"{dimension.name} ({dimension.name_zh}) has no attribute '{name}'; {hint}attributes: {known}", hints
+    )
+
+
+def condition_value(attribute: Attribute, value: str | float | dt.date) -> str | float | dt.date:
+    """A condition's value as the attribute's kind (a date, a text or a number), or a QueryError."""
+    if attribute.format == "date":
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise QueryError(f"{attribute.name} is a date: compare it with a date YYYY-MM-DD, got '{value}'") from None
+    if attribute.format == "text":
+        if isinstance(value, str):
+            return value
+        raise QueryError(f"{attribute.name} is a text: compare it with a text value, got '{value}'")
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        raise QueryError(f"{attribute.name} is a number: compare it with a number, got '{value}'") from None

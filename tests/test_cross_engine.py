@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from semantic_layer.compiler import compile_query
+from semantic_layer.compiler import compile_attributes, compile_query
 from semantic_layer.engine import Engine
 from semantic_layer.query import MetricQuery, Period, Principal
 from semantic_layer.semantic_model import load_model
 from tests.handwritten_sql import BREAKDOWNS
+from tests.test_compiler_attributes import CASES as ATTRIBUTE_CASES
 
 PERIOD = Period(start=dt.date(2024, 11, 1), end=dt.date(2025, 6, 30))
 PG_SCHEMA = "chatbi_cross_engine"  # its own schema: other PostgreSQL tests load other data
@@ -113,3 +114,12 @@ def test_store_manager_same_on_both_engines(engines) -> None:
 )
 def test_shares_and_snapshots_same_on_both_engines(engines, query: MetricQuery) -> None:
     run_both(engines, query)
+
+
+@pytest.mark.parametrize("case", sorted(ATTRIBUTE_CASES))
+def test_attribute_listings_same_on_both_engines(engines, case: str) -> None:
+    query, _ = ATTRIBUTE_CASES[case]
+    duck, pg = (engine.execute(compile_attributes(query, dialect=engine.dialect).sql) for engine in engines)
+    assert duck.columns == pg.columns and len(duck.rows) == len(pg.rows) > 0
+    for d_row, p_row in zip(duck.rows, pg.rows, strict=True):
+        assert all(same(a, b) for a, b in zip(d_row, p_row, strict=True)), (d_row, p_row)
