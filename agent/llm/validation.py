@@ -27,6 +27,7 @@ from agent.llm.llm_tools import ToolSpec, to_plan
 from agent.llm.texts import say
 from agent.messages import say as say_embedded
 from agent.plan import Clarify, ClarifyOption, QueryPlan, Refuse, SqlPlan, ToolCall
+from agent.question import parse
 from agent.vocabulary import detect_language
 from semantic_layer.engine import EngineError
 from semantic_layer.errors import PolicyDeniedError, QueryError
@@ -37,6 +38,7 @@ from semantic_layer.validation import check_query
 
 Language = Literal["zh", "en"]
 PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+_CHANNEL_FAMILY = {"channel", "channel_type"}
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 #: Refusals whose fixed wording is complete; the model's own words are not needed for them.
 _FIXED_REFUSALS = {
@@ -107,9 +109,46 @@ class PlanValidator:
             return Verdict(plan=refusal or Refuse(reason="permission", text=say("declined", asked.language)))
         except QueryError as exc:
             return Verdict(error=str(exc))
+        missed = self._not_covered(query, asked)
+        if missed:
+            return Verdict(error="the plan ignores what the question asks: " + "; ".join(missed) + ". Include it")
         # The answer quotes ignored words back to the user: only words the question really has.
         ignored = [w for w in plan.ignored if w.strip() and w.strip().casefold() in asked.question.casefold()]
         return Verdict(plan=plan.model_copy(update={"query": query, "ignored": ignored}))
+
+    def _not_covered(self, query: MetricQuery, asked: Asked) -> list[str]:
+        """The coverage rule for the model's plan: a period, an event, a comparison, a share or a filter
+        that the embedded reading found in the question must be in the plan, or the plan answers a
+        broader question than was asked."""
+        reading = parse(asked.question, self.embedded.vocabulary, self.master, asked.today)
+        missed = []
+        if reading.period is not None:
+            period = reading.period.model_copy(
+                update={"end": min(reading.period.end, asked.today - dt.timedelta(days=1))}
+            )
+            if query.period != period:
+                missed.append(
+                    f"the period is {period.start}..{period.end}, not {query.period.start}..{query.period.end}"
+                )
+        if reading.compare is not None and query.compare != reading.compare:
+            missed.append(f"compare must be {reading.compare}")
+        if reading.compare_period is not None and query.compare_period != reading.compare_period:
+            window = reading.compare_period
+            missed.append(f"compare_period must be {window.start}..{window.end}")
+        if reading.share and not query.share:
+            missed.append("share must be true (the question asks for a share of the total)")
+        for wanted in reading.filters:
+            family = _CHANNEL_FAMILY if wanted.dimension in _CHANNEL_FAMILY else {wanted.dimension}
+            if reading.share and family & set(query.dimensions):
+                continue  # "天猫的销售额占比": the channel is a row of the breakdown the share is of
+            have = {
+                m for f in query.filters if f.dimension in family and f.exclude == wanted.exclude for m in f.members
+            }
+            lost = [m for m in wanted.members if m not in have]
+            if lost:
+                word = "exclude" if wanted.exclude else "filter"
+                missed.append(f"{word} {wanted.dimension} {', '.join(lost)}")
+        return missed
 
     def _tidy(self, query: MetricQuery, today: dt.date) -> tuple[MetricQuery, str | None]:
         """Members to keys and the period to the days with data; or what is wrong with them."""
