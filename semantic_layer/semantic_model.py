@@ -157,6 +157,9 @@ class Metric(_Strict):
     better: Literal["higher", "lower"] = "higher"
     #: A sum or count: its value over rows is the sum over the rows, so it has a share of total.
     additive: bool = False
+    #: For a composite metric, the metrics it is built from (ccc: dio, dso, dpo): what to show
+    #: next to it so an answer says what moved it.
+    components: list[str] = []
     _point_in_time: bool = PrivateAttr(default=False)
 
     @property
@@ -587,6 +590,14 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
         for dim_name in metric.dimensions or []:
             if dim_name not in model.dimensions:
                 fail("metrics", metric.id, f"unknown dimension '{dim_name}'")
+
+    for metric in model.metrics.values():
+        for component in metric.components:
+            if component not in model.metrics or component == metric.id:
+                fail("metrics", metric.id, f"components: '{component}' is not another metric")
+            lost = set(model.metric_dimensions(metric.id)) - set(model.metric_dimensions(component))
+            if lost:
+                fail("metrics", metric.id, f"components: '{component}' cannot be cut by {', '.join(sorted(lost))}")
 
     said: dict[str, str] = {}
     for event in model.events:

@@ -64,6 +64,7 @@ TOTALS: dict[str, str] = {
         FROM fact_receivable WHERE invoice_date <= $end AND (paid_date IS NULL OR paid_date > $end)""",
     "conversion_rate": f"""SELECT ({SALES.format(expr="COUNT(DISTINCT order_id)")})
         / (SELECT SUM(visitors) FROM fact_traffic_daily WHERE date BETWEEN $start AND $end)""",
+    "visitors": "SELECT SUM(visitors) FROM fact_traffic_daily WHERE date BETWEEN $start AND $end",
     "marketing_spend": "SELECT SUM(spend) FROM fact_marketing_daily WHERE date BETWEEN $start AND $end",
     "cpe": "SELECT SUM(spend) / SUM(engagements) FROM fact_marketing_daily WHERE date BETWEEN $start AND $end",
     "fulfillment_error_rate": """
@@ -170,6 +171,10 @@ BREAKDOWNS: dict[tuple[str, tuple[str, ...], str | None], str] = {
     ("ap_balance", (), "month"): f"""
         SELECT CAST(date_trunc('month', e.day) AS DATE), SUM(b.amount) FROM ({MONTH_ENDS}) e
         JOIN fact_payable b ON b.bill_date <= e.day AND (b.paid_date IS NULL OR b.paid_date > e.day) GROUP BY 1""",
+    ("visitors", ("region",), "month"): """
+        SELECT CAST(date_trunc('month', t.date) AS DATE), st.region, SUM(t.visitors)
+        FROM fact_traffic_daily t JOIN dim_store st ON st.store_id = t.store_id
+        WHERE t.date BETWEEN $start AND $end GROUP BY 1, 2""",
     ("fulfillment_error_rate", ("store",), "quarter"): """
         SELECT CAST(date_trunc('quarter', order_date) AS DATE), store_id,
                AVG(CASE WHEN has_error THEN 1.0 ELSE 0.0 END) FROM (

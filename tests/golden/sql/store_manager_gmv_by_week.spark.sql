@@ -34,7 +34,9 @@ SELECT
   COALESCE(agg_fact_sales.order_count, 0) AS orders,
   CAST((
     COALESCE(agg_fact_sales.order_count, 0)
-  ) AS DOUBLE) / NULLIF(COALESCE(agg_fact_traffic_daily.visitor_count, 0), 0) AS conversion_rate
+  ) AS DOUBLE) / NULLIF((
+    COALESCE(agg_fact_traffic_daily.visitor_count, 0)
+  ), 0) AS conversion_rate
 FROM grid
 LEFT JOIN agg_fact_sales
   ON grid.week IS NOT DISTINCT FROM agg_fact_sales.week
