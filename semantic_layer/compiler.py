@@ -38,7 +38,7 @@ from semantic_layer.semantic_model import (
     load_model,
     measure_time,
 )
-from semantic_layer.time_buckets import bucket_ends
+from semantic_layer.time_buckets import bucket_ends, bucket_start, one_series
 from semantic_layer.validation import (
     attribute_output_names,
     check_attribute_query,
@@ -85,16 +85,20 @@ def compile_query(
     principal = principal or Principal()
     filters = check_query(query, model, principal)
     keys = ([query.grain] if query.grain else []) + list(query.dimensions)
-    current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
     previous_period = None
     if query.compare is None and not query.share:
-        ctes, final = current
+        ctes, final = _Core(model, query, filters, query.period, shift=None, prefix="").build()
+    elif query.compare is None:
+        ctes, current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
+        ctes, final = [*ctes, ("this_period", current)], _final(query, keys)
     else:
-        ctes = [*current[0], ("this_period", current[1])]
-        if query.compare is not None:
-            previous_period, shift, later = _comparison(query)
+        previous_period, shift, later = _comparison(query)
+        if later is not None and query.grain and one_series(query.period, previous_period, query.grain):
+            ctes = _one_series(model, query, filters, previous_period, later)
+        else:
+            ctes, current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
             previous = _Core(model, query, filters, previous_period, shift, "prev_", later).build()
-            ctes += [*previous[0], ("previous_period", previous[1])]
+            ctes = [*ctes, ("this_period", current), *previous[0], ("previous_period", previous[1])]
         final = _final(query, keys)
     ast = final
     for name, select in ctes:
@@ -202,6 +206,34 @@ def compile_attributes(
         dialect=dialect,
         columns=attribute_output_names(query, model, shown),
     )
+
+
+def _one_series(
+    model: SemanticModel, query: MetricQuery, filters: list[Filter], previous: Period, later: exp.Interval
+) -> list[tuple[str, exp.Select]]:
+    """Each bucket against the one before it from a single pass over both periods.
+
+    When every bucket holds the same days in the joint span as in the period it belongs to (whole
+    buckets, see :func:`semantic_layer.time_buckets.one_series`), the series over
+    [previous.start, period.end] has every bucket of both: the current rows are its buckets from
+    the period's first, the compared rows its buckets up to the comparison's last, moved on by one
+    bucket. One scan of each fact instead of two.
+    """
+    assert query.grain is not None
+    grain = query.grain
+    span = Period(start=previous.start, end=query.period.end)
+    ctes, series = _Core(model, query, filters, span, shift=None, prefix="").build()
+    ctes.append(("series", series))
+    bucket = sp.col("series", grain)
+    first = sp.date_lit(bucket_start(query.period.start, grain))
+    current = exp.select("*").from_("series").where(exp.GTE(this=bucket, expression=first))
+    ctes.append(("this_period", current))
+    moved = exp.cast(exp.Add(this=bucket.copy(), expression=later), exp.DataType.build("DATE"))
+    columns = [exp.alias_(moved, grain), *(sp.col("series", k) for k in query.dimensions)]
+    columns += [sp.col("series", m) for m in query.metrics]
+    last = sp.date_lit(bucket_start(previous.end, grain))
+    compared = exp.select(*columns).from_("series").where(exp.LTE(this=bucket.copy(), expression=last))
+    return [*ctes, ("previous_period", compared)]
 
 
 def _comparison(query: MetricQuery) -> tuple[Period, exp.Interval | None, exp.Interval | None]:

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from semantic_layer.query import Period
+
+_DAY = dt.timedelta(days=1)
 
 #: Months per bucket for the month-based grains.
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -62,3 +68,19 @@ def bucket_ends(start: dt.date, end: dt.date, grain: str | None) -> list[dt.date
 def is_whole_bucket(start: dt.date, end: dt.date, grain: str) -> bool:
     """True when [start, end] is exactly one calendar ``grain`` bucket."""
     return bucket_start(start, grain) == start and bucket_end(start, grain) == end
+
+
+def one_series(current: Period, previous: Period, grain: str) -> bool:
+    """Whether one series over [previous.start, current.end] holds, for every bucket of either
+    period, exactly the days that period has in it (so both can be read from it at once)."""
+    if previous.start > current.start or previous.end > current.end or previous.end < current.start - _DAY:
+        return False
+    day = previous.start
+    while day <= current.end:
+        last = min(bucket_end(day, grain), current.end)
+        for part in (current, previous):
+            inside = (max(day, part.start), min(last, part.end))
+            if inside[0] <= inside[1] and inside != (day, last):
+                return False
+        day = last + _DAY
+    return True

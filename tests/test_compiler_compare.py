@@ -141,3 +141,19 @@ def test_a_comparison_period_needs_compare() -> None:
     with pytest.raises(ValueError, match="compare_period needs compare"):
         MetricQuery(metrics=["gmv"], period=period(D(2025, 1, 1), D(2025, 1, 7)),
                     compare_period=period(D(2024, 1, 1), D(2024, 1, 7)))  # fmt: skip
+
+
+def test_pop_by_month_of_a_period_cut_mid_month_compares_the_same_days(con) -> None:
+    # Partial first and last buckets: each is compared with the same days one bucket earlier
+    # (the buckets of both periods differ, so the compiler reads the two periods separately).
+    cut = period(D(2025, 1, 15), D(2025, 3, 10))
+    query = MetricQuery(metrics=["gmv", "on_hand_units", "dio"], grain="month", period=cut, compare="pop")
+    assert compile_query(query).previous_period == period(D(2024, 12, 15), D(2025, 2, 10))
+    rows = _rows(con, query)
+    pairs = [
+        ((D(2025, 1, 15), D(2025, 1, 31)), (D(2024, 12, 15), D(2024, 12, 31))),
+        ((D(2025, 2, 1), D(2025, 2, 28)), (D(2025, 1, 1), D(2025, 1, 31))),
+        ((D(2025, 3, 1), D(2025, 3, 10)), (D(2025, 2, 1), D(2025, 2, 10))),
+    ]
+    for now, before in pairs:
+        _check(con, rows[now[0].replace(day=1)], ["gmv", "on_hand_units", "dio"], period(*now), period(*before))

@@ -75,6 +75,10 @@ CASES: dict[str, tuple[MetricQuery, Principal]] = {
         MetricQuery(metrics=["gmv", "on_hand_units"], grain="month", period=Q1, compare="pop"),
         Principal(),
     ),
+    "gmv_by_week_pop_partial_weeks": (
+        MetricQuery(metrics=["gmv"], grain="week", dimensions=["channel"], period=Q1, compare="pop"),
+        Principal(),
+    ),
     "store_manager_gmv_by_week": (
         MetricQuery(metrics=["gmv", "orders", "conversion_rate"], grain="week", period=Q1),
         Principal(role="store_manager", store_id="tmall_flagship"),

@@ -4,7 +4,7 @@ WITH agg_fact_sales AS (
     SUM(fact_sales.revenue) AS revenue
   FROM fact_sales
   WHERE
-    fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+    fact_sales.order_date BETWEEN CAST('2024-12-01' AS DATE) AND CAST('2025-03-31' AS DATE)
   GROUP BY
     DATE_TRUNC('MONTH', fact_sales.order_date)
 ), agg_fact_inventory_daily AS (
@@ -14,6 +14,7 @@ WITH agg_fact_sales AS (
   FROM fact_inventory_daily
   WHERE
     fact_inventory_daily.snapshot_date IN (
+      CAST('2024-12-31' AS DATE),
       CAST('2025-01-31' AS DATE),
       CAST('2025-02-28' AS DATE),
       CAST('2025-03-31' AS DATE)
@@ -28,7 +29,7 @@ WITH agg_fact_sales AS (
   SELECT
     month
   FROM agg_fact_inventory_daily
-), this_period AS (
+), series AS (
   SELECT
     grid.month,
     COALESCE(agg_fact_sales.revenue, 0) AS gmv,
@@ -38,46 +39,20 @@ WITH agg_fact_sales AS (
     ON grid.month IS NOT DISTINCT FROM agg_fact_sales.month
   LEFT JOIN agg_fact_inventory_daily
     ON grid.month IS NOT DISTINCT FROM agg_fact_inventory_daily.month
-), prev_agg_fact_sales AS (
+), this_period AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', fact_sales.order_date) + INTERVAL '1' MONTH AS DATE) AS month,
-    SUM(fact_sales.revenue) AS revenue
-  FROM fact_sales
+    *
+  FROM series
   WHERE
-    fact_sales.order_date BETWEEN CAST('2024-12-01' AS DATE) AND CAST('2025-02-28' AS DATE)
-  GROUP BY
-    DATE_TRUNC('MONTH', fact_sales.order_date)
-), prev_agg_fact_inventory_daily AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date) + INTERVAL '1' MONTH AS DATE) AS month,
-    SUM(fact_inventory_daily.on_hand_qty) AS on_hand_qty_end
-  FROM fact_inventory_daily
-  WHERE
-    fact_inventory_daily.snapshot_date IN (
-      CAST('2024-12-31' AS DATE),
-      CAST('2025-01-31' AS DATE),
-      CAST('2025-02-28' AS DATE)
-    )
-  GROUP BY
-    DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date)
-), prev_grid AS (
-  SELECT
-    month
-  FROM prev_agg_fact_sales
-  UNION
-  SELECT
-    month
-  FROM prev_agg_fact_inventory_daily
+    series.month >= CAST('2025-01-01' AS DATE)
 ), previous_period AS (
   SELECT
-    prev_grid.month,
-    COALESCE(prev_agg_fact_sales.revenue, 0) AS gmv,
-    COALESCE(prev_agg_fact_inventory_daily.on_hand_qty_end, 0) AS on_hand_units
-  FROM prev_grid
-  LEFT JOIN prev_agg_fact_sales
-    ON prev_grid.month IS NOT DISTINCT FROM prev_agg_fact_sales.month
-  LEFT JOIN prev_agg_fact_inventory_daily
-    ON prev_grid.month IS NOT DISTINCT FROM prev_agg_fact_inventory_daily.month
+    CAST(series.month + INTERVAL '1' MONTH AS DATE) AS month,
+    series.gmv,
+    series.on_hand_units
+  FROM series
+  WHERE
+    series.month <= CAST('2025-02-01' AS DATE)
 )
 SELECT
   this_period.month,
