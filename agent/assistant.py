@@ -12,18 +12,19 @@ from collections.abc import Callable
 from typing import Literal
 
 from agent.answer import Answer, AnswerPeriod
+from agent.attribute_runner import run_attribute_query
 from agent.conversation_store import ConversationStore
 from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import join_names, say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
-from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
+from agent.plan import AttributePlan, Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
-PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 
 
 class Assistant:
@@ -129,7 +130,12 @@ class Assistant:
         if isinstance(plan, QueryPlan):
             try:
                 answer = run_metric_query(
-                    plan.query, self.engine, principal=principal, language=language, model=self.model, labels=self.labels
+                    plan.query,
+                    self.engine,
+                    principal=principal,
+                    language=language,
+                    model=self.model,
+                    labels=self.labels,
                 )
             except EngineError as exc:
                 plan_dump = plan.query.model_dump(mode="json")
@@ -138,6 +144,10 @@ class Assistant:
                 answer.text = self._narrated(question, answer)
             if plan.ignored and answer.status == "answer":
                 answer.text = say("ignored", language, words=join_names(plan.ignored, language)) + answer.text
+        elif isinstance(plan, AttributePlan):
+            answer = run_attribute_query(
+                plan.query, self.engine, principal=principal, language=language, model=self.model
+            )
         elif isinstance(plan, Clarify):
             lines = [plan.text, *(f"{i}. {o.label}" for i, o in enumerate(plan.options, 1))]
             options = [o.label for o in plan.options]
@@ -182,7 +192,9 @@ class Assistant:
         try:
             output = tool.run(arguments, context)
         except QueryError as exc:  # the role may not read what the tool needs, or a cut it cannot take
-            return Answer(status="refusal", text=say("invalid", language, reason=str(exc)), language=language, plan=plan)
+            return Answer(
+                status="refusal", text=say("invalid", language, reason=str(exc)), language=language, plan=plan
+            )
         except EngineError as exc:
             return Answer(status="error", text=str(exc), language=language, plan=plan)
         return Answer(

@@ -25,17 +25,17 @@ from agent.fuzzy import NearMisses, Reading
 from agent.messages import join_names, say
 from agent.metric_format import format_period
 from agent.phrases import compile_pattern
-from agent.plan import Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
+from agent.plan import AttributePlan, Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
 from agent.question import Parsed, Rank, parse, wants_each, wants_total
 from agent.vocabulary import Vocabulary, detect_language
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
 from semantic_layer.master_data import KINDS, MasterData, Member
-from semantic_layer.query import Filter, MetricQuery, Period, Principal
+from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import SemanticModel, formula_names
 from semantic_layer.validation import check_query
 
 Language = Literal["zh", "en"]
-PlanT = QueryPlan | ToolCall | Clarify | Refuse
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse
 
 #: Offered when a question names no metric at all.
 _POPULAR = ("gmv", "gross_margin", "units_sold", "orders", "dio", "stockout_rate")
@@ -103,6 +103,10 @@ class EmbeddedPlanner:
         tool = self._tool_call(folded, parsed)
         if tool is not None:
             return tool
+        if not parsed.metrics and not parsed.ambiguous_metric:
+            listing = self._attribute_listing(parsed, language)
+            if listing is not None:
+                return _noted(listing, read_as, language)
         previous = conversation.last_query()
         if parsed.no_days is not None:
             label, day = parsed.no_days.label, today.isoformat()
@@ -285,6 +289,52 @@ class EmbeddedPlanner:
                 arguments["grain"] = parsed.grain
             return ToolCall(tool="ccc", arguments=arguments)
         return None
+
+    def _attribute_listing(self, parsed: Parsed, language: Language) -> PlanT | None:
+        """ "账期最长的供应商", "哪些客户是经销商", "lead time by supplier": members listed by their
+        attributes, when no metric is asked for and a dimension with attributes is named or implied."""
+        named = [d for d in parsed.dimensions if d in self.model.dimensions and self.model.dimensions[d].attributes]
+        words = [tuple(a.partition(".")[::2] for a in word) for word in parsed.attributes]
+        if named:
+            words = [tuple(p for p in word if p[0] in named) or word for word in words]
+        dims = list(dict.fromkeys(named + [dim for word in words for dim, _ in word]))
+        # attribute words, or members filtered by another of their dimensions ("哪些客户是经销商");
+        # a dimension word alone ("top 3 SKUs") is a metric follow-up or ranking, not a listing
+        if not dims or not (parsed.attributes or (parsed.filters and named)):
+            return None
+        if len(dims) > 1 and not named:
+            options = [ClarifyOption(label=f"{self._dimension_name(d, language)} ({d})", plan=plan)
+                       for d in dims if isinstance(plan := self._attribute_plan(d, words, parsed), AttributePlan)]  # fmt: skip
+            if len(options) > 1:
+                return Clarify(text=say("which_dimension", language), options=options)
+        dimension = named[0] if named else dims[0]
+        plan = self._attribute_plan(dimension, words, parsed)
+        if parsed.leftover:
+            understood = say("listing", language, dimension=self._dimension_name(dimension, language))
+            quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in parsed.leftover.split()], language)
+            text = say("not_understood", language, reading=understood, words=quoted)
+            label = say("without_words", language, words=quoted, reading=understood)
+            return Clarify(text=text, options=[ClarifyOption(label=label, plan=plan)])
+        return plan
+
+    def _attribute_plan(
+        self, dimension: str, words: list[tuple[tuple[str, str], ...]], parsed: Parsed
+    ) -> AttributePlan:
+        attributes = list(dict.fromkeys(a for word in words for dim, a in word if dim == dimension))
+        query: dict = {
+            "dimension": dimension,
+            "attributes": attributes,
+            "filters": [f.model_dump() for f in parsed.filters if f.dimension != dimension],
+        }
+        if parsed.rank is not None and attributes:
+            spec = next(a for a in self.model.dimensions[dimension].attributes if a.name == attributes[0])
+            descending = {"top": True, "all": True, "bottom": False}.get(
+                parsed.rank.kind, (parsed.rank.kind == "best") == (spec.better == "higher")
+            )
+            query["order_by"] = {"field": attributes[0], "descending": descending}
+            # "账期最长的供应商": all of them, longest first; a number named ("账期最长的3家") is a limit
+            query["limit"] = parsed.rank.limit if parsed.rank.limit and parsed.rank.limit > 1 else None
+        return AttributePlan(query=AttributeQuery.model_validate(query))
 
     def _asks(self, tool: str, ask: str, folded: str) -> bool:
         pattern = self.triggers.get((tool, ask))

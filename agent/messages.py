@@ -90,6 +90,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "占比需要按某个维度拆分,这个指标没有可拆分的维度。",
         "en": "A share needs a breakdown, and this metric has none.",
     },
+    "which_dimension": {"zh": "您想列出哪一类的成员?", "en": "Which members would you like listed?"},
+    "listing": {"zh": "列出各{dimension}及其属性", "en": "a list of {dimension}s with their attributes"},
     "unknown_tool": {
         "zh": "抱歉,没有名为 {tool} 的分析工具。可用的有:补货建议、价格弹性与定价、现金转换周期分析。",
         "en": "Sorry, there is no analysis tool called {tool}. "

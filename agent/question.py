@@ -71,6 +71,7 @@ class Parsed:
     distributive: bool = False  # 各, 每个, each, per: one row per member
     event: str | None = None  # the event whose window is the period ("双11期间")
     compare_period: Period | None = None  # an explicit comparison period (the event a year earlier, "环比Q3")
+    attributes: list[tuple[str, ...]] = field(default_factory=list)  # per word: "supplier.payment_terms_days", ...
     unknown_metric: str | None = None
     why: bool = False
     follow_cue: bool = False
@@ -443,7 +444,15 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
         metrics = tuple(t.value for t in match.values if t.kind == "metric")
         grains = [t.value for t in match.values if t.kind == "grain"]
         dims = [t.value for t in match.values if t.kind == "dimension"]
-        if len(metrics) > 1:
+        attributes = tuple(t.value for t in match.values if t.kind == "attribute")
+        members = [t.value for t in match.values if t.kind == "member"]
+        if attributes:
+            parsed.attributes.append(attributes)
+        if members and not metrics:  # a member the model declares: "经销商" is customer_type distributor
+            dimension, _, code = members[0].partition(".")
+            exclude = bool(cues.EXCLUDE_BEFORE.search(work.text[: match.start]))
+            _add_filter(parsed, dimension, code, exclude)
+        elif len(metrics) > 1:
             parsed.ambiguous_metric = parsed.ambiguous_metric or (match.text, metrics)
         elif metrics:
             if metrics[0] not in parsed.metrics:

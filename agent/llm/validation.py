@@ -26,7 +26,7 @@ from agent.llm import sql_fallback
 from agent.llm.llm_tools import ToolSpec, to_plan
 from agent.llm.texts import say
 from agent.messages import say as say_embedded
-from agent.plan import Clarify, ClarifyOption, QueryPlan, Refuse, SqlPlan, ToolCall
+from agent.plan import AttributePlan, Clarify, ClarifyOption, QueryPlan, Refuse, SqlPlan, ToolCall
 from agent.question import parse
 from agent.vocabulary import detect_language
 from semantic_layer.engine import EngineError
@@ -37,7 +37,7 @@ from semantic_layer.semantic_model import SemanticModel
 from semantic_layer.validation import check_query
 
 Language = Literal["zh", "en"]
-PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 _CHANNEL_FAMILY = {"channel", "channel_type"}
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 #: Refusals whose fixed wording is complete; the model's own words are not needed for them.
@@ -203,6 +203,8 @@ class PlanValidator:
         for option in plan.options:
             if isinstance(option.plan, QueryPlan):
                 verdict = self._query_plan(option.plan, asked)
+            elif isinstance(option.plan, AttributePlan):
+                verdict = Verdict(plan=option.plan)
             elif option.plan.tool in analysis:
                 try:
                     call = to_plan(option.plan.tool, option.plan.arguments, analysis)
@@ -213,7 +215,7 @@ class PlanValidator:
                 verdict = Verdict(error=f"there is no analysis tool '{option.plan.tool}'")
             if verdict.error:
                 return Verdict(error=f"option '{option.label}': {verdict.error}")
-            if isinstance(verdict.plan, QueryPlan | ToolCall):
+            if isinstance(verdict.plan, QueryPlan | ToolCall | AttributePlan):
                 options.append(option.model_copy(update={"plan": verdict.plan}))
         if len(options) < 2:
             return Verdict(error="fewer than two options remain that this user may run; answer or refuse instead")
@@ -231,14 +233,14 @@ class PlanValidator:
     def _label(self, option: ClarifyOption, asked: Asked) -> str:
         """An option's label in our words: the names of its metrics and members, then their ids or keys."""
         if not isinstance(option.plan, QueryPlan):
-            return option.plan.tool
+            return option.plan.tool if isinstance(option.plan, ToolCall) else option.plan.query.dimension
         query = option.plan.query
         keys = [*query.metrics, *(member for f in query.filters for member in f.members)]
         return f"{' / '.join(self._names(option, asked.language))} ({', '.join(keys)})"
 
     def _names(self, option: ClarifyOption, language: Language) -> list[str]:
         if not isinstance(option.plan, QueryPlan):
-            return [option.plan.tool]
+            return [option.plan.tool if isinstance(option.plan, ToolCall) else option.plan.query.dimension]
         query = option.plan.query
         names = [self.model.metrics[m].name(language) for m in query.metrics]
         for item in query.filters:
