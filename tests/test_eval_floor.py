@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from api.cli import app
 
 #: Categories where an answer that is not the gold one is never acceptable, not even once: their
-#: cases expect a clarification or a refusal (or a question the model cannot cover), and a number
-#: there is a broader or different question answered as if it were the one asked.
-ZERO_ANSWERED_WRONG = ("clarification", "refusal", "coverage")
+#: cases mostly expect a clarification or a refusal (a word the model cannot cover, a cut or a
+#: metric the role may not see), and a number there is a broader or different question
+#: answered as if it were the one asked.
+ZERO_ANSWERED_WRONG = ("clarification", "refusal", "coverage", "permission")
 
 
 @pytest.fixture(scope="module")
