@@ -256,13 +256,16 @@ def load_suite(source: Path, name: str | None = None) -> Suite:
 
 
 def resolve_suite(name: str) -> Path:
-    """``embedded`` (all of evals/cases/), a case file's name there (``lookup``), or a path to a file or folder."""
+    """``embedded`` (the case files of evals/cases/), a case file's or sub-folder's name there (``lookup``,
+    ``understanding``), or a path to a file or folder."""
     if name == "embedded":
         return CASES_DIR
     if Path(name).exists():
         return Path(name)
     if (CASES_DIR / f"{name}.yaml").is_file():
         return CASES_DIR / f"{name}.yaml"
+    if (CASES_DIR / name).is_dir():
+        return CASES_DIR / name
     raise CaseFileError(
         f"unknown suite '{name}': give embedded, the name of a file in {CASES_DIR}, or a path to a .yaml file or folder"
     )

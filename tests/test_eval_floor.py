@@ -47,3 +47,26 @@ def test_never_answered_wrong_where_it_should_ask_or_refuse(report: tuple[int, s
         for f in violations
     ]
     assert not violations, f"{len(violations)} answered wrong in {', '.join(ZERO_ANSWERED_WRONG)}:\n" + "\n".join(lines)
+
+
+#: The issue-12 families (evals/cases/understanding/, written from the contract before the planner
+#: work, holdout2.yaml among them) are not yet at the suite's floor: a ratchet keeps what was reached
+#: (68.6% execution, 43 answered wrong when they landed) from sliding back while the work goes on.
+UNDERSTANDING_FLOOR = 0.68
+UNDERSTANDING_MAX_ANSWERED_WRONG = 43
+
+
+def test_understanding_families_do_not_slide_back(demo_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "understanding.json"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--planner", "embedded", "--db", str(demo_db), "--suite", "understanding", "--quiet",
+         "--report", str(path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output[-2000:]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    overall = data["summary"]["overall"]
+    assert overall["n"] >= 500
+    wrong = data["answered_wrong"]
+    assert len(wrong) <= UNDERSTANDING_MAX_ANSWERED_WRONG, "\n".join(f"{f['id']}: {f['questions']}" for f in wrong)
+    assert overall["execution_accuracy"] >= UNDERSTANDING_FLOOR, overall
