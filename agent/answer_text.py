@@ -58,6 +58,8 @@ def column_format(column: str, model: SemanticModel) -> str | None:
     """The format of a result column: its metric's, ``growth`` for ``<metric>_growth``, None for keys."""
     if column.endswith("_growth") and column.removesuffix("_growth") in model.metrics:
         return "growth"
+    if column.endswith("_share") and column.removesuffix("_share") in model.metrics:
+        return "percent"
     metric = model.metrics.get(column) or model.metrics.get(column.removesuffix("_previous"))
     return metric.format if metric else None
 
@@ -202,7 +204,19 @@ class _Composer:
             head = f"按{keys}共 {count:,} 期,{name}: 首期 {first},末期 {last}"
         else:
             head = f"by {keys} ({count:,} periods), {name}: first {first}, last {last}"
-        return head + self.extremes(rows, metric, None) + ("。" if self.zh else ".")
+        return head + self.extremes(rows, metric, None) + self.components(rows, at) + ("。" if self.zh else ".")
+
+    def components(self, rows: list[list[Any]], at: int) -> str:
+        """What the other metrics (a composite's components) did over the series: first and last bucket."""
+        first, last = min(rows, key=lambda r: r[at]), max(rows, key=lambda r: r[at])
+        parts = []
+        for metric in self.query.metrics[1:]:
+            name = self.key_name(metric)
+            start, end = self.value(first, metric), self.value(last, metric)
+            parts.append(f"{name} 从 {start} 到 {end}" if self.zh else f"{name} from {start} to {end}")
+        if not parts:
+            return ""
+        return ("; 其中" + "、".join(parts)) if self.zh else ("; of which " + ", ".join(parts))
 
     def breakdown(self, rows: list[list[Any]]) -> str:
         """``按渠道共 5 行。销售额最高的 3 个: 天猫 ¥…、京东 ¥…、抖音 ¥…``; up to three rows: all of them."""
@@ -291,6 +305,9 @@ class _Composer:
     def item(self, row: list[Any], metric_id: str) -> str:
         """A row's label and value, ``天猫 ¥150.00万``; with compare, its growth in brackets."""
         text = f"{self.row_label(row)} {self.value(row, metric_id)}"
+        share = f"{metric_id}_share"
+        if self.query.share and share in self.columns and not is_missing(self.cell(row, share)):
+            text += f"(占 {self.value(row, share)})" if self.zh else f" ({self.value(row, share)} of total)"
         compare = self.query.compare
         if compare is None or is_missing(self.cell(row, f"{metric_id}_growth")):
             return text

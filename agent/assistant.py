@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Literal
 
 from agent.answer import Answer, AnswerPeriod
+from agent.attribute_runner import run_attribute_query
 from agent.conversation_store import ConversationStore, StoreUnavailable
 from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import join_names, say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
-from agent.plan import Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
+from agent.plan import AttributePlan, Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
 from agent.redaction import without_paths
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
@@ -25,7 +26,7 @@ from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
-PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 log = logging.getLogger("chatbi.assistant")
 
 #: Added to an answer whose turn the conversation store could not keep.
@@ -175,6 +176,10 @@ class Assistant:
                 answer.text = self._narrated(question, answer)
             if plan.ignored and answer.status == "answer":
                 answer.text = say("ignored", language, words=join_names(plan.ignored, language)) + answer.text
+        elif isinstance(plan, AttributePlan):
+            answer = run_attribute_query(
+                plan.query, self.engine, principal=principal, language=language, model=self.model
+            )
         elif isinstance(plan, Clarify):
             lines = [plan.text, *(f"{i}. {o.label}" for i, o in enumerate(plan.options, 1))]
             options = [o.label for o in plan.options]

@@ -23,7 +23,7 @@ _NUM = r"(?:\d+|[一二两三四五六七八九十]+)"
 
 # -- comparisons --------------------------------------------------------------------------
 YOY = _rx(
-    r"同比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较|相比|对比)(?:前一年|上一年|上年)(?:同期)?(?:相比|比)?|(?:和|跟|与|比|较|相比|对比)?去年同期(?:相比|比|对比)?|比去年|较去年|跟去年比|和去年比"
+    r"同比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较|相比|对比)(?:前一年|上一年|上年)(?:同期)?(?:相比|比)?|(?:和|跟|与|比|较|相比|对比)?去年同期(?:相比|比|对比)?|比去年|较去年|跟去年比|和去年比|(?:vs\.?|versus|对比)\s*去年"
     r"|\byoy\b|\by-o-y\b|year[- ]over[- ]year|year[- ]on[- ]year"
     r"|(?:vs\.?|versus|compared? (?:to|with)|against|than) (?:the )?(?:same (?:period|time|month|quarter|dates|days|weeks) )?(?:of |in )?(?:last year|the (?:previous|prior) year|the year before|a year (?:ago|earlier|before))"
     r"|(?:vs\.?|versus|compared? (?:to|with)|against) (?:the )?same (?:period|time|dates) (?:a )?year (?:ago|earlier|before)"
@@ -34,6 +34,24 @@ POP = _rx(
     r"|period[- ]over[- ]period|period[- ]on[- ]period"
     r"|(?:和|跟|与|比|较)(?:前一|上一|之前|此前|前)(?:个)?(?:\s*\d+\s*天|[一二两三四五六七八九十]+天|月|周|星期|季度|期|段时间)(?:相比|比)?"
     r"|(?:vs\.?|versus|compared? (?:to|with)|against|than) (?:the )?(?:previous|prior|last|preceding|the) (?:\d+ days|\d+ weeks|month|week|quarter|period)"
+)
+
+#: Right before a period it names what the asked period is compared with: "Q4比Q3", "Q4 compared with Q3".
+COMPARE_BEFORE = _rx(r"(?:相比|相较于?|对比|比|较|\bcompared (?:to|with)|\bversus|\bvs\.?|\bagainst)\s*$")
+
+# -- share of total ("占比", "mix"): each row's part of all rows the filters select ------------------
+SHARE = _rx(
+    r"占比|份额|比重|占多少|占了多少|贡献(?:度|率|占比)?|构成|结构"
+    r"|(?:\bas\s+(?:a\s+)?)?(?:%|\bpercent(?:age)?)\s+of\s+(?:the\s+)?(?:total|all)\b|\bshare(?:s)?(?:\s+of(?:\s+(?:the\s+)?total)?)?\b|\bmix\b|\bcontribution\b"
+)
+
+# -- distributive words ("各", "每个", "each"): one row per member, never one combined number ------
+DISTRIBUTIVE = _rx(r"各|每个|每一个|每家|每一家|分别|各自|\beach\b|\bper\b|\bevery\b|\bfor all\b|\bindividual(?:ly)?\b")
+
+# -- text pasted into a question: a record or a SQL fragment is context, not what is asked --------
+PASTED_CONTEXT = _rx(
+    r"\{[^{}]*\}|(?:附|附上|附带)?(?:系统)?(?:记录|备注|note|ps)\s*[:：=].*$"
+    r"|\b(?:or|and)\s+'?\d+'?\s*=\s*'?\d+'?|'[^']*'\s*or\s*'[^']*'\s*=\s*'[^']*|\bwhere\b(?=.*=)"
 )
 
 # -- rankings ---------------------------------------------------------------------------
@@ -104,77 +122,10 @@ GREETING = _rx(
     r"^(?:你好|您好|嗨|哈喽|hello|hi|hey|早上好|晚上好|下午好|谢谢|多谢|感谢|thanks|thank you|你是谁|你叫什么|who are you|what can you do|你能做什么|你会什么|help|帮助)"
     r"[\s!！,，.。?？~]*(?:啊|呀|吗|呢)?[\s!！,，.。?？~]*$"
 )
-# -- metrics asked for in words rather than by name ----------------------------------------
-#: Read before the vocabulary, because their words contain other metrics' names ("应收").
-METRIC_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        _rx(
-            r"(?:账龄)?(?:超过|超|大于|多于|高于|逾)\s*60\s*天(?:以上)?的?(?:应收(?:账款)?)?(?:余额)?的?(?:占比|比例|比重|占多少)?"
-            r"|(?:账龄)?60\s*天以上的?(?:应收(?:账款)?)?(?:余额)?的?(?:占比|比例|比重)?"
-            r"|(?:(?:share|percentage|proportion|portion|part)\s+of\s+(?:our\s+|the\s+)?)?(?:receivables|ar|accounts receivable)"
-            r"\s+(?:that\s+)?(?:is\s+|was\s+|are\s+|were\s+)?(?:more than|over|older than|aged over|past)\s+60\s+days(?:\s+old)?"
-        ),
-        "ar_over_60_share",
-    ),
-    (_rx(r"(?:库存)?(?:平均)?(?:还)?(?:能|可以|够)卖(?:多少|几)天|库存(?:能|可以)?(?:撑|支撑|够)(?:多少|几)天"), "dio"),
-    (
-        _rx(
-            r"回款(?:要|需要|得|平均要)?(?:多少|几)天|多久(?:才|能)?回款|(?:how long|how many days)\b.{0,40}\bto (?:get paid|collect)"
-        ),
-        "dso",
-    ),
-    (
-        _rx(
-            r"付款(?:要|需要|得)?(?:多少|几)天|多久(?:才)?付款|(?:how long|how many days)\b.{0,40}\bto pay (?:our )?(?:suppliers|vendors)"
-        ),
-        "dpo",
-    ),
-)
-#: Read after the vocabulary, only when it found no metric: "how many did we sell", "卖了多少".
-METRIC_FALLBACKS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        _rx(r"\bhow many\b.{0,60}\b(?:sell|sold|move|moved|ship|shipped)\b|卖了?(?:多少|几)件|卖出(?:多少|几)"),
-        "units_sold",
-    ),
-    (
-        _rx(
-            r"\bhow much\b.{0,60}\b(?:sell|sold|make|made|earn|earned|bring in|brought in)\b|卖了?多少钱?|卖的钱|卖钱|卖得(?:怎么样|如何|最好|好不好)|销售情况|\bbest[- ]selling\b|\btop[- ]selling\b|畅销"
-        ),
-        "gmv",
-    ),
-)
-#: Metric-like words of things the model does not define, that would otherwise match a synonym.
-UNKNOWN_METRICS = _rx(
-    r"(?:staff|employee|labou?r|personnel|workforce)\s+turnover|员工流失率?|人员流动率?|离职率|员工周转"
-)
-
 #: The asker's own store: context (the role pins the store), not a breakdown by store.
-OWN_STORE = _rx(r"我们店|我们的店|咱们店|本店|我店|(?<![体门网家旗舰])店里|自己店|自己的店|\b(?:my|our) (?:store|shop)(?:'s)?\b")
-
-# -- analysis tools ---------------------------------------------------------------------
-REPLENISH = _rx(
-    r"补货|补单|订货|进货|备货|下单建议|该下单|要下单|安全库存|再订货点|订货点|采购建议|采购量|该订多少|要订多少|断货风险"
-    r"|\breorder|\breplenish|\brestock|\bsafety stock\b|\border(?:ing)? now\b|\bwhat to order\b|\bshould we order\b|\bpurchase plan\b"
+OWN_STORE = _rx(
+    r"我们店|我们的店|咱们店|本店|我店|(?<![体门网家旗舰])店里|自己店|自己的店|\b(?:my|our) (?:store|shop)(?:'s)?\b"
 )
-ORDER_NOW = _rx(r"现在|马上|立即|立刻|需要补|该补|要补|该下单|要下单|缺货风险|\bnow\b|\bimmediately\b|\burgent")
-SLOW_LIST = _rx(
-    r"哪些.{0,12}(?:滞销|卖不动|动销差)|(?:滞销|卖不动)的?(?:sku|商品|产品|单品|货|品)(?!比例|占比|率|比重|的?(?:比例|占比))|滞销(?:品)?(?:清单|列表|名单)"
-    r"|\bwhich\b.{0,30}\b(?:slow[- ]moving|slow movers?|not selling|dead stock)|\bslow[- ]moving (?:skus|products|items)\b"
-    r"|\blist (?:of )?(?:the )?slow movers\b|\bdead stock list\b"
-)
-OVERSTOCK = _rx(r"积压|压货|库存过多|库存太多|超储|\boverstock|\btoo much stock\b|\bexcess (?:stock|inventory)\b")
-ELASTICITY = _rx(
-    r"价格弹性|弹性|怎么定价|如何定价|定价建议|定价|该定多少钱|最优价格|建议价格|涨价|降价|调价"
-    r"|\belastic|\bpricing\b|\bprice (?:recommendation|optimi[sz]|point)|\boptimal price\b|\bwhat price\b|\bhow (?:should|to) (?:we )?price\b|\braise (?:the )?price|\bcut (?:the )?price"
-)
-CASH_CYCLE = _rx(
-    r"(?:分析|诊断|拆解|解读|报告|复盘|怎么样|如何|情况|为什么|为何|原因).{0,20}(?:现金转换周期|现金周期|现金循环|资金周转|ccc)"
-    r"|(?:现金转换周期|现金周期|现金循环|资金周转|ccc).{0,20}(?:分析|诊断|拆解|解读|报告|复盘|怎么样|如何|情况|为什么|为何|原因|变长|变短)"
-    r"|\b(?:analy[sz]e|analysis|review|diagnos\w*|why|explain|breakdown of|deep dive)\b.{0,40}\b(?:cash conversion cycle|cash cycle|ccc|working capital)\b"
-    r"|\b(?:cash conversion cycle|cash cycle|ccc|working capital)\b.{0,40}\b(?:analysis|review|diagnos\w*|why|longer|shorter)\b"
-)
-AR_AGING = _rx(r"应收(?:账款)?账龄|账龄分析|应收.{0,4}逾期|逾期应收|逾期客户|谁欠|\b(?:ar|receivables?) aging\b|\baging (?:of )?(?:ar|receivables)\b|\boverdue (?:customers|receivables|invoices)\b|\bwho owes\b")
-AP_AGING = _rx(r"应付(?:账款)?账龄|应付.{0,4}逾期|\b(?:ap|payables?) aging\b|\baging (?:of )?(?:ap|payables)\b|\boverdue (?:bills|payables)\b")
 
 WHY = _rx(r"为什么|为何|怎么回事|原因|\bwhy\b|\bhow come\b")
 
@@ -186,7 +137,7 @@ FILLER = _rx(
     r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
     r"|\b(?:what|whats|what's|was|were|is|are|the|a|an|of|for|in|on|at|to|by|per|me|show|give|tell|list|how|much|many|did|do|does|we|our|us|i|my|please|can|could|you|get|pull|up|and|with|vs|versus|over|during|from|between|which|who|had|has|have|been|be|it|its|that|this|these|those|total|overall|number|value|figure|figures|data|look|like|about|whole|company|so|far|far|all|only|just|then|now|ok|okay|check|see|break|down|trend|was|looking|doing|how's|hows|did|compare|compared|report|rate|numbers|any)\b"
     r"|\b(?:sell|sold|selling|make|made|earn|earned|did|doing|do|go|went|look|looks|perform|performed|vs)\b|钱|多还是少|增长了多少|增长多少|变化多少|变化|变了多少|涨了多少|跌了多少|多花了多少|少了多少|怎么变|有什么变化|跟|比"
-    r"|占比|比例|比重|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad)\b"
+    r"|以外|之外|比例|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad)\b"
     r"|(?<![0-9a-z\u4e00-\u9fff])\d{1,2}(?![0-9a-z\u4e00-\u9fff])|\b[a-z]\b"
     r"|[\s?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
 )

@@ -11,29 +11,36 @@ sentence in the user's language rather than as a compiler error.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import ValidationError
 from rapidfuzz import fuzz
 
 from agent import cues
+from agent.answer_text import display_name
+from agent.fuzzy import NearMisses, Reading
 from agent.messages import join_names, say
-from agent.plan import Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
+from agent.metric_format import format_period
+from agent.phrases import compile_pattern
+from agent.plan import AttributePlan, Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
 from agent.question import Parsed, Rank, parse, wants_each, wants_total
 from agent.vocabulary import Vocabulary, detect_language
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
-from semantic_layer.master_data import MasterData, Member
-from semantic_layer.query import Filter, MetricQuery, Period, Principal
+from semantic_layer.master_data import KINDS, MasterData, Member
+from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import SemanticModel, formula_names
 from semantic_layer.validation import check_query
 
 Language = Literal["zh", "en"]
-PlanT = QueryPlan | ToolCall | Clarify | Refuse
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse
 
 #: Offered when a question names no metric at all.
 _POPULAR = ("gmv", "gross_margin", "units_sold", "orders", "dio", "stockout_rate")
 _CHANNEL_FAMILY = {"channel", "channel_type"}
+_MEMBER_KINDS = frozenset(KINDS)
 _ORDINALS = {
     "1": 0, "一": 0, "first": 0, "1st": 0, "2": 1, "二": 1, "两": 1, "second": 1, "2nd": 1,
     "3": 2, "三": 2, "third": 2, "3rd": 2, "4": 3, "四": 3, "fourth": 3, "4th": 3,
@@ -52,10 +59,24 @@ _PICK = re.compile(
 class EmbeddedPlanner:
     name = "embedded"
 
-    def __init__(self, model: SemanticModel, master: MasterData) -> None:
+    def __init__(
+        self,
+        model: SemanticModel,
+        master: MasterData,
+        tool_triggers: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+    ) -> None:
+        from tools.registry import triggers
+
         self.model = model
         self.master = master
+        self.triggers = {
+            (tool, ask): compile_pattern("|".join(f"(?:{p})" for p in patterns))
+            for tool, asks in (tool_triggers if tool_triggers is not None else triggers()).items()
+            for ask, patterns in asks.items()
+            if patterns
+        }
         self.vocabulary = Vocabulary(model)
+        self.near = NearMisses(master, self.vocabulary)
 
     def language(self, question: str) -> Language:
         return detect_language(question, self.master)
@@ -66,7 +87,7 @@ class EmbeddedPlanner:
         folded = text.casefold()
         if not text:
             return Refuse(reason="out_of_scope", text=say("help", language))
-        if cues.INJECTION.search(folded):
+        if cues.INJECTION.search(folded) or self._names_a_relation(folded):
             return Refuse(reason="injection", text=say("injection", language) + " " + say("help", language))
         if cues.DATA_CHANGE.search(folded):
             return Refuse(reason="data_change", text=say("data_change", language))
@@ -78,9 +99,14 @@ class EmbeddedPlanner:
         if cues.GREETING.match(folded):
             return Refuse(reason="out_of_scope", text=say("greeting", language) + say("help", language))
         parsed = parse(text, self.vocabulary, self.master, today)
+        read_as = self._read_near_misses(parsed)
         tool = self._tool_call(folded, parsed)
         if tool is not None:
             return tool
+        if not parsed.metrics and not parsed.ambiguous_metric:
+            listing = self._attribute_listing(parsed, language)
+            if listing is not None:
+                return _noted(listing, read_as, language)
         previous = conversation.last_query()
         if parsed.no_days is not None:
             label, day = parsed.no_days.label, today.isoformat()
@@ -93,12 +119,36 @@ class EmbeddedPlanner:
         follows = parsed.follow_cue or parsed.only_metrics or not (parsed.metrics or parsed.ambiguous_metric)
         if previous is not None and follows:
             if not parsed.empty:
-                return self._finish(self._follow_up(previous, parsed, text, today), parsed, user, language)
+                query = self._follow_up(previous, parsed, text, today)
+                return _noted(self._finish(query, parsed, user, language), read_as, language)
             if parsed.follow_cue and not parsed.out_of_scope and not parsed.leftover:
                 return Refuse(reason="unsupported", text=say("follow_up_unclear", language))
         if not parsed.metrics and not parsed.ambiguous_metric:
-            return self._no_metric(parsed, text, today, user, language)
-        return self._finish(self._fresh(parsed, text, today), parsed, user, language)
+            return _noted(self._no_metric(parsed, text, today, user, language), read_as, language)
+        return _noted(self._finish(self._fresh(parsed, text, today), parsed, user, language), read_as, language)
+
+    def _names_a_relation(self, folded: str) -> bool:
+        """A question naming a warehouse table ("导出 fact_receivable") asks for raw rows, not a metric."""
+        return any(re.search(rf"(?<![a-z0-9_]){re.escape(t)}(?![a-z0-9_])", folded) for t in self._relations)
+
+    @functools.cached_property
+    def _relations(self) -> tuple[str, ...]:
+        return tuple({e.table.casefold().rsplit(".", 1)[-1] for e in self.model.entities.values()})
+
+    def _read_near_misses(self, parsed: Parsed) -> list[Reading]:
+        """Apply each leftover word that is close to exactly one name of the model ("面模" -> 面膜);
+        the words applied leave ``parsed.leftover``, and the answer says how they were read."""
+        applied: list[Reading] = []
+        kept: list[str] = []
+        for word in parsed.leftover.split():
+            close = [r for r in self.near.readings(word) if r.close]
+            if len(close) == 1 and (close[0].kind == "member" or close[0].metric not in parsed.metrics):
+                _apply(parsed, close[0])
+                applied.append(close[0])
+            else:
+                kept.append(word)
+        parsed.leftover = " ".join(kept)
+        return applied
 
     # -- decisions -------------------------------------------------------------------
     def _no_metric(self, parsed: Parsed, text: str, today: dt.date, user: Principal, language: Language) -> PlanT:
@@ -129,14 +179,22 @@ class EmbeddedPlanner:
         metrics = list(
             metrics or parsed.metrics or (list(parsed.ambiguous_metric[1][:1]) if parsed.ambiguous_metric else [])
         )
-        if parsed.why:
+        if parsed.why or parsed.trend:
             metrics = _with_components(self.model, metrics)
         dimensions = list(parsed.dimensions)
         if not wants_total(text) and (wants_each(text) or parsed.rank is not None):
             many = [f.dimension for f in parsed.filters if len(f.members) > 1 and not f.exclude]
             dimensions += [d for d in many[:1] if d not in dimensions]
-        if not dimensions and parsed.store_word and (parsed.store_marked or parsed.rank is not None):
-            dimensions = ["store"]  # "每家实体店", "转化率最低的3家门店"
+        marked = parsed.store_marked or parsed.distributive or parsed.rank is not None
+        if not dimensions and parsed.store_word and marked:
+            dimensions = ["store"]  # "每家实体店", "each of our Shenzhen stores", "转化率最低的3家门店"
+        filters = [f.model_dump() for f in parsed.filters]
+        if parsed.share and not dimensions and not parsed.grain:
+            # "天猫的销售额占比": the channel's part of all channels, so every channel is a row
+            named = next((f for f in filters if not f["exclude"]), None)
+            if named is not None:
+                dimensions = [named["dimension"]]
+                filters.remove(named)
         if parsed.rank is not None and parsed.rank.limit is not None and not dimensions and not parsed.grain:
             dimensions = ["sku"]  # "销量前10" means the top 10 products
         grain = parsed.grain
@@ -144,15 +202,24 @@ class EmbeddedPlanner:
         if grain is None and parsed.trend:
             grain = _trend_grain(period)
         if period is None:
-            period = _default_period(today, grain)
+            # "现在还有多少库存": a stock or balance on the last day with data (its value on the last
+            # month's end is the same number, but the period said is the day)
+            snapshot = grain is None and all(
+                self.model.metrics[m].point_in_time and (parsed.snapshot or self.model.metrics[m].additive)
+                for m in metrics
+            )
+            period = _last_day(today) if snapshot else _default_period(today, grain)
         query: dict = {
             "metrics": metrics,
             "dimensions": dimensions,
             "grain": grain,
-            "filters": [f.model_dump() for f in parsed.filters],
+            "filters": filters,
             "period": period.model_dump(),
             "compare": parsed.compare or ("pop" if parsed.why else None),
+            "share": parsed.share,
         }
+        if parsed.compare_period is not None:
+            query["compare_period"] = parsed.compare_period.model_dump()
         if parsed.rank is not None and (dimensions or grain):
             query.update(self._order(parsed.rank, metrics[0]))
         return query
@@ -182,6 +249,10 @@ class EmbeddedPlanner:
             query["grain"] = _trend_grain(Period.model_validate(query["period"]))
         if parsed.compare is not None:
             query["compare"] = parsed.compare
+        if parsed.compare_period is not None:
+            query["compare_period"] = parsed.compare_period.model_dump(mode="json")
+        if parsed.share:
+            query["share"] = True
         if parsed.rank is not None:
             if parsed.dimensions and parsed.grain is None:
                 query["grain"] = None  # "top 3 SKUs" after a weekly view ranks SKUs, not weeks
@@ -194,29 +265,80 @@ class EmbeddedPlanner:
 
     def _tool_call(self, folded: str, parsed: Parsed) -> ToolCall | None:
         """Decisions rather than numbers: 补货建议, 定价, 现金转换周期分析, 账龄 go to the analysis tools."""
-        if cues.SLOW_LIST.search(folded):
+        if self._asks("replenishment", "slow_list", folded):
             return ToolCall(tool="replenishment", arguments={**self._scope(parsed), "actions": ["slow_mover"]})
-        if cues.REPLENISH.search(folded) or (cues.OVERSTOCK.search(folded) and not parsed.metrics):
+        overstock = self._asks("replenishment", "overstock", folded)
+        if self._asks("replenishment", "replenish", folded) or (overstock and not parsed.metrics):
             arguments = self._scope(parsed)
-            if cues.OVERSTOCK.search(folded):
+            if overstock:
                 arguments["actions"] = ["overstock"]
-            elif cues.ORDER_NOW.search(folded):
+            elif self._asks("replenishment", "order_now", folded):
                 arguments["actions"] = ["order_now"]
             return ToolCall(tool="replenishment", arguments=arguments)
-        if cues.ELASTICITY.search(folded):
+        if self._asks("elasticity", "price", folded):
             arguments = {k: v for k, v in self._scope(parsed).items() if k in ("category", "sku_ids")}
             if "sku_ids" in arguments:
                 arguments["level"] = "sku"
             return ToolCall(tool="elasticity", arguments={**arguments, **self._dates(parsed)})
         if "ar_over_60_share" in parsed.metrics:
             return None
-        focus = "ar_aging" if cues.AR_AGING.search(folded) else ("ap_aging" if cues.AP_AGING.search(folded) else None)
-        if focus is not None or cues.CASH_CYCLE.search(folded):
+        focus = next((f for f in ("ar_aging", "ap_aging") if self._asks("ccc", f, folded)), None)
+        if focus is not None or self._asks("ccc", "overview", folded):
             arguments = {**self._dates(parsed), "focus": focus or "overview"}
             if parsed.grain in ("month", "quarter"):
                 arguments["grain"] = parsed.grain
             return ToolCall(tool="ccc", arguments=arguments)
         return None
+
+    def _attribute_listing(self, parsed: Parsed, language: Language) -> PlanT | None:
+        """ "账期最长的供应商", "哪些客户是经销商", "lead time by supplier": members listed by their
+        attributes, when no metric is asked for and a dimension with attributes is named or implied."""
+        named = [d for d in parsed.dimensions if d in self.model.dimensions and self.model.dimensions[d].attributes]
+        words = [tuple(a.partition(".")[::2] for a in word) for word in parsed.attributes]
+        if named:
+            words = [tuple(p for p in word if p[0] in named) or word for word in words]
+        dims = list(dict.fromkeys(named + [dim for word in words for dim, _ in word]))
+        # attribute words, or members filtered by another of their dimensions ("哪些客户是经销商");
+        # a dimension word alone ("top 3 SKUs") is a metric follow-up or ranking, not a listing
+        if not dims or not (parsed.attributes or (parsed.filters and named)):
+            return None
+        if len(dims) > 1 and not named:
+            options = [ClarifyOption(label=f"{self._dimension_name(d, language)} ({d})", plan=plan)
+                       for d in dims if isinstance(plan := self._attribute_plan(d, words, parsed), AttributePlan)]  # fmt: skip
+            if len(options) > 1:
+                return Clarify(text=say("which_dimension", language), options=options)
+        dimension = named[0] if named else dims[0]
+        plan = self._attribute_plan(dimension, words, parsed)
+        if parsed.leftover:
+            understood = say("listing", language, dimension=self._dimension_name(dimension, language))
+            quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in parsed.leftover.split()], language)
+            text = say("not_understood", language, reading=understood, words=quoted)
+            label = say("without_words", language, words=quoted, reading=understood)
+            return Clarify(text=text, options=[ClarifyOption(label=label, plan=plan)])
+        return plan
+
+    def _attribute_plan(
+        self, dimension: str, words: list[tuple[tuple[str, str], ...]], parsed: Parsed
+    ) -> AttributePlan:
+        attributes = list(dict.fromkeys(a for word in words for dim, a in word if dim == dimension))
+        query: dict = {
+            "dimension": dimension,
+            "attributes": attributes,
+            "filters": [f.model_dump() for f in parsed.filters if f.dimension != dimension],
+        }
+        if parsed.rank is not None and attributes:
+            spec = next(a for a in self.model.dimensions[dimension].attributes if a.name == attributes[0])
+            descending = {"top": True, "all": True, "bottom": False}.get(
+                parsed.rank.kind, (parsed.rank.kind == "best") == (spec.better == "higher")
+            )
+            query["order_by"] = {"field": attributes[0], "descending": descending}
+            # "账期最长的供应商": all of them, longest first; a number named ("账期最长的3家") is a limit
+            query["limit"] = parsed.rank.limit if parsed.rank.limit and parsed.rank.limit > 1 else None
+        return AttributePlan(query=AttributeQuery.model_validate(query))
+
+    def _asks(self, tool: str, ask: str, folded: str) -> bool:
+        pattern = self.triggers.get((tool, ask))
+        return pattern is not None and pattern.search(folded) is not None
 
     @staticmethod
     def _scope(parsed: Parsed) -> dict:
@@ -262,13 +384,86 @@ class EmbeddedPlanner:
             return Clarify(text=say("ambiguous_metric", language, word=word), options=options)
         if parsed.ambiguous_member is not None:
             return self._clarify_member(query, *parsed.ambiguous_member, language)
+        if query.get("share") and not query["dimensions"] and not query["grain"]:
+            if all(self.model.metrics[m].additive for m in query["metrics"]):
+                return self._clarify_share_dimension(query, language)
+            allowed = [d for d in self.model.metric_dimensions(query["metrics"][0]) if d in self.model.dimensions]
+            query["dimensions"] = allowed[:1]  # the model's refusal of a ratio's share, worded for this metric
         try:
             plan = MetricQuery.model_validate(query)
         except ValidationError as exc:
             reason = exc.errors()[0]["msg"]
             return Refuse(reason="unsupported", text=say("invalid", language, reason=reason))
         refusal = self.check(plan, user, language)
-        return refusal or QueryPlan(query=plan, ignored=parsed.leftover.split())
+        if refusal is not None:
+            return refusal
+        if parsed.leftover:
+            return self._not_understood(plan, parsed.leftover.split(), language)
+        return QueryPlan(query=plan)
+
+    def _not_understood(self, plan: MetricQuery, words: list[str], language: Language) -> Clarify:
+        """The coverage rule: words that look like content and that no recogniser read make the answer
+        a question back, saying what was understood, never a broader answer. Options: each name the
+        first such word may be a typo of, then the reading without the words."""
+        options: list[ClarifyOption] = []
+        readings = next((r for r in (self.near.readings(w) for w in words) if r), [])
+        for reading in readings:
+            parsed = Parsed(metrics=list(plan.metrics), filters=[f.model_copy(deep=True) for f in plan.filters])
+            _apply(parsed, reading)
+            changed = plan.model_copy(update={"metrics": parsed.metrics, "filters": parsed.filters})
+            options.append(ClarifyOption(label=self._reading_label(reading, language), plan=QueryPlan(query=changed)))
+        quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in words], language)
+        understood = self._describe(plan, language)
+        options.append(ClarifyOption(label=say("without_words", language, words=quoted, reading=understood),
+                                     plan=QueryPlan(query=plan)))  # fmt: skip
+        text = say("not_understood", language, reading=understood, words=quoted)
+        if readings:
+            text += say("maybe", language, word=readings[0].word)
+        return Clarify(text=text, options=options)
+
+    def _clarify_share_dimension(self, query: dict, language: Language) -> PlanT:
+        """ "销售额占比" with nothing to divide: a share is of a breakdown, so ask which one."""
+        allowed = [d for d in self.model.metric_dimensions(query["metrics"][0]) if d in self.model.dimensions]
+        options = []
+        for dim in allowed[:6]:
+            plan = MetricQuery.model_validate({**query, "dimensions": [dim]})
+            options.append(
+                ClarifyOption(label=f"{self._dimension_name(dim, language)} ({dim})", plan=QueryPlan(query=plan))
+            )
+        if len(options) < 1:
+            return Refuse(reason="unsupported", text=say("share_needs_breakdown", language))
+        return Clarify(text=say("share_which_dimension", language), options=options)
+
+    def _reading_label(self, reading: Reading, language: Language) -> str:
+        if reading.member is not None:
+            kind = self._dimension_name(reading.member.kind, language)
+            name = reading.member.name if language == "zh" else (reading.member.name_en or reading.member.name)
+            return f"{name} ({kind})"
+        assert reading.metric is not None
+        return f"{self.model.metrics[reading.metric].name(language)} ({reading.metric})"
+
+    def _describe(self, query: MetricQuery, language: Language) -> str:
+        """What a query reads, in words: the metrics, the filters, the breakdown, the period."""
+        parts = [self._metric_names(list(query.metrics), language)]
+        for f in query.filters:
+            names = [self._member_name(f.dimension, m, language) for m in f.members]
+            prefix = ("不含" if language == "zh" else "excluding ") if f.exclude else ""
+            parts.append(f"{self._dimension_name(f.dimension, language)}: {prefix}{join_names(names, language)}")
+        keys = ([query.grain] if query.grain else []) + list(query.dimensions)
+        if keys:
+            by = join_names([display_name(self.model, k, language) for k in keys], language)
+            parts.append(f"按{by}" if language == "zh" else f"by {by}")
+        parts.append(format_period(query.period.start, query.period.end, language))
+        return (", " if language == "en" else ",").join(parts)
+
+    def _member_name(self, dimension: str, key: str, language: Language) -> str:
+        member = self.master.member(dimension, key) if dimension in _MEMBER_KINDS else None
+        if member is None:
+            declared = self.model.dimensions[dimension].member(key) if dimension in self.model.dimensions else None
+            if declared is None:
+                return key
+            return declared.name_zh if language == "zh" else declared.name_en
+        return member.name if language == "zh" else (member.name_en or member.name)
 
     def check(self, query: MetricQuery, user: Principal, language: Language) -> Refuse | None:
         """The refusal, in the asker's language, for a query the model or the role does not allow; else None."""
@@ -361,6 +556,32 @@ class EmbeddedPlanner:
         return dim.name_zh if language == "zh" else dim.name_en
 
 
+def _apply(parsed: Parsed, reading: Reading) -> None:
+    """Use a near miss as what it resembles: a member as a filter, a metric as a metric asked for."""
+    if reading.member is not None:
+        found = next((f for f in parsed.filters if f.dimension == reading.member.kind and not f.exclude), None)
+        if found is None:
+            parsed.filters.append(Filter(dimension=reading.member.kind, members=[reading.member.key], exclude=False))
+        elif reading.member.key not in found.members:
+            found.members.append(reading.member.key)
+    elif reading.metric is not None and reading.metric not in parsed.metrics:
+        parsed.metrics.append(reading.metric)
+
+
+def _noted(plan: PlanT, applied: list[Reading], language: Language) -> PlanT:
+    """Say how near misses were read ("按“面膜”理解“面模”"), first in the answer."""
+    if not applied or isinstance(plan, Refuse):
+        return plan
+    note = "".join(say("read_as", language, word=r.word, surface=r.surface) for r in applied)
+    return plan.model_copy(update={"note": note + (plan.note or "")})
+
+
+def _last_day(today: dt.date) -> Period:
+    """A snapshot with no period named: the last day with data, the day before today."""
+    yesterday = today - dt.timedelta(days=1)
+    return Period(start=yesterday, end=yesterday)
+
+
 def _option_keys(option: ClarifyOption) -> set[str]:
     if not isinstance(option.plan, QueryPlan):
         return set()
@@ -396,13 +617,14 @@ def _promotions_in_period(query: dict, parsed: Parsed) -> None:
 
 
 def _with_components(model: SemanticModel, metrics: list[str]) -> list[str]:
-    """ "为什么现金转换周期变长了": the metric and the metrics its formula is made of."""
+    """ "为什么现金转换周期变长了", "毛利率趋势": a composite metric explains itself with the
+    components the model declares for it (ccc: dio, dso, dpo), else the metrics its formula names."""
     out = list(metrics)
     for metric_id in metrics:
-        formula = model.metrics[metric_id].formula
-        for name in sorted(formula_names(formula), key=formula.find):
-            if name in model.metrics and name not in out:
-                out.append(name)
+        metric = model.metrics[metric_id]
+        declared = getattr(metric, "components", None)
+        names = declared if declared is not None else sorted(formula_names(metric.formula), key=metric.formula.find)
+        out += [n for n in names if n in model.metrics and n not in out]
     return out
 
 

@@ -75,6 +75,23 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "注意:问题中的“{words}”我没有理解,以下结果没有考虑它。",
         "en": 'Note: I did not understand "{words}", so the result below leaves it out. ',
     },
+    "not_understood": {
+        "zh": "我理解的是:{reading};但问题中的{words}我没有理解,为免答非所问,请确认。",
+        "en": "I understood: {reading}; but not {words}, so rather than answer a broader question I am asking.",
+    },
+    "maybe": {"zh": "“{word}”可能是指:", "en": ' "{word}" may mean one of these:'},
+    "without_words": {"zh": "不考虑{words}: {reading}", "en": "Leave out {words}: {reading}"},
+    "read_as": {"zh": "“{word}”按“{surface}”理解。", "en": 'Read "{word}" as "{surface}". '},
+    "share_which_dimension": {
+        "zh": "占比是分项占合计的比例,您想按哪个维度看占比?",
+        "en": "A share is each part's share of the total. Which breakdown would you like the shares of?",
+    },
+    "share_needs_breakdown": {
+        "zh": "占比需要按某个维度拆分,这个指标没有可拆分的维度。",
+        "en": "A share needs a breakdown, and this metric has none.",
+    },
+    "which_dimension": {"zh": "您想列出哪一类的成员?", "en": "Which members would you like listed?"},
+    "listing": {"zh": "列出各{dimension}及其属性", "en": "a list of {dimension}s with their attributes"},
     "unknown_tool": {
         "zh": "抱歉,没有名为 {tool} 的分析工具。可用的有:补货建议、价格弹性与定价、现金转换周期分析。",
         "en": "Sorry, there is no analysis tool called {tool}. "

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from semantic_layer.query import MetricQuery, Principal
+from semantic_layer.query import AttributeQuery, MetricQuery, Principal
 
 Language = Literal["zh", "en"]
 
@@ -48,6 +48,15 @@ class QueryPlan(_Noted):
     )
 
 
+class AttributePlan(_Noted):
+    """List a dimension's members by their descriptive attributes, without a metric ("账期最长的供应商")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["attributes"] = "attributes"
+    query: AttributeQuery
+
+
 class ToolCall(_Noted):
     """Run one analysis tool (replenishment, elasticity, cash conversion cycle) with arguments."""
 
@@ -62,7 +71,7 @@ class ClarifyOption(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(description="What the user sees and may type back, e.g. '库存周转天数 (dio)'.")
-    plan: QueryPlan | ToolCall
+    plan: QueryPlan | ToolCall | AttributePlan
 
 
 class Clarify(_Noted):
@@ -72,7 +81,7 @@ class Clarify(_Noted):
 
     kind: Literal["clarify"] = "clarify"
     text: str
-    options: list[ClarifyOption] = Field(min_length=2)
+    options: list[ClarifyOption] = Field(min_length=1)
 
 
 class Refuse(_Noted):
@@ -98,7 +107,7 @@ class SqlPlan(_Noted):
     reason: str = Field(description="Why no governed metric query can answer the question.")
 
 
-Plan = Annotated[QueryPlan | ToolCall | Clarify | Refuse | SqlPlan, Field(discriminator="kind")]
+Plan = Annotated[QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan, Field(discriminator="kind")]
 
 
 class Turn(BaseModel):
@@ -106,7 +115,7 @@ class Turn(BaseModel):
 
     question: str
     language: Language
-    plan: QueryPlan | ToolCall | Clarify | Refuse | SqlPlan = Field(discriminator="kind")
+    plan: QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan = Field(discriminator="kind")
     status: str  # the answer's status
 
 
@@ -137,4 +146,4 @@ class Planner(Protocol):
 
     def plan(
         self, question: str, conversation: Conversation, user: Principal, today: dt.date
-    ) -> QueryPlan | ToolCall | Clarify | Refuse | SqlPlan: ...
+    ) -> QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan: ...

@@ -34,7 +34,10 @@ _TREND = re.compile(r"趋势|走势|曲线|怎么变|变化情况|(?<![a-z])tren
 #: A channel word that names shops ("门店", "实体店", "offline stores"): after "每家" or in a
 #: ranking it asks for a store breakdown.
 _EVENT_AS_TIME = re.compile(r"\s*(?:期间|前后|左右|那几天|那段时间|当天|大促期间|(?:period|season|week|weekend)\b)")
+_EVENT_AS_PROMOTION = re.compile(r"\s*(?:的)?(?:活动|促销|大促活动|campaigns?\b|promotions?\b|promos?\b)")
 _STORE_WORD = re.compile(r"(?:店|店铺|stores?|shops?)$")
+#: Between a comparison word and the period it names: "环比Q3", "compared with Q3".
+_TARGET_GAP = re.compile(r"\s*(?:的)?\s*$")
 
 
 @dataclass
@@ -62,6 +65,13 @@ class Parsed:
     store_word: bool = False  # a channel named by a word for shops ("门店", "offline stores")
     store_marked: bool = False  # ... right after a breakdown marker ("每家实体店")
     rank: Rank | None = None
+    share: bool = False  # 占比, mix, % of total
+    snapshot: bool = False  # 现在, right now: a point-in-time metric on the last day with data
+    scope_word: str | None = None  # 全公司, company-wide: the role's whole scope, not a filter
+    distributive: bool = False  # 各, 每个, each, per: one row per member
+    event: str | None = None  # the event whose window is the period ("双11期间")
+    compare_period: Period | None = None  # an explicit comparison period (the event a year earlier, "环比Q3")
+    attributes: list[tuple[str, ...]] = field(default_factory=list)  # per word: "supplier.payment_terms_days", ...
     unknown_metric: str | None = None
     why: bool = False
     follow_cue: bool = False
@@ -74,7 +84,7 @@ class Parsed:
         """Nothing a query could use was recognised."""
         return not (
             self.metrics or self.ambiguous_metric or self.dimensions or self.grain or self.trend or self.period
-            or self.compare or self.filters or self.ambiguous_member or self.rank or self.no_days
+            or self.compare or self.filters or self.ambiguous_member or self.rank or self.no_days or self.share
         )  # fmt: skip
 
     @property
@@ -82,7 +92,8 @@ class Parsed:
         """Names metrics and nothing else: in a conversation, "毛利率呢" keeps the rest."""
         return bool(self.metrics) and not (
             self.dimensions or self.grain or self.trend or self.period or self.compare or self.filters or self.rank
-        )
+            or self.share
+        )  # fmt: skip
 
 
 class _Text:
@@ -125,19 +136,30 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     parsed.add_cue = bool(cues.ADD_TO_PREVIOUS.search(original))
     parsed.why = bool(cues.WHY.search(original))
     parsed.out_of_scope = bool(cues.OUT_OF_SCOPE.search(original))
-    _comparison(work, parsed)
-    _time(work, parsed, today)
-    _metric_phrases(work, parsed)
+    parsed.distributive = bool(cues.DISTRIBUTIVE.search(original))
+    _blank_all(work, cues.PASTED_CONTEXT)
+    phrases = vocabulary.phrases
+    if phrases.scope_words is not None:
+        scope = _blank_all(work, phrases.scope_words)
+        parsed.scope_word = scope[0].group(0) if scope else None
+    compare_ends = _comparison(work, parsed)
+    _time(work, parsed, today, compare_ends)  # before snapshot words: "年初到现在" is a period
+    if phrases.snapshot_words is not None and _blank_all(work, phrases.snapshot_words):
+        parsed.snapshot = True
+    _events(work, parsed, vocabulary, today)
+    _metric_phrases(work, parsed, vocabulary)
     _blank_all(work, cues.OWN_STORE)
     _marked_breakdowns(work, parsed, vocabulary)
     word_spans = [(m.start, m.end) for m in vocabulary.find(work.text)]
     _members(work, parsed, master, word_spans)
     _terms(work, parsed, vocabulary)
     if not parsed.metrics and not parsed.ambiguous_metric:
-        for pattern, metric_id in cues.METRIC_FALLBACKS:
-            if pattern.search(work.text):
+        for pattern, metric_id in phrases.metric_fallbacks:
+            if pattern is not None and pattern.search(work.text):
                 parsed.metrics.append(metric_id)
                 break
+    if _blank_all(work, cues.SHARE) and not all(_is_a_share(vocabulary, m) for m in parsed.metrics or [""]):
+        parsed.share = True
     _ranking(work, parsed)
     if _TREND.search(work.text):
         parsed.trend = True
@@ -152,6 +174,13 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     return parsed
 
 
+def _is_a_share(vocabulary: Vocabulary, metric_id: str) -> bool:
+    """ "滞销占比", "AR aging over 60 占比": a metric whose own name says share; a share word next
+    to it is part of its name, not a share of total."""
+    metric = vocabulary.model.metrics.get(metric_id)
+    return metric is not None and any(cues.SHARE.search(n.casefold()) for n in (metric.name_zh, metric.name_en))
+
+
 def _blank_all(work: _Text, pattern: re.Pattern[str]) -> list[re.Match[str]]:
     found = list(pattern.finditer(work.text))
     for m in found:
@@ -159,18 +188,25 @@ def _blank_all(work: _Text, pattern: re.Pattern[str]) -> list[re.Match[str]]:
     return found
 
 
-def _comparison(work: _Text, parsed: Parsed) -> None:
-    if _blank_all(work, cues.YOY):
-        parsed.compare = "yoy"
-    elif _blank_all(work, cues.POP):
-        parsed.compare = "pop"
+def _comparison(work: _Text, parsed: Parsed) -> list[int]:
+    """The comparison asked for; returns where each comparison word ends, for "环比Q3"."""
+    for pattern, kind in ((cues.YOY, "yoy"), (cues.POP, "pop")):
+        found = _blank_all(work, pattern)
+        if found:
+            parsed.compare = kind  # type: ignore[assignment]
+            return [m.end() for m in found]
+    return []
 
 
-def _time(work: _Text, parsed: Parsed, today: dt.date) -> None:
+def _time(work: _Text, parsed: Parsed, today: dt.date, compare_ends: list[int] | None = None) -> None:
     found = find_periods(work.raw, today)
     for m in found:
         work.blank(m.start, m.end)
     matches = _apply_year(found)
+    target = _comparison_target(work, matches, compare_ends or [])
+    if target is not None:
+        matches = [m for m in matches if m is not target]
+        _compare_with(parsed, matches, target)
     if not matches:
         return
     empty = [m for m in matches if m.period is None]
@@ -184,6 +220,65 @@ def _time(work: _Text, parsed: Parsed, today: dt.date) -> None:
     # "2024、2025两年", "1月和3月": the span they cover, one row per named period.
     parsed.period = Period(start=min(p.start for p in periods), end=max(p.end for p in periods))
     parsed.grain = _common_grain(periods)
+
+
+def _comparison_target(work: _Text, matches: list[TimeMatch], compare_ends: list[int]) -> TimeMatch | None:
+    """ "Q4毛利率环比Q3", "Q4 compared with Q3": the period right after a comparison word, when
+    another period is the one asked about, is what it is compared with, not a second period."""
+    if len(matches) < 2:
+        return None
+    for m in matches:
+        if m.period is None:
+            continue
+        if any(end <= m.start and _TARGET_GAP.fullmatch(work.text[end : m.start]) for end in compare_ends):
+            return m
+        word = cues.COMPARE_BEFORE.search(work.text[: m.start])
+        if word is not None:
+            work.blank(word.start(), word.end())
+            return m
+    return None
+
+
+def _compare_with(parsed: Parsed, matches: list[TimeMatch], target: TimeMatch) -> None:
+    asked = [m.period for m in matches if m.period is not None]
+    if len(asked) != 1 or target.period is None:
+        return
+    period, other = asked[0], target.period
+    if period.previous("pop") == other:
+        parsed.compare = "pop"
+    elif period.previous("yoy") == other:
+        parsed.compare = "yoy"
+    else:
+        parsed.compare = parsed.compare or "pop"
+        parsed.compare_period = other
+
+
+def _events(work: _Text, parsed: Parsed, vocabulary: Vocabulary, today: dt.date) -> None:
+    """ "双11期间", "去年618": an event of the model's calendar. Its window is the period unless the
+    question gives dates of its own ("双11前后,11月1号至15号"); a year named picks the event's year,
+    and a year-on-year comparison reads the same event a year earlier."""
+    found = vocabulary.find_events(work.text)
+    if not found:
+        return
+    start, end, event_id = found[0]
+    if _EVENT_AS_PROMOTION.match(work.text[end:]):
+        return  # "双11活动的促销ROI": the promotions of that name, which master data knows
+    suffix = _EVENT_AS_TIME.match(work.text[end:])
+    for s, e, _ in found:
+        work.blank(s, e)
+    if suffix is not None:
+        work.blank(end, end + suffix.end())
+    parsed.event = event_id
+    if parsed.period is not None and not _whole_year(parsed.period):
+        return  # the question's own dates
+    year = parsed.period.start.year if parsed.period is not None else None
+    window = vocabulary.model.event_window(event_id, year, today)
+    if window is None:
+        return
+    parsed.period = window
+    parsed.grain = None if parsed.grain == "year" else parsed.grain
+    if parsed.compare == "yoy" and parsed.compare_period is None:
+        parsed.compare_period = vocabulary.model.event_window(event_id, window.start.year - 1, today)
 
 
 def _common_grain(periods: list[Period]) -> str | None:
@@ -237,15 +332,17 @@ def _shift_year(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _metric_phrases(work: _Text, parsed: Parsed) -> None:
+def _metric_phrases(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
     """Metrics asked for in words ("库存能卖几天", "账龄超过60天的应收占比") and metric-like words
-    of things the model does not define ("staff turnover")."""
-    for pattern, metric_id in cues.METRIC_PHRASES:
-        if _blank_all(work, pattern) and metric_id not in parsed.metrics:
+    of things the model does not define ("staff turnover"), from the model's phrase book."""
+    phrases = vocabulary.phrases
+    for pattern, metric_id in phrases.metric_phrases:
+        if pattern is not None and _blank_all(work, pattern) and metric_id not in parsed.metrics:
             parsed.metrics.append(metric_id)
-    unknown = _blank_all(work, cues.UNKNOWN_METRICS)
-    if unknown:
-        parsed.unknown_metric = unknown[0].group(0)
+    if phrases.unknown_metrics is not None:
+        unknown = _blank_all(work, phrases.unknown_metrics)
+        if unknown:
+            parsed.unknown_metric = unknown[0].group(0)
 
 
 def _marked_breakdowns(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
@@ -347,7 +444,15 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
         metrics = tuple(t.value for t in match.values if t.kind == "metric")
         grains = [t.value for t in match.values if t.kind == "grain"]
         dims = [t.value for t in match.values if t.kind == "dimension"]
-        if len(metrics) > 1:
+        attributes = tuple(t.value for t in match.values if t.kind == "attribute")
+        members = [t.value for t in match.values if t.kind == "member"]
+        if attributes:
+            parsed.attributes.append(attributes)
+        if members and not metrics:  # a member the model declares: "经销商" is customer_type distributor
+            dimension, _, code = members[0].partition(".")
+            exclude = bool(cues.EXCLUDE_BEFORE.search(work.text[: match.start]))
+            _add_filter(parsed, dimension, code, exclude)
+        elif len(metrics) > 1:
             parsed.ambiguous_metric = parsed.ambiguous_metric or (match.text, metrics)
         elif metrics:
             if metrics[0] not in parsed.metrics:

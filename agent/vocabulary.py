@@ -13,11 +13,12 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from semantic_layer.master_data import MasterData
+from agent.phrases import Phrases
+from semantic_layer.master_data import KINDS, MasterData
 from semantic_layer.phrase_index import Match, PhraseIndex
 from semantic_layer.semantic_model import SemanticModel
 
-TermKind = Literal["metric", "dimension", "grain"]
+TermKind = Literal["metric", "dimension", "grain", "event", "attribute", "member"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +28,14 @@ class Term:
 
 
 class Vocabulary:
-    def __init__(self, model: SemanticModel) -> None:
+    def __init__(self, model: SemanticModel, phrases: Phrases | None = None) -> None:
         self.model = model
+        self.phrases = phrases or Phrases.load(model)
         self.index: PhraseIndex[Term] = PhraseIndex()
+        self.events: PhraseIndex[Term] = PhraseIndex()
+        for event in model.events:
+            for phrase in (event.name_zh, event.name_en, *event.synonyms):
+                self.events.add(phrase, Term("event", event.id))
         for metric in model.metrics.values():
             for phrase in (metric.id, metric.name_zh, metric.name_en, *metric.synonyms):
                 self.index.add(phrase, Term("metric", metric.id))
@@ -39,10 +45,27 @@ class Vocabulary:
         for dim in model.dimensions.values():
             for phrase in (dim.name, dim.name_zh, dim.name_en, *dim.synonyms, *dim.name_zh.split("/")):
                 self.index.add(phrase, Term("dimension", dim.name))
+            for attribute in dim.attributes:  # "账期" of suppliers and of customers: "supplier.payment_terms_days"
+                for phrase in (attribute.name, attribute.name_zh, attribute.name_en, *attribute.synonyms):
+                    self.index.add(phrase, Term("attribute", f"{dim.name}.{attribute.name}"))
+            if dim.name not in KINDS:  # members master data does not index (customer_type: 经销商)
+                for member in dim.members:
+                    for phrase in (member.code, member.name_zh, member.name_en, *member.synonyms):
+                        self.index.add(phrase, Term("member", f"{dim.name}.{member.code}"))
         self._metric_phrases = [p for p in self.index.phrases() if any(t.kind == "metric" for t in self.index.get(p))]
 
     def find(self, text: str) -> list[Match[Term]]:
         return self.index.find(text)
+
+    def find_events(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, event id) of each event of the model's calendar the text names."""
+        return [(m.start, m.end, m.values[0].value) for m in self.events.find(text)]
+
+    def metric_phrases(self) -> list[str]:
+        return list(self._metric_phrases)
+
+    def metrics_named(self, phrase: str) -> list[str]:
+        return [t.value for t in self.index.get(phrase) if t.kind == "metric"]
 
     def metric_suggestions(self, word: str, limit: int = 3) -> list[str]:
         """Metric ids whose names look like ``word`` ("净利润" -> gross_profit), best first."""

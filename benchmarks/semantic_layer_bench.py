@@ -1,6 +1,7 @@
 """Semantic-layer overhead: compiled SQL vs the SQL an analyst would write by hand, same process.
 
-For ten representative questions, both SQL texts run on the same DuckDB connection,
+For sixteen representative questions (shares, per-bucket comparisons and
+end-of-period snapshots among them), both SQL texts run on the same DuckDB connection,
 interleaved, ``--repeat`` times each after a warm-up; the ratio is median(compiled) /
 median(hand-written). Also reports the compiler's own time (p50 over many compilations).
 Targets: median ratio <= 1.10, worst <= 1.5, compile p50 < 5 ms.
@@ -27,6 +28,7 @@ from semantic_layer.semantic_model import load_model
 
 YEAR = Period(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
 Q4 = Period(start=dt.date(2025, 10, 1), end=dt.date(2025, 12, 31))
+WEEKS = Period(start=dt.date(2025, 9, 29), end=dt.date(2025, 12, 28))  # 13 Monday-Sunday weeks
 Y, Q = "DATE '2025-01-01' AND DATE '2025-12-31'", "DATE '2025-10-01' AND DATE '2025-12-31'"
 
 
@@ -110,6 +112,54 @@ CASES: list[tuple[str, MetricQuery, str]] = [
            FROM fact_receivable r JOIN dim_customer c ON c.customer_id = r.customer_id
            WHERE r.invoice_date <= DATE '2025-12-31' AND (r.paid_date IS NULL OR r.paid_date > DATE '2025-12-31')
            GROUP BY 1 ORDER BY 1""",
+    ),
+    # Additions 2026-12: shares, per-bucket comparisons, end-of-period snapshots.
+    (
+        "gmv share by category, top 5",
+        MetricQuery(
+            metrics=["gmv"], dimensions=["category"], period=YEAR, share=True, order_by={"field": "gmv"}, limit=5
+        ),
+        f"""WITH c AS (SELECT k.category, SUM(s.revenue) AS v FROM fact_sales s JOIN dim_sku k ON k.sku_id = s.sku_id
+                        WHERE s.order_date BETWEEN {Y} GROUP BY 1)
+            SELECT category, v, v / SUM(v) OVER () FROM c ORDER BY v DESC LIMIT 5""",
+    ),
+    (
+        "gmv by month vs the month before",
+        MetricQuery(metrics=["gmv"], grain="month", period=YEAR, compare="pop"),
+        """WITH m AS (SELECT date_trunc('month', order_date) AS m, SUM(revenue) AS v FROM fact_sales
+                       WHERE order_date BETWEEN DATE '2024-12-01' AND DATE '2025-12-31' GROUP BY 1),
+                 l AS (SELECT m, v, LAG(v) OVER (ORDER BY m) AS p FROM m)
+            SELECT m, v, p, v / p - 1 FROM l WHERE m >= DATE '2025-01-01' ORDER BY m""",
+    ),
+    (
+        "gmv by channel and week, 13 weeks, vs the week before",
+        MetricQuery(metrics=["gmv"], grain="week", dimensions=["channel"], period=WEEKS, compare="pop"),
+        """WITH w AS (SELECT date_trunc('week', s.order_date) AS w, st.channel, SUM(s.revenue) AS v FROM fact_sales s
+                       JOIN dim_store st ON st.store_id = s.store_id
+                       WHERE s.order_date BETWEEN DATE '2025-09-22' AND DATE '2025-12-28' GROUP BY 1, 2),
+                 l AS (SELECT w, channel, v, LAG(v) OVER (PARTITION BY channel ORDER BY w) AS p FROM w)
+            SELECT w, channel, v, p, v / p - 1 FROM l WHERE w >= DATE '2025-09-29' ORDER BY w, channel""",
+    ),
+    (
+        "stock on hand by category, end of 2025",
+        MetricQuery(metrics=["on_hand_units", "inventory_value_end"], dimensions=["category"], period=YEAR),
+        """SELECT k.category, SUM(i.on_hand_qty), SUM(i.inventory_value) FROM fact_inventory_daily i
+           JOIN dim_sku k ON k.sku_id = i.sku_id WHERE i.snapshot_date = DATE '2025-12-31' GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "stock on hand by warehouse, each month-end",
+        MetricQuery(metrics=["on_hand_units"], grain="month", dimensions=["warehouse"], period=YEAR),
+        """SELECT date_trunc('month', snapshot_date), warehouse_id, SUM(on_hand_qty) FROM fact_inventory_daily
+           WHERE snapshot_date BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
+             AND snapshot_date = last_day(snapshot_date) GROUP BY 1, 2 ORDER BY 1, 2""",
+    ),
+    (
+        "AR balance by customer, end of 2025, with share",
+        MetricQuery(metrics=["ar_balance"], dimensions=["customer"], period=YEAR, share=True),
+        """WITH b AS (SELECT customer_id, SUM(amount) AS v FROM fact_receivable
+                       WHERE invoice_date <= DATE '2025-12-31' AND (paid_date IS NULL OR paid_date > DATE '2025-12-31')
+                       GROUP BY 1)
+            SELECT customer_id, v, v / SUM(v) OVER () FROM b ORDER BY 1""",
     ),
 ]
 

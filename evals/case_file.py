@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CATEGORIES = (
     "lookup", "breakdown", "ranking", "time", "comparison", "follow-up",
     "master data", "clarification", "refusal", "injection", "permission", "analysis",
+    "stock", "share", "event", "calendar", "attribute", "typo", "distributive", "scope",
+    "coverage", "components",
 )  # fmt: skip
 LANGUAGES = ("zh", "en", "mixed")
 #: The embedded suite: every case file shipped with the project.
@@ -26,7 +28,12 @@ CASES_DIR = Path(__file__).parent / "cases"
 Category = Literal[
     "lookup", "breakdown", "ranking", "time", "comparison", "follow-up",
     "master data", "clarification", "refusal", "injection", "permission", "analysis",
+    "stock", "share", "event", "calendar", "attribute", "typo", "distributive", "scope",
+    "coverage", "components",
 ]  # fmt: skip
+NonAnswer = Literal["clarification", "refusal"]
+#: How a list of acceptable statuses is written in reports (``clarification|refusal``).
+STATUS_SEPARATOR = "|"
 Lang = Literal["zh", "en", "mixed"]
 _GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -93,17 +100,39 @@ class ToolExpectation(_Strict):
 
 
 class Expect(_Strict):
-    """What every case of a family must produce."""
+    """What every case of a family must produce. ``status`` may list several non-answers when
+    either is right (a word the model does not know: ask back when it has candidates, else
+    refuse); ``options_include`` then applies to a clarification only."""
 
-    status: Literal["answer", "clarification", "refusal"]
+    status: Literal["answer", "clarification", "refusal"] | list[NonAnswer]
     plan: PlanExpectation | None = None
     tool: ToolExpectation | None = None
     sql: str | None = None
     order_matters: bool = False
     options_include: list[str] | None = None
 
+    @field_validator("status", mode="before")
+    @classmethod
+    def _list_of_non_answers(cls, value: Any) -> Any:
+        """One clear message instead of pydantic's two (one per member of the union)."""
+        if isinstance(value, list) and not all(v in ("clarification", "refusal") for v in value):
+            raise ValueError(f"a status list holds only clarification and refusal, got {value}")
+        return value
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """The acceptable statuses, in the order written."""
+        return (self.status,) if isinstance(self.status, str) else tuple(self.status)
+
+    @property
+    def label(self) -> str:
+        """The expectation as reports show it: ``answer``, ``refusal``, ``clarification|refusal``."""
+        return STATUS_SEPARATOR.join(self.statuses)
+
     @model_validator(mode="after")
     def _fits_status(self) -> Expect:
+        if isinstance(self.status, list) and (not self.status or len(set(self.status)) != len(self.status)):
+            raise ValueError("a status list names each acceptable status once, at least one")
         if self.status == "answer" and not (self.sql or "").strip() and self.tool is None:
             raise ValueError("status answer needs sql (or a tool)")
         if self.tool is not None and self.plan is not None:
@@ -114,8 +143,8 @@ class Expect(_Strict):
             extra = [k for k in ("sql", "plan", "tool") if getattr(self, k) is not None]
             extra += ["order_matters"] if self.order_matters else []
             if extra:
-                raise ValueError(f"status {self.status} takes no {', '.join(extra)}")
-        if self.status != "clarification" and self.options_include is not None:
+                raise ValueError(f"status {self.label} takes no {', '.join(extra)}")
+        if "clarification" not in self.statuses and self.options_include is not None:
             raise ValueError("options_include is for status clarification only")
         return self
 
@@ -227,13 +256,16 @@ def load_suite(source: Path, name: str | None = None) -> Suite:
 
 
 def resolve_suite(name: str) -> Path:
-    """``embedded`` (all of evals/cases/), a case file's name there (``lookup``), or a path to a file or folder."""
+    """``embedded`` (the case files of evals/cases/), a case file's or sub-folder's name there (``lookup``,
+    ``understanding``), or a path to a file or folder."""
     if name == "embedded":
         return CASES_DIR
     if Path(name).exists():
         return Path(name)
     if (CASES_DIR / f"{name}.yaml").is_file():
         return CASES_DIR / f"{name}.yaml"
+    if (CASES_DIR / name).is_dir():
+        return CASES_DIR / name
     raise CaseFileError(
         f"unknown suite '{name}': give embedded, the name of a file in {CASES_DIR}, or a path to a .yaml file or folder"
     )

@@ -1,7 +1,9 @@
 """An eval run as a terminal table (rich), a markdown report and a JSON report.
 
 All three show the same numbers from :class:`evals.runner.Summary`; markdown and JSON also
-list every failing case with what was expected, what came back and why it did not match.
+list every failing case with what was expected, what came back and why it did not match. Cases
+answered wrong come first everywhere: a wrong number that looks right is the failure a user
+cannot see, so it must be the one a reader of the report cannot miss.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def to_json(run: EvalRun) -> str:
         "started": run.started,
         "seconds": round(run.seconds, 3),
         "summary": asdict(run.summary),
+        "answered_wrong": [_failure(r) for r in run.results if r.answered_wrong],
         "failures": [_failure(r) for r in run.results if r.failed],
         "cases": [asdict(r) for r in run.results],
     }
@@ -37,9 +40,11 @@ def to_json(run: EvalRun) -> str:
 def _failure(r: CaseResult) -> dict[str, Any]:
     return {
         "id": r.id,
+        "category": r.category,
         "questions": r.questions,
         "expected": r.expected,
         "got": r.got,
+        "outcome": r.outcome,
         "reason": r.reason or r.plan_reason,
         "plan_reason": r.plan_reason,
         "answer_text": r.answer_text,
@@ -54,12 +59,23 @@ def to_markdown(run: EvalRun) -> str:
         "",
         f"Planner `{run.planner}` on `{run.db}`: {s.overall.n} cases, started {run.started}, {run.seconds:.1f} s.",
         "",
-        "| | n | plan accuracy | execution accuracy |",
-        "|---|---:|---:|---:|",
+        "| | n | plan accuracy | execution accuracy | answered wrong | not answered |",
+        "|---|---:|---:|---:|---:|---:|",
         *(_score_row(name, score) for section in _score_sections(s) for name, score in section),
         "",
         *(f"- {label}: {value}" for label, value in _rates(s)),
     ]
+    wrong = [r for r in run.results if r.answered_wrong]
+    lines += ["", f"## Answered wrong ({len(wrong)})", ""]
+    if wrong:
+        lines += ["| id | category | question | expected | got | why |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {_cell(r.id)} | {r.category} | {_cell(_question(r))} | {r.expected} | "
+            f"{_cell(_got(r))} | {_cell(r.reason or r.plan_reason)} |"
+            for r in wrong
+        ]
+    else:
+        lines.append("None.")
     weak = {fid: v for fid, v in s.family_scores.items() if v < 1.0}
     if weak:
         lines += ["", "## Families not all correct", "", "| family | score |", "|---|---:|"]
@@ -67,9 +83,10 @@ def to_markdown(run: EvalRun) -> str:
     failures = [r for r in run.results if r.failed]
     lines += ["", f"## Failing cases ({len(failures)})", ""]
     if failures:
-        lines += ["| id | question | expected | got | reason |", "|---|---|---|---|---|"]
+        lines += ["| id | question | expected | got | outcome | reason |", "|---|---|---|---|---|---|"]
         lines += [
-            f"| {_cell(r.id)} | {_cell(_question(r))} | {r.expected} | {r.got} | {_cell(r.reason or r.plan_reason)} |"
+            f"| {_cell(r.id)} | {_cell(_question(r))} | {r.expected} | {r.got} | {r.outcome} | "
+            f"{_cell(r.reason or r.plan_reason)} |"
             for r in failures
         ]
     else:
@@ -92,21 +109,25 @@ def print_summary(run: EvalRun, console: Console) -> None:
     s = run.summary
     table = Table(title=f"chatbi eval: {run.suite} (planner {run.planner})")
     table.add_column("")
-    for header in ("n", "plan acc.", "exec. acc."):
+    for header in ("n", "plan acc.", "exec. acc.", "answered wrong", "not answered"):
         table.add_column(header, justify="right")
     for section in _score_sections(s):
         for name, score in section:
-            table.add_row(name, str(score.n), _pct(score.plan_accuracy), _pct(score.execution_accuracy))
+            table.add_row(
+                name, str(score.n), _pct(score.plan_accuracy), _pct(score.execution_accuracy),
+                str(score.answered_wrong), str(score.not_answered),
+            )  # fmt: skip
         table.add_section()
     console.print(table)
     for label, value in _rates(s):
         console.print(f"{label}: {value}", highlight=False)
-    failures = [r for r in run.results if r.failed]
+    failures = sorted((r for r in run.results if r.failed), key=lambda r: not r.answered_wrong)
     if failures:
         shown = f", the first {TERMINAL_FAILURES}" if len(failures) > TERMINAL_FAILURES else ""
-        console.print(f"\n{len(failures)} failing cases{shown}:")
+        wrong = sum(r.answered_wrong for r in failures)
+        console.print(f"\n{len(failures)} failing cases ({wrong} answered wrong, listed first){shown}:")
         for r in failures[:TERMINAL_FAILURES]:
-            line = f"  {r.id}: {r.reason or r.plan_reason}"
+            line = f"  {r.id} [{r.outcome}]: {r.reason or r.plan_reason}"
             console.print(line, highlight=False, markup=False, no_wrap=True, overflow="ellipsis")
 
 
@@ -141,7 +162,16 @@ def _llm_rates(llm: LLMSummary) -> list[tuple[str, str]]:
 
 
 def _score_row(name: str, score: Score) -> str:
-    return f"| {name} | {score.n} | {_pct(score.plan_accuracy)} | {_pct(score.execution_accuracy)} |"
+    return (
+        f"| {name} | {score.n} | {_pct(score.plan_accuracy)} | {_pct(score.execution_accuracy)} | "
+        f"{score.answered_wrong} | {score.not_answered} |"
+    )
+
+
+def _got(r: CaseResult) -> str:
+    """What an answered-wrong case said, short enough for a table cell."""
+    text = r.answer_text if len(r.answer_text) <= 160 else r.answer_text[:157] + "..."
+    return f"{r.got}: {text}"
 
 
 def _pct(value: float | None) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.answer import Answer
-from evals.case_file import CATEGORIES, LANGUAGES, EvalCase, Expect, Family
+from evals.case_file import CATEGORIES, LANGUAGES, STATUS_SEPARATOR, EvalCase, Expect, Family
 from evals.compare import OK, Comparison, compare_plan, compare_tables, compare_tool
 from evals.dataset import REFERENCE_DAY
 from semantic_layer.query import Principal
@@ -80,6 +80,29 @@ def _planner_usage(assistant: AssistantLike) -> Any:
     return getattr(getattr(assistant, "planner", None), "last_usage", None)
 
 
+#: The kinds of outcome a case can have, worst first. ``answered wrong`` is an answer that is
+#: not the gold one, or any answer where the case expects the assistant to ask or refuse: the
+#: user gets a number that looks right and is not. ``not answered``: a clarification, refusal or
+#: error where an answer was expected (the user knows to look elsewhere). ``wrong non-answer``:
+#: asked back where it should have refused (or the other way), or asked with the wrong options.
+ANSWERED_WRONG, NOT_ANSWERED, WRONG_NON_ANSWER, CORRECT = (
+    "answered wrong",
+    "not answered",
+    "wrong non-answer",
+    "correct",
+)
+OUTCOMES = (ANSWERED_WRONG, NOT_ANSWERED, WRONG_NON_ANSWER, CORRECT)
+
+
+def classify(expected: Sequence[str], got: str, execution_ok: bool) -> str:
+    """Which of :data:`OUTCOMES` a case had, from its acceptable statuses and what came back."""
+    if execution_ok:
+        return CORRECT
+    if got == "answer":
+        return ANSWERED_WRONG
+    return NOT_ANSWERED if "answer" in expected else WRONG_NON_ANSWER
+
+
 @dataclass
 class CaseResult:
     """One scored case. ``correct`` (used for family consistency) means execution-correct."""
@@ -101,6 +124,19 @@ class CaseResult:
     case_seconds: float
     plan_only_seconds: float | None = None
     llm: LLMCost | None = None  # with the LLM planner: what the case's turns cost
+    outcome: str = ""  # one of OUTCOMES; derived from expected, got and execution_ok when not given
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            self.outcome = classify(self.expected_statuses, self.got, self.execution_ok)
+
+    @property
+    def expected_statuses(self) -> tuple[str, ...]:
+        return tuple(self.expected.split(STATUS_SEPARATOR))
+
+    @property
+    def answered_wrong(self) -> bool:
+        return self.outcome == ANSWERED_WRONG
 
     @property
     def correct(self) -> bool:
@@ -113,15 +149,15 @@ class CaseResult:
 
 def score(expect: Expect, answer: Answer, gold: Gold | None) -> tuple[Comparison, Comparison]:
     """(plan, execution) verdicts of one answer against its family's expectation."""
-    if answer.status != expect.status:
-        miss = Comparison(False, f"expected {expect.status}, got {answer.status}: {_one_line(answer.text, 100)}")
+    if answer.status not in expect.statuses:
+        miss = Comparison(False, f"expected {expect.label}, got {answer.status}: {_one_line(answer.text, 100)}")
         return miss, miss
-    if expect.status == "clarification":
+    if answer.status == "clarification":
         options = [o.lower() for o in answer.options]
         lacking = [w for w in expect.options_include or [] if not any(w.lower() in o for o in options)]
         verdict = Comparison(False, f"options lack {', '.join(lacking)} (got: {'; '.join(answer.options)})")
         return (OK, OK) if not lacking else (verdict, verdict)
-    if expect.status == "refusal":
+    if answer.status == "refusal":
         return OK, OK
     if expect.tool is not None:
         plan = compare_tool(expect.tool.name, expect.tool.arguments, answer.plan)
@@ -165,7 +201,7 @@ def run_case(item: EvalCase, assistant: AssistantLike, gold: Mapping[str, Gold],
     plan, execution = score(family.expect, answer, gold.get(family.id))
     return CaseResult(
         id=item.id, family=family.id, category=family.category, lang=item.case.lang, questions=questions,
-        expected=family.expect.status, got=answer.status, plan_ok=plan.ok, execution_ok=execution.ok,
+        expected=family.expect.label, got=answer.status, plan_ok=plan.ok, execution_ok=execution.ok,
         reason=execution.reason, plan_reason=plan.reason, answer_text=_one_line(answer.text, 300),
         answer_sql=answer.sql, ask_seconds=turn_seconds, case_seconds=case_seconds,
         plan_only_seconds=_time_plan(assistant, questions[0], principal, today) if time_plan else None, llm=cost,
@@ -214,9 +250,13 @@ def _progress() -> Any:
 
 @dataclass(frozen=True)
 class Score:
+    """Accuracies, and counts of the two ways of failing that matter most (see :data:`OUTCOMES`)."""
+
     n: int
     plan_accuracy: float
     execution_accuracy: float
+    answered_wrong: int = 0
+    not_answered: int = 0
 
 
 @dataclass(frozen=True)
@@ -313,7 +353,17 @@ def _llm_summary(costs: Sequence[LLMCost]) -> LLMSummary | None:
 
 def _score(results: Sequence[CaseResult]) -> Score:
     n = len(results)
-    return Score(n, sum(r.plan_ok for r in results) / n, sum(r.execution_ok for r in results) / n)
+    return Score(
+        n, sum(r.plan_ok for r in results) / n, sum(r.execution_ok for r in results) / n,
+        answered_wrong=sum(r.outcome == ANSWERED_WRONG for r in results),
+        not_answered=sum(r.outcome == NOT_ANSWERED for r in results),
+    )  # fmt: skip
+
+
+def answered_wrong(results: Iterable[CaseResult], categories: Iterable[str] | None = None) -> list[CaseResult]:
+    """The cases answered wrong, in run order; only those of ``categories`` when given."""
+    wanted = None if categories is None else set(categories)
+    return [r for r in results if r.answered_wrong and (wanted is None or r.category in wanted)]
 
 
 def _grouped(results: Sequence[CaseResult], attribute: str, order: Sequence[str]) -> dict[str, Score]:
@@ -324,12 +374,16 @@ def _grouped(results: Sequence[CaseResult], attribute: str, order: Sequence[str]
 
 
 def _share(results: Sequence[CaseResult], *, status: str, of: str) -> float | None:
-    """Precision (``of="got"``: of the answers with ``status``, the share expected to have it) or
-    recall (``of="expected"``: of the cases expecting ``status``, the share that got it)."""
-    pool = [r for r in results if getattr(r, of) == status]
+    """Precision (``of="got"``: of the answers with ``status``, the share whose case accepts it) or
+    recall (``of="expected"``: of the cases accepting ``status``, the share that got a status
+    they accept: a case that accepts a clarification or a refusal is recalled by either)."""
+    if of == "got":
+        pool = [r for r in results if r.got == status]
+    else:
+        pool = [r for r in results if status in r.expected_statuses]
     if not pool:
         return None
-    return sum(r.got == r.expected for r in pool) / len(pool)
+    return sum(r.got in r.expected_statuses for r in pool) / len(pool)
 
 
 def _latency(seconds: Sequence[float]) -> Latency | None:

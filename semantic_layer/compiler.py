@@ -18,6 +18,7 @@ How a query becomes SQL (see ``DATA_CONTRACT.md`` for the definitions it must ob
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,18 +26,26 @@ import sqlglot
 from sqlglot import exp
 
 from semantic_layer import sql_parts as sp
-from semantic_layer.query import Filter, MetricQuery, Period, Principal
+from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import (
     AS_OF,
     DAYS,
     ColumnRef,
+    Entity,
     Measure,
     SemanticModel,
     formula_names,
     load_model,
     measure_time,
 )
-from semantic_layer.validation import check_query, output_names
+from semantic_layer.time_buckets import bucket_ends, bucket_start, one_series
+from semantic_layer.validation import (
+    attribute_output_names,
+    check_attribute_query,
+    check_query,
+    condition_value,
+    output_names,
+)
 
 SPINE = "spine"
 CALENDAR = "calendar"
@@ -76,16 +85,21 @@ def compile_query(
     principal = principal or Principal()
     filters = check_query(query, model, principal)
     keys = ([query.grain] if query.grain else []) + list(query.dimensions)
-    current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
     previous_period = None
-    if query.compare is None:
-        ctes, final = current
+    if query.compare is None and not query.share:
+        ctes, final = _Core(model, query, filters, query.period, shift=None, prefix="").build()
+    elif query.compare is None:
+        ctes, current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
+        ctes, final = [*ctes, ("this_period", current)], _final(query, keys)
     else:
-        previous_period = query.period.previous(query.compare)
-        shift = _shift(query.compare, query.period)
-        previous = _Core(model, query, filters, previous_period, shift=shift, prefix="prev_").build()
-        ctes = [*current[0], ("this_period", current[1]), *previous[0], ("previous_period", previous[1])]
-        final = _compare(query, keys)
+        previous_period, shift, later = _comparison(query)
+        if later is not None and query.grain and one_series(query.period, previous_period, query.grain):
+            ctes = _one_series(model, query, filters, previous_period, later)
+        else:
+            ctes, current = _Core(model, query, filters, query.period, shift=None, prefix="").build()
+            previous = _Core(model, query, filters, previous_period, shift, "prev_", later).build()
+            ctes = [*ctes, ("this_period", current), *previous[0], ("previous_period", previous[1])]
+        final = _final(query, keys)
     ast = final
     for name, select in ctes:
         ast = ast.with_(name, as_=select)
@@ -104,27 +118,166 @@ def compile_query(
     )
 
 
-def _shift(compare: str, period: Period) -> exp.Interval:
-    if compare == "yoy":
-        return exp.Interval(this=exp.Literal.string("1"), unit=exp.var("YEAR"))
-    return sp.days_interval(period.days)
+@dataclass(frozen=True)
+class CompiledAttributes:
+    """The compiled SQL of an attribute listing, with its output columns."""
+
+    query: AttributeQuery
+    principal: Principal
+    ast: exp.Select
+    dialect: str
+    columns: list[str]
+
+    @property
+    def sql(self) -> str:
+        return self.ast.sql(dialect=self.dialect)
+
+    def sql_for(self, dialect: str, pretty: bool = False) -> str:
+        return self.ast.sql(dialect=dialect, pretty=pretty)
 
 
-def _compare(query: MetricQuery, keys: list[str]) -> exp.Select:
+_COMPARISONS: dict[str, type[exp.Binary]] = {
+    "=": exp.EQ, "!=": exp.NEQ, ">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE,
+}  # fmt: skip
+
+
+def compile_attributes(
+    query: AttributeQuery,
+    model: SemanticModel | None = None,
+    principal: Principal | None = None,
+    dialect: str = "duckdb",
+    language: str = "zh",
+) -> CompiledAttributes:
+    """Validate an attribute listing and compile it: one SELECT over the members' table.
+
+    ``language`` picks the label column of ``<dimension>_name`` (zh: names, en: the ``_en`` ones).
+    Members are ordered by ``order_by`` (NULLs last), then by their key, so a limit is stable.
+    """
+    model = model or load_model()
+    principal = principal or Principal()
+    shown, filters = check_attribute_query(query, model, principal)
+    dimension = model.dimensions[query.dimension]
+    entity = dimension.entity
+    source = _Source(model, entity)
+    key_ref = model.dimension_column(dimension.name, entity)
+    assert key_ref is not None  # the dimension's own first column
+    columns: list[exp.Expr] = [exp.alias_(source.column(key_ref), dimension.name)]
+    if dimension.label is not None:
+        owner, column = (dimension.label.en if language == "en" else dimension.label.zh).split(".", 1)
+        columns.append(exp.alias_(source.column(ColumnRef(entity=owner, column=column)), f"{dimension.name}_name"))
+    for attribute in shown:
+        owner, column = attribute.column.split(".", 1)
+        columns.append(exp.alias_(source.column(ColumnRef(entity=owner, column=column)), attribute.name))
+    conditions: list[exp.Expr] = []
+    for item in filters:
+        ref = model.dimension_column(item.dimension, entity)
+        assert ref is not None  # validated
+        conditions.append(sp.member_filter(source.column(ref), item.members, item.exclude))
+    for condition in query.conditions:
+        declared = dimension.attribute(condition.attribute)
+        assert declared is not None  # validated
+        owner, column = declared.column.split(".", 1)
+        value = condition_value(declared, condition.value)
+        literal: exp.Expr
+        if isinstance(value, dt.date):
+            literal = sp.date_lit(value)
+        elif isinstance(value, float):
+            literal = exp.Literal.number(repr(value))
+        else:
+            literal = exp.Literal.string(value)
+        target = source.column(ColumnRef(entity=owner, column=column))
+        conditions.append(_COMPARISONS[condition.op](this=target, expression=literal))
+    select = source.add_joins(exp.select(*columns).from_(source.table(entity)))
+    if conditions:
+        select = select.where(*conditions)
+    ordering = []
+    if query.order_by is not None:
+        by = query.order_by
+        ordering.append(exp.Ordered(this=exp.column(by.field), desc=by.descending, nulls_first=False))
+    if query.order_by is None or query.order_by.field != dimension.name:
+        ordering.append(exp.Ordered(this=exp.column(dimension.name), nulls_first=False))
+    select = select.order_by(*ordering)
+    if query.limit is not None:
+        select = select.limit(query.limit)
+    return CompiledAttributes(
+        query=query,
+        principal=principal,
+        ast=select,
+        dialect=dialect,
+        columns=attribute_output_names(query, model, shown),
+    )
+
+
+def _one_series(
+    model: SemanticModel, query: MetricQuery, filters: list[Filter], previous: Period, later: exp.Interval
+) -> list[tuple[str, exp.Select]]:
+    """Each bucket against the one before it from a single pass over both periods.
+
+    When every bucket holds the same days in the joint span as in the period it belongs to (whole
+    buckets, see :func:`semantic_layer.time_buckets.one_series`), the series over
+    [previous.start, period.end] has every bucket of both: the current rows are its buckets from
+    the period's first, the compared rows its buckets up to the comparison's last, moved on by one
+    bucket. One scan of each fact instead of two.
+    """
+    assert query.grain is not None
+    grain = query.grain
+    span = Period(start=previous.start, end=query.period.end)
+    ctes, series = _Core(model, query, filters, span, shift=None, prefix="").build()
+    ctes.append(("series", series))
+    bucket = sp.col("series", grain)
+    first = sp.date_lit(bucket_start(query.period.start, grain))
+    current = exp.select("*").from_("series").where(exp.GTE(this=bucket, expression=first))
+    ctes.append(("this_period", current))
+    moved = exp.cast(exp.Add(this=bucket.copy(), expression=later), exp.DataType.build("DATE"))
+    columns = [exp.alias_(moved, grain), *(sp.col("series", k) for k in query.dimensions)]
+    columns += [sp.col("series", m) for m in query.metrics]
+    last = sp.date_lit(bucket_start(previous.end, grain))
+    compared = exp.select(*columns).from_("series").where(exp.LTE(this=bucket.copy(), expression=last))
+    return [*ctes, ("previous_period", compared)]
+
+
+def _comparison(query: MetricQuery) -> tuple[Period, exp.Interval | None, exp.Interval | None]:
+    """The comparison period, and how its dates land on the current period's buckets.
+
+    Returns (period, shift, later): ``shift`` moves each compared day before it is bucketed (yoy:
+    a year; an explicit comparison period: the days between the two starts), ``later`` moves each
+    compared bucket on by one bucket (pop with a grain: each bucket against the one before it,
+    the first bucket's predecessor included, since it is read from the comparison period).
+    """
+    assert query.compare is not None
+    period, grain = query.period, query.grain
+    if query.compare_period is not None:
+        offset = (period.start - query.compare_period.start).days
+        return query.compare_period, sp.days_interval(offset) if grain else None, None
+    if query.compare == "yoy":
+        return period.previous("yoy"), exp.Interval(this=exp.Literal.string("1"), unit=exp.var("YEAR")), None
+    if grain is None:
+        return period.previous("pop"), None, None
+    return period.previous_buckets(grain), None, sp.grain_interval(grain)
+
+
+def _final(query: MetricQuery, keys: list[str]) -> exp.Select:
+    """The current period's rows with, per metric, the comparison and the share of total.
+
+    The share's denominator is a window over every row of the result, evaluated before ORDER BY
+    and LIMIT: a top-5 still shows each row's share of the whole, not of the five shown.
+    """
     columns: list[exp.Expr] = [sp.col("this_period", k) for k in keys]
     for metric_id in query.metrics:
-        now, before = sp.col("this_period", metric_id), sp.col("previous_period", metric_id)
-        growth = exp.Sub(this=sp.safe_divide(now, before), expression=exp.Literal.number(1))
-        columns += [
-            now.copy(),
-            exp.alias_(before.copy(), f"{metric_id}_previous"),
-            exp.alias_(growth, f"{metric_id}_growth"),
-        ]
-    return (
-        exp.select(*columns)
-        .from_("this_period")
-        .join("previous_period", on=sp.same_keys("this_period", "previous_period", keys), join_type="left")
-    )
+        now = sp.col("this_period", metric_id)
+        columns.append(now.copy())
+        if query.compare is not None:
+            before = sp.col("previous_period", metric_id)
+            growth = exp.Sub(this=sp.safe_divide(now, before), expression=exp.Literal.number(1))
+            columns += [exp.alias_(before.copy(), f"{metric_id}_previous"), exp.alias_(growth, f"{metric_id}_growth")]
+        if query.share:
+            total = exp.Window(this=exp.func("SUM", now.copy()))
+            columns.append(exp.alias_(sp.safe_divide(now.copy(), total), f"{metric_id}_share"))
+    select = exp.select(*columns).from_("this_period")
+    if query.compare is not None:
+        on = sp.same_keys("this_period", "previous_period", keys)
+        select = select.join("previous_period", on=on, join_type="left")
+    return select
 
 
 def _ordering(query: MetricQuery, keys: list[str]) -> list[exp.Ordered]:
@@ -210,9 +363,10 @@ class _Core:
         period: Period,
         shift: exp.Interval | None,
         prefix: str,
+        later: exp.Interval | None = None,
     ) -> None:
         self.model, self.query, self.filters = model, query, filters
-        self.period, self.shift, self.prefix = period, shift, prefix
+        self.period, self.shift, self.prefix, self.later = period, shift, prefix, later
         self.grain = query.grain
         self.keys = ([self.grain] if self.grain else []) + list(query.dimensions)
         self.ctes: list[tuple[str, exp.Select]] = []
@@ -221,7 +375,7 @@ class _Core:
     def build(self) -> tuple[list[tuple[str, exp.Select]], exp.Select]:
         groups = self._groups()
         needs_days = any(DAYS in _names(self.model, m) for m in self.query.metrics)
-        needs_calendar = needs_days or any(g.over != "period" for g in groups)
+        needs_calendar = needs_days or any(not _dated(g, self.model.entities[g.entity]) for g in groups)
         if needs_calendar:
             self.ctes.append((self._name(SPINE), sp.date_spine(self.period.start, self.period.end)))
             self.ctes.append((self._name(CALENDAR), self._calendar()))
@@ -258,6 +412,11 @@ class _Core:
     def _name(self, base: str) -> str:
         return self.prefix + base
 
+    def _bucket(self, day: exp.Expr) -> exp.Expr:
+        """The output time key of a day of this core's period (moved onto the current buckets)."""
+        assert self.grain is not None
+        return sp.bucket(day, self.grain, self.shift, self.later)
+
     def _calendar(self) -> exp.Select:
         """Per bucket of the period: its number of days and its last day (``as_of``)."""
         day = sp.col(self._name(SPINE), "day")
@@ -267,7 +426,7 @@ class _Core:
         ]
         select = exp.select(*columns).from_(self._name(SPINE))
         if self.grain:
-            time = sp.bucket(day.copy(), self.grain, self.shift)
+            time = self._bucket(day.copy())
             select = (
                 exp.select(exp.alias_(time, self.grain), *columns)
                 .from_(self._name(SPINE))
@@ -281,14 +440,18 @@ class _Core:
         calendar = self._name(CALENDAR)
         as_of: exp.Expr = sp.col(calendar, AS_OF)
         conditions: list[exp.Expr] = []
-        if group.over == "period":
+        if _dated(group, entity):
             assert group.time is not None
             time = source.column(group.time)
-            conditions.append(
-                exp.Between(this=time, low=sp.date_lit(self.period.start), high=sp.date_lit(self.period.end))
-            )
+            if group.over == "period":
+                low, high = sp.date_lit(self.period.start), sp.date_lit(self.period.end)
+                conditions.append(exp.Between(this=time, low=low, high=high))
+            else:  # a snapshot: the rows dated on each bucket's last day, known before the query runs
+                ends = bucket_ends(self.period.start, self.period.end, self.grain)
+                conditions.append(sp.one_of(time, [sp.date_lit(day) for day in ends]))
+                as_of = time.copy()
             select = exp.select().from_(source.table(group.entity))
-            time_key = sp.bucket(time.copy(), self.grain, self.shift) if self.grain else None
+            time_key = self._bucket(time.copy()) if self.grain else None
         elif group.over == "each_day":
             as_of = sp.col(self._name(SPINE), "day")
             select = (
@@ -296,7 +459,7 @@ class _Core:
                 .from_(self._name(SPINE))
                 .join(source.table(group.entity), on=self._open_on(group.entity, as_of), join_type="inner")
             )
-            time_key = sp.bucket(as_of.copy(), self.grain, self.shift) if self.grain else None
+            time_key = self._bucket(as_of.copy()) if self.grain else None
         else:  # period_end, unsold_stock: rows or open documents on each bucket's last day
             if entity.document is not None:
                 on = self._open_on(group.entity, as_of)
@@ -309,7 +472,7 @@ class _Core:
         conditions += self._filter_conditions(source, group.entity)
         if group.over == "unsold_stock":
             return self._unsold(group, source, select, key_columns, conditions)
-        if group.over == "period" and source.joins:
+        if _dated(group, entity) and source.joins:
             rolled = self._rolled_up(group, source, time_key, key_columns, conditions)
             if rolled is not None:
                 return rolled
@@ -529,6 +692,12 @@ class _Core:
             return exp.paren(self._formula(node.name, measure_ref, days))
 
         return tree.transform(substitute)
+
+
+def _dated(group: _Group, entity: Entity) -> bool:
+    """The group reads its entity's rows by their own date (a range, or a snapshot's days), not
+    through the date spine (balances of documents, unsold stock)."""
+    return group.over == "period" or (group.over == "period_end" and entity.document is None)
 
 
 def _names(model: SemanticModel, metric_id: str) -> set[str]:

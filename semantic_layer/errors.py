@@ -41,3 +41,34 @@ class PolicyDeniedError(QueryError):
     """The principal's role may not read this metric, or these rows."""
 
     kind = "policy_denied"
+
+
+class ShareNotDefinedError(QueryError):
+    """A share of total (占比) asked of a metric that is not a sum or a count (a ratio, an average)."""
+
+    kind = "share_not_defined"
+
+    def __init__(self, message: str, metric: str) -> None:
+        super().__init__(message)
+        self.metric = metric
+
+
+class UnknownEventError(QueryError):
+    """An event the model does not know, or a year the model has no dates for (春节 2019)."""
+
+    kind = "unknown_event"
+
+    def __init__(self, message: str, event: str, year: int | None) -> None:
+        super().__init__(message)
+        self.event = event
+        self.year = year
+
+
+class UnknownAttributeError(QueryError):
+    """An attribute the listed dimension does not declare (or a dimension without attributes)."""
+
+    kind = "unknown_attribute"
+
+    def __init__(self, message: str, suggestions: list[str]) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions

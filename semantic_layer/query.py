@@ -12,8 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from semantic_layer.time_buckets import bucket_end, bucket_start, is_whole_bucket, shift_bucket
+
 Grain = Literal["day", "week", "month", "quarter", "year"]
 _GRAINS = ("day", "week", "month", "quarter", "year")
+#: The calendar periods 环比 steps over when a period is exactly one of them, longest first.
+CALENDAR_GRAINS = ("year", "quarter", "month", "week")
 
 
 class Filter(BaseModel):
@@ -45,10 +49,30 @@ class Period(BaseModel):
         return (self.end - self.start).days + 1
 
     def previous(self, compare: Literal["yoy", "pop"]) -> Period:
-        """yoy: the same dates one year earlier; pop: the equal-length period just before."""
-        if compare == "pop":
-            return Period(start=self.start - dt.timedelta(days=self.days), end=self.start - dt.timedelta(days=1))
-        return Period(start=_year_earlier(self.start), end=_year_earlier(self.end))
+        """yoy: the same dates one year earlier. pop (环比): the calendar week (Monday to Sunday),
+        month, quarter or year just before when the period is exactly one of those (December ->
+        November, Q1 -> the previous Q4), otherwise the equal-length period just before."""
+        if compare == "yoy":
+            return Period(start=_year_earlier(self.start), end=_year_earlier(self.end))
+        for grain in CALENDAR_GRAINS:
+            if is_whole_bucket(self.start, self.end, grain):
+                start = shift_bucket(self.start, grain, -1)
+                return Period(start=start, end=bucket_end(start, grain))
+        return Period(start=self.start - dt.timedelta(days=self.days), end=self.start - dt.timedelta(days=1))
+
+    def previous_buckets(self, grain: str) -> Period:
+        """The period one ``grain`` bucket earlier, for comparing every bucket with the one before it.
+
+        Each bucket of the result is the bucket just before one of this period's buckets (the
+        first one included, though it lies outside the period); a period that ends on a bucket's
+        last day maps to one that ends on the previous bucket's last day (March 31 -> February 28).
+        """
+        start = shift_bucket(self.start, grain, -1)
+        if self.end == bucket_end(self.end, grain):
+            end = bucket_end(shift_bucket(bucket_start(self.end, grain), grain, -1), grain)
+        else:
+            end = shift_bucket(self.end, grain, -1)
+        return Period(start=start, end=end)
 
 
 def _year_earlier(day: dt.date) -> dt.date:
@@ -76,8 +100,8 @@ class MetricQuery(BaseModel):
                     period=Period(start="2025-01-01", end="2025-12-31"), compare="yoy")
 
     Output columns: the grain (a date: the first day of each bucket), then the dimensions
-    in order, then per metric ``<metric>`` and, with ``compare``, ``<metric>_previous`` and
-    ``<metric>_growth`` (current / previous - 1).
+    in order, then per metric ``<metric>``, with ``compare`` ``<metric>_previous`` and
+    ``<metric>_growth`` (current / previous - 1), and with ``share`` ``<metric>_share``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -92,7 +116,20 @@ class MetricQuery(BaseModel):
     filters: list[Filter] = Field(default_factory=list)
     period: Period = Field(description="The period P, start and end inclusive.")
     compare: Literal["yoy", "pop"] | None = Field(
-        None, description="yoy: vs the same dates one year earlier; pop: vs the equal-length period before."
+        None,
+        description="yoy (同比): vs the same dates one year earlier; pop (环比): vs the previous calendar "
+        "week/month/quarter/year when the period is exactly one, else the equal-length period before. "
+        "With a grain every bucket is compared with the bucket before it (yoy: a year earlier).",
+    )
+    compare_period: Period | None = Field(
+        None,
+        description="An explicit comparison period (e.g. last year's Spring Festival window for 春节 同比); "
+        "needs `compare`, and replaces the period it would pick.",
+    )
+    share: bool = Field(
+        False,
+        description="Add <metric>_share: each row's value / the total of every row the filters and period "
+        "select (before any limit). Only for additive metrics (sums and counts), with a dimension or grain.",
     )
     order_by: OrderBy | None = None
     limit: int | None = Field(None, ge=1, le=10_000)
@@ -111,11 +148,57 @@ class MetricQuery(BaseModel):
         return data
 
     @model_validator(mode="after")
+    def _compare_period_needs_compare(self) -> MetricQuery:
+        if self.compare_period is not None and self.compare is None:
+            raise ValueError("compare_period needs compare (yoy or pop)")
+        return self
+
+    @model_validator(mode="after")
     def _no_repeats(self) -> MetricQuery:
         for name, values in (("metric", self.metrics), ("dimension", self.dimensions)):
             repeated = {v for v in values if values.count(v) > 1}
             if repeated:
                 raise ValueError(f"{name} listed twice: {', '.join(sorted(repeated))}")
+        return self
+
+
+class AttributeCondition(BaseModel):
+    """Keep members whose ``attribute`` compares with ``value`` (payment_terms_days >= 60)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attribute: str = Field(description="An attribute name of the listed dimension, e.g. payment_terms_days.")
+    op: Literal["=", "!=", ">", ">=", "<", "<="]
+    value: str | float | dt.date = Field(description="A number, a text, or a date YYYY-MM-DD (for date attributes).")
+
+
+class AttributeQuery(BaseModel):
+    """List a dimension's members by their declared attributes, without a metric.
+
+    Example (the suppliers with the longest payment terms, "账期最长的供应商")::
+
+        AttributeQuery(dimension="supplier", attributes=["payment_terms_days"],
+                       order_by=OrderBy(field="payment_terms_days"), limit=10)
+
+    Output columns: the member key (``supplier``), its display name (``supplier_name``) when the
+    dimension has a label, then the attributes (all the dimension's readable ones if none given).
+    ``filters`` take dimensions of the same entity (customer_type=distributor for customers).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    dimension: str = Field(description="A dimension with attributes: supplier, customer, sku, promotion.")
+    attributes: list[str] = Field(default_factory=list, description="Attribute names; empty = all of them.")
+    filters: list[Filter] = Field(default_factory=list)
+    conditions: list[AttributeCondition] = Field(default_factory=list)
+    order_by: OrderBy | None = None
+    limit: int | None = Field(None, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> AttributeQuery:
+        repeated = {a for a in self.attributes if self.attributes.count(a) > 1}
+        if repeated:
+            raise ValueError(f"attribute listed twice: {', '.join(sorted(repeated))}")
         return self
 
 

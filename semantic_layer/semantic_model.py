@@ -9,6 +9,8 @@ names the file, the entry and what is wrong.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import functools
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,8 +18,10 @@ from typing import Any, Literal
 
 import sqlglot
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from sqlglot import exp
+
+from semantic_layer.query import Period
 
 MODEL_DIR = Path(__file__).parent / "model"
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -69,6 +73,28 @@ class Label(_Strict):
     en: str
 
 
+#: How an attribute's values read: a metric format, or plain text / a date.
+AttributeFormat = Literal["cny", "count", "percent", "days", "ratio", "text", "date"]
+
+
+class Attribute(_Strict):
+    """A descriptive column of a dimension's members (a supplier's payment terms, a SKU's list price):
+    listed, sorted and filtered without a metric. ``domain`` is the metric domain a role needs."""
+
+    name: str
+    column: str
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = []
+    format: AttributeFormat
+    domain: Literal["sales", "inventory", "finance", "marketing", "traffic"]
+    #: Which way is good, for "best" / "worst" (a short lead time is good; a customer's long terms are not).
+    better: Literal["higher", "lower"] = "higher"
+
+    def display_name(self, language: str) -> str:
+        return self.name_zh if language == "zh" else self.name_en
+
+
 class Dimension(_Strict):
     name: str
     name_zh: str
@@ -77,9 +103,18 @@ class Dimension(_Strict):
     columns: list[str] = Field(min_length=1)
     label: Label | None = None
     members: list[Member] = []
+    attributes: list[Attribute] = []
 
     def member(self, code: str) -> Member | None:
         return next((m for m in self.members if m.code == code), None)
+
+    def attribute(self, name: str) -> Attribute | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+    @property
+    def entity(self) -> str:
+        """The entity holding the dimension's members (its first column's)."""
+        return self.columns[0].split(".", 1)[0]
 
 
 class Grain(_Strict):
@@ -120,6 +155,17 @@ class Metric(_Strict):
     dimensions: list[str] | None = None
     #: Which way is good: "worst DIO" is the highest, "worst gross margin" the lowest.
     better: Literal["higher", "lower"] = "higher"
+    #: A sum or count: its value over rows is the sum over the rows, so it has a share of total.
+    additive: bool = False
+    #: For a composite metric, the metrics it is built from (ccc: dio, dso, dpo): what to show
+    #: next to it so an answer says what moved it.
+    components: list[str] = []
+    _point_in_time: bool = PrivateAttr(default=False)
+
+    @property
+    def point_in_time(self) -> bool:
+        """A snapshot on the period's last day (库存数量, 应收余额), derived from its measures at load."""
+        return self._point_in_time
 
     @field_validator("id")
     @classmethod
@@ -153,6 +199,79 @@ class Role(_Strict):
         return "*" in self.domains or metric.domain in self.domains
 
 
+class AnnualWindow(_Strict):
+    """The same calendar days every year, as MM-DD (a window may run into the next year)."""
+
+    start: str = Field(pattern=r"^\d\d-\d\d$")
+    end: str = Field(pattern=r"^\d\d-\d\d$")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _a_day(cls, value: str) -> str:
+        month, day = (int(part) for part in value.split("-"))
+        dt.date(2024, month, day)  # a leap year: 02-29 is a day, clipped to 02-28 in other years
+        return value
+
+    def in_year(self, year: int) -> tuple[dt.date, dt.date]:
+        start, end = _month_day(year, self.start), _month_day(year, self.end)
+        return (start, end) if end >= start else (start, _month_day(year + 1, self.end))
+
+
+def _month_day(year: int, text: str) -> dt.date:
+    month, day = (int(part) for part in text.split("-"))
+    return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+class DatedWindow(_Strict):
+    start: dt.date
+    end: dt.date
+
+
+class Event(_Strict):
+    """A named retail event (618, 双11, 春节...): an annual window, or dates given per year."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: str
+    name_zh: str
+    name_en: str
+    synonyms: list[str] = []
+    annual: AnnualWindow | None = Field(None, alias="window")
+    dates: dict[int, DatedWindow] = {}
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.isidentifier() or value != value.lower():
+            raise ValueError("must be a lowercase identifier such as double11")
+        return value
+
+    @model_validator(mode="after")
+    def _dated(self) -> Event:
+        if self.annual is None and not self.dates:
+            raise ValueError("give a window (MM-DD every year) or dates per year")
+        for year, dates in self.dates.items():
+            if dates.start.year != year or dates.end < dates.start:
+                raise ValueError(f"dates {year}: must start in {year} and end on or after the start")
+        return self
+
+    def name(self, language: str) -> str:
+        return self.name_zh if language == "zh" else self.name_en
+
+    def window(self, year: int) -> Period | None:
+        """The event's days in ``year`` (the year it starts in); None when the model has no dates for it."""
+        if year in self.dates:
+            return Period(start=self.dates[year].start, end=self.dates[year].end)
+        if self.annual is None:
+            return None
+        start, end = self.annual.in_year(year)
+        return Period(start=start, end=end)
+
+    def years(self) -> list[int]:
+        """The years the model dates explicitly (an annual window has every year)."""
+        return sorted(self.dates)
+
+
 class ColumnRef(_Strict):
     """A column of an entity, as a dimension or a measure's time column resolves to it."""
 
@@ -171,6 +290,7 @@ class SemanticModel(BaseModel):
     measures: dict[str, Measure]
     metrics: dict[str, Metric]
     roles: dict[str, Role]
+    events: list[Event] = []
 
     # -- reachability ---------------------------------------------------------------
     def join_path(self, start: str, target: str) -> list[Join] | None:
@@ -246,6 +366,64 @@ class SemanticModel(BaseModel):
                 return dim.name
         return None
 
+    def find_attribute(self, text: str, dimension: str | None = None) -> list[tuple[str, Attribute]]:
+        """(dimension, attribute) pairs an attribute word names (账期 is a supplier's and a customer's)."""
+        key = text.strip().lower()
+        found = []
+        for dim in self.dimensions.values():
+            if dimension is not None and dim.name != dimension:
+                continue
+            for attribute in dim.attributes:
+                names = [attribute.name, attribute.name_zh, attribute.name_en, *attribute.synonyms]
+                if key in (n.lower() for n in names):
+                    found.append((dim.name, attribute))
+        return found
+
+    def find_event(self, text: str) -> Event | None:
+        """An event by id, name or synonym (case-insensitive)."""
+        key = text.strip().lower()
+        for event in self.events:
+            if key in (n.lower() for n in [event.id, event.name_zh, event.name_en, *event.synonyms]):
+                return event
+        return None
+
+    def event_window(self, event_id: str, year: int | None, today: dt.date) -> Period | None:
+        """The event's window in ``year``; with no year, in the latest year whose window is complete
+        before ``today`` (双11 asked on 2026-01-01 is 2025-11-01..2025-11-11). None when the model
+        has no dates for that year or the event is unknown (:meth:`event_period` explains why)."""
+        event = next((e for e in self.events if e.id == event_id), None)
+        if event is None:
+            return None
+        if year is not None:
+            return event.window(year)
+        candidates = [today.year, today.year - 1, today.year - 2] if event.annual else sorted(event.dates, reverse=True)
+        for candidate in candidates:
+            window = event.window(candidate)
+            if window is not None and window.end < today:
+                return window
+        return None
+
+    def event_period(self, event_id: str, year: int | None, today: dt.date) -> Period:
+        """:meth:`event_window`, or an :class:`UnknownEventError` a user can act on."""
+        from semantic_layer.errors import UnknownEventError
+
+        event = next((e for e in self.events if e.id == event_id), None)
+        if event is None:
+            known = ", ".join(f"{e.id} ({e.name_zh})" for e in self.events)
+            raise UnknownEventError(f"unknown event '{event_id}'; events: {known}", event=event_id, year=year)
+        window = self.event_window(event_id, year, today)
+        if window is not None:
+            return window
+        dated = ", ".join(str(y) for y in event.years())
+        when = f"{year}" if year is not None else f"any year before {today.isoformat()}"
+        raise UnknownEventError(
+            f"{event.name_zh}在模型中没有{year if year is not None else '今天之前'}的日期(已知年份:{dated}),"
+            f"请在 events.yaml 中补充。 / {event.name_en} has no dates for {when} in the model (dated years: "
+            f"{dated}); add them to events.yaml.",
+            event=event_id,
+            year=year,
+        )
+
     def find_member(self, dimension: str, text: str) -> str | None:
         """A member code of a dimension with declared members, by code, name or synonym."""
         key = text.strip().lower()
@@ -271,6 +449,7 @@ _SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
     "measures": (Measure, "name"),
     "metrics": (Metric, "id"),
     "roles": (Role, "name"),
+    "events": (Event, "id"),
 }
 
 
@@ -335,9 +514,21 @@ def _load(folder: Path) -> SemanticModel:
                 origin[(section, name)] = path.name
     if time_dimension is None:
         raise ModelError(f"{folder}: no time_dimension section in any model file")
-    model = SemanticModel(time_dimension=time_dimension, **entries)
+    events = list(entries.pop("events").values())
+    model = SemanticModel(time_dimension=time_dimension, events=events, **entries)
     _check_references(model, origin)
+    for metric in model.metrics.values():
+        metric._point_in_time = _is_point_in_time(model, metric)
     return model
+
+
+#: Measure kinds read on the last day of each bucket rather than over the days of the period.
+SNAPSHOT_KINDS = ("period_end", "unsold_stock")
+
+
+def _is_point_in_time(model: SemanticModel, metric: Metric) -> bool:
+    measures = model.metric_measures(metric.id)
+    return bool(measures) and all(m.over in SNAPSHOT_KINDS for m in measures)
 
 
 def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) -> None:
@@ -370,6 +561,20 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
             owner, column = ref.split(".", 1)
             check_column("dimensions", dim.name, owner, column)
 
+        for attribute in dim.attributes:
+            where = f"attribute '{attribute.name}'"
+            if "." not in attribute.column:
+                fail("dimensions", dim.name, f"{where}: column '{attribute.column}' must be written entity.column")
+            owner, column = attribute.column.split(".", 1)
+            check_column("dimensions", dim.name, owner, column)
+            if owner != dim.entity:
+                fail("dimensions", dim.name, f"{where}: must be a column of {dim.entity}, the members' entity")
+            if attribute.name == dim.name or attribute.name == f"{dim.name}_name":
+                fail("dimensions", dim.name, f"{where}: the name is taken by the dimension's own columns")
+        repeated = {a.name for a in dim.attributes if [b.name for b in dim.attributes].count(a.name) > 1}
+        if repeated:
+            fail("dimensions", dim.name, f"attribute listed twice: {', '.join(sorted(repeated))}")
+
     for measure in model.measures.values():
         _check_measure(model, measure, lambda problem, m=measure: fail("measures", m.name, problem))
 
@@ -385,6 +590,20 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
         for dim_name in metric.dimensions or []:
             if dim_name not in model.dimensions:
                 fail("metrics", metric.id, f"unknown dimension '{dim_name}'")
+
+    for metric in model.metrics.values():
+        for component in metric.components:
+            if component not in model.metrics or component == metric.id:
+                fail("metrics", metric.id, f"components: '{component}' is not another metric")
+            lost = set(model.metric_dimensions(metric.id)) - set(model.metric_dimensions(component))
+            if lost:
+                fail("metrics", metric.id, f"components: '{component}' cannot be cut by {', '.join(sorted(lost))}")
+
+    said: dict[str, str] = {}
+    for event in model.events:
+        for word in {w.lower() for w in [event.id, event.name_zh, event.name_en, *event.synonyms]}:
+            if said.setdefault(word, event.id) != event.id:
+                fail("events", event.id, f"'{word}' also names event '{said[word]}'")
 
     for role in model.roles.values():
         for metric_id in role.deny_metrics:

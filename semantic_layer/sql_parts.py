@@ -27,20 +27,36 @@ def shifted(day: exp.Expr, shift: exp.Interval | None) -> exp.Expr:
     return day if shift is None else exp.Add(this=day, expression=shift.copy())
 
 
-def bucket(day: exp.Expr, grain: str, shift: exp.Interval | None = None) -> exp.Expr:
-    """The first day of the ``grain`` bucket holding ``day`` (+ ``shift``), as a DATE."""
+def bucket(
+    day: exp.Expr, grain: str, shift: exp.Interval | None = None, later: exp.Interval | None = None
+) -> exp.Expr:
+    """The first day of the ``grain`` bucket holding ``day`` (+ ``shift``), as a DATE; with
+    ``later``, that bucket's first day moved on by ``later`` (the bucket one step later)."""
     moved = shifted(day, shift)
-    if grain == "day":
-        return moved if shift is None else exp.cast(moved, exp.DataType.build("DATE"))
-    trunc = exp.DateTrunc(unit=exp.Literal.string(grain.upper()), this=moved)
-    return exp.cast(trunc, exp.DataType.build("DATE"))
+    start = moved if grain == "day" else exp.DateTrunc(unit=exp.Literal.string(grain.upper()), this=moved)
+    if later is not None:
+        start = exp.Add(this=start, expression=later.copy())
+    elif grain == "day" and shift is None:
+        return start
+    return exp.cast(start, exp.DataType.build("DATE"))
+
+
+def grain_interval(grain: str) -> exp.Interval:
+    """One bucket of ``grain`` as an interval (a week is 7 days: every engine has DAY)."""
+    count, unit = {"day": (1, "DAY"), "week": (7, "DAY"), "month": (1, "MONTH"), "quarter": (3, "MONTH")}.get(
+        grain, (1, "YEAR")
+    )
+    return exp.Interval(this=exp.Literal.string(str(count)), unit=exp.var(unit))
 
 
 def grouping_key(key: exp.Expr) -> exp.Expr:
     """What to GROUP BY for an output key: a bucket groups on its truncation and is cast to
-    DATE once per group, not once per row (the per-row cast is measurable on big facts)."""
-    if isinstance(key, exp.Cast) and isinstance(key.this, exp.DateTrunc):
-        return key.this.copy()
+    DATE (and moved by a bucket) once per group, not once per row (per-row work is measurable
+    on big facts)."""
+    if isinstance(key, exp.Cast):
+        inner = key.this.this if isinstance(key.this, exp.Add) else key.this
+        if isinstance(inner, exp.DateTrunc):
+            return inner.copy()
     return key.copy()
 
 
@@ -75,3 +91,10 @@ def member_filter(column: exp.Expr, members: list[str], exclude: bool) -> exp.Ex
     if not exclude:
         return inside
     return exp.or_(exp.Is(this=column.copy(), expression=exp.null()), exp.not_(inside))
+
+
+def one_of(column: exp.Expr, values: list[exp.Expr]) -> exp.Expr:
+    """``column = v`` for one value, ``column IN (...)`` for several (both prune a date-sorted scan)."""
+    if len(values) == 1:
+        return exp.EQ(this=column.copy(), expression=values[0])
+    return exp.In(this=column.copy(), expressions=values)

@@ -8,15 +8,19 @@ measure, which is why no planner can go around them.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from semantic_layer.errors import (
     PolicyDeniedError,
     QueryError,
+    ShareNotDefinedError,
+    UnknownAttributeError,
     UnknownDimensionError,
     UnknownMetricError,
     UnsupportedCutError,
 )
-from semantic_layer.query import Filter, MetricQuery, Principal
-from semantic_layer.semantic_model import Metric, Role, SemanticModel, suggestions
+from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Principal
+from semantic_layer.semantic_model import Attribute, Dimension, Metric, Role, SemanticModel, suggestions
 
 
 def check_query(query: MetricQuery, model: SemanticModel, principal: Principal) -> list[Filter]:
@@ -37,6 +41,8 @@ def check_query(query: MetricQuery, model: SemanticModel, principal: Principal) 
         for metric in metrics:
             _can_take(model, metric, item.dimension, "filtered")
         _members(model, item)
+    if query.share:
+        _share(query, model, metrics)
     filters = [*query.filters, *_row_filters(model, role, principal, metrics, query.filters)]
     if query.order_by is not None:
         _order_field(query, query.order_by.field)
@@ -51,6 +57,8 @@ def output_names(query: MetricQuery) -> list[str]:
         values.append(metric_id)
         if query.compare:
             values += [f"{metric_id}_previous", f"{metric_id}_growth"]
+        if query.share:
+            values.append(f"{metric_id}_share")
     return keys + values
 
 
@@ -96,6 +104,26 @@ def _can_take(model: SemanticModel, metric: Metric, dimension: str, how: str) ->
     )
 
 
+def _share(query: MetricQuery, model: SemanticModel, metrics: list[Metric]) -> None:
+    """A share divides each row by the sum of the rows: only sums and counts add up that way."""
+    if not query.dimensions and not query.grain:
+        raise QueryError(
+            "a share of total needs a breakdown (a dimension or a time grain): one row is 100% of itself / "
+            "占比需要按维度或时间拆分"
+        )
+    for metric in metrics:
+        if not metric.additive:
+            by = query.dimensions or [query.grain or ""]
+            by_zh = "、".join(model.dimensions[d].name_zh if d in model.dimensions else d for d in by)
+            by_en = ", ".join(model.dimensions[d].name_en if d in model.dimensions else d for d in by)
+            raise ShareNotDefinedError(
+                f"{metric.name_zh}没有占比:它是比率或平均值,各行相加不等于总体;可以改看各{by_zh}的{metric.name_zh}。 / "
+                f"{metric.name_en} ({metric.id}) has no share of total: it is a ratio or an average, so its rows "
+                f"do not add up to the total; ask for {metric.name_en} by {by_en} instead.",
+                metric=metric.id,
+            )
+
+
 def _members(model: SemanticModel, item: Filter) -> None:
     dimension = model.dimensions[item.dimension]
     if not dimension.members:
@@ -130,3 +158,107 @@ def _row_filters(
 def _order_field(query: MetricQuery, name: str) -> None:
     if name not in output_names(query):
         raise QueryError(f"cannot order by '{name}': not a column of this query ({', '.join(output_names(query))})")
+
+
+def check_attribute_query(
+    query: AttributeQuery, model: SemanticModel, principal: Principal
+) -> tuple[list[Attribute], list[Filter]]:
+    """Validate an attribute listing; return the attributes to show and the filters to apply.
+
+    A role reads an attribute when it is granted the attribute's domain. A role's row filter
+    applies where the members' table reaches its dimension; master data that no store owns
+    (suppliers, SKUs) is not narrowed by it.
+    """
+    role = _role(model, principal)
+    _dimension(model, query.dimension)
+    dimension = model.dimensions[query.dimension]
+    if not dimension.attributes:
+        listed = ", ".join(d.name for d in model.dimensions.values() if d.attributes)
+        raise UnknownAttributeError(
+            f"{query.dimension} ({dimension.name_zh}) has no attributes to list; dimensions with attributes: {listed}",
+            [],
+        )
+    readable = [a for a in dimension.attributes if "*" in role.domains or a.domain in role.domains]
+    named = [_attribute(model, dimension, name) for name in query.attributes]
+    named += [
+        _attribute(model, dimension, c.attribute) for c in query.conditions if c.attribute not in query.attributes
+    ]
+    for attribute in named:
+        if attribute not in readable:
+            raise PolicyDeniedError(
+                f"role '{role.name}' may not read {dimension.name}.{attribute.name} ({attribute.name_zh} / "
+                f"{attribute.name_en}): it needs the {attribute.domain} domain"
+            )
+    shown = [_attribute(model, dimension, name) for name in query.attributes] or readable
+    if not shown:
+        raise PolicyDeniedError(f"role '{role.name}' may not read any attribute of {dimension.name}")
+    for condition in query.conditions:
+        condition_value(_attribute(model, dimension, condition.attribute), condition.value)
+    for item in query.filters:
+        _dimension(model, item.dimension)
+        if model.dimension_column(item.dimension, dimension.entity) is None:
+            raise UnsupportedCutError(
+                f"{dimension.name} ({dimension.name_zh}) cannot be filtered by {item.dimension}: its members "
+                f"do not carry it",
+                metric="",
+                dimension=item.dimension,
+                allowed=[d for d in model.dimensions if model.dimension_column(d, dimension.entity) is not None],
+            )
+        _members(model, item)
+    filters = list(query.filters)
+    for row_filter in role.row_filters:
+        if model.dimension_column(row_filter.dimension, dimension.entity) is None:
+            continue
+        value = getattr(principal, row_filter.principal_attribute)
+        if not value:
+            raise PolicyDeniedError(f"role '{role.name}' needs a {row_filter.principal_attribute} to read any rows")
+        filters.append(Filter(dimension=row_filter.dimension, members=[value], exclude=False))
+    if query.order_by is not None:
+        columns = attribute_output_names(query, model, shown)
+        if query.order_by.field not in columns:
+            raise QueryError(
+                f"cannot order by '{query.order_by.field}': not a column of this listing ({', '.join(columns)})"
+            )
+    return shown, filters
+
+
+def attribute_output_names(query: AttributeQuery, model: SemanticModel, shown: list[Attribute]) -> list[str]:
+    """The listing's columns: the member key, its display name (when labelled), the attributes."""
+    dimension = model.dimensions[query.dimension]
+    names = [dimension.name] + ([f"{dimension.name}_name"] if dimension.label else [])
+    return names + [a.name for a in shown]
+
+
+def _attribute(model: SemanticModel, dimension: Dimension, name: str) -> Attribute:
+    found = dimension.attribute(name)
+    if found is not None:
+        return found
+    by_word = [a.name for d, a in model.find_attribute(name, dimension.name) if d == dimension.name]
+    names = [a.name for a in dimension.attributes]
+    hints = by_word + [h for h in suggestions(name, names) if h not in by_word]
+    known = ", ".join(f"{a.name} ({a.name_zh})" for a in dimension.attributes)
+    hint = f"did you mean {' or '.join(hints)}? " if hints else ""
+    raise UnknownAttributeError(
+        f"{dimension.name} ({dimension.name_zh}) has no attribute '{name}'; {hint}attributes: {known}", hints
+    )
+
+
+def condition_value(attribute: Attribute, value: str | float | dt.date) -> str | float | dt.date:
+    """A condition's value as the attribute's kind (a date, a text or a number), or a QueryError."""
+    if attribute.format == "date":
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise QueryError(f"{attribute.name} is a date: compare it with a date YYYY-MM-DD, got '{value}'") from None
+    if attribute.format == "text":
+        if isinstance(value, str):
+            return value
+        raise QueryError(f"{attribute.name} is a text: compare it with a text value, got '{value}'")
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        raise QueryError(f"{attribute.name} is a number: compare it with a number, got '{value}'") from None

@@ -64,15 +64,28 @@ TOTALS: dict[str, str] = {
         FROM fact_receivable WHERE invoice_date <= $end AND (paid_date IS NULL OR paid_date > $end)""",
     "conversion_rate": f"""SELECT ({SALES.format(expr="COUNT(DISTINCT order_id)")})
         / (SELECT SUM(visitors) FROM fact_traffic_daily WHERE date BETWEEN $start AND $end)""",
+    "visitors": "SELECT SUM(visitors) FROM fact_traffic_daily WHERE date BETWEEN $start AND $end",
     "marketing_spend": "SELECT SUM(spend) FROM fact_marketing_daily WHERE date BETWEEN $start AND $end",
     "cpe": "SELECT SUM(spend) / SUM(engagements) FROM fact_marketing_daily WHERE date BETWEEN $start AND $end",
     "fulfillment_error_rate": """
         SELECT AVG(CASE WHEN has_error THEN 1.0 ELSE 0.0 END) FROM (
             SELECT order_id, BOOL_OR(fulfillment_error) AS has_error FROM fact_sales
             WHERE order_date BETWEEN $start AND $end GROUP BY order_id)""",
-    "ar_balance": f"SELECT {_avg_balance('fact_receivable', 'invoice_date')}",
-    "ap_balance": f"SELECT {_avg_balance('fact_payable', 'bill_date')}",
+    "avg_ar_balance": f"SELECT {_avg_balance('fact_receivable', 'invoice_date')}",
+    "avg_ap_balance": f"SELECT {_avg_balance('fact_payable', 'bill_date')}",
+    # Point-in-time (Additions 2026-12): on the period's last day.
+    "on_hand_units": "SELECT SUM(on_hand_qty) FROM fact_inventory_daily WHERE snapshot_date = $end",
+    "inventory_value_end": "SELECT SUM(inventory_value) FROM fact_inventory_daily WHERE snapshot_date = $end",
+    "in_transit_units": "SELECT SUM(in_transit_qty) FROM fact_inventory_daily WHERE snapshot_date = $end",
+    "ar_balance": """SELECT SUM(amount) FROM fact_receivable
+        WHERE invoice_date <= $end AND (paid_date IS NULL OR paid_date > $end)""",
+    "ap_balance": """SELECT SUM(amount) FROM fact_payable
+        WHERE bill_date <= $end AND (paid_date IS NULL OR paid_date > $end)""",
 }
+
+#: The last day inside the period of each month (the snapshot day of a point-in-time metric by month).
+MONTH_ENDS = """SELECT CAST(MAX(d.range) AS DATE) AS day FROM range(CAST($start AS DATE), CAST($end AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) d
+                GROUP BY date_trunc('month', d.range)"""
 
 #: (metric, dimensions, grain) -> a grouped query returning the keys then the value.
 BREAKDOWNS: dict[tuple[str, tuple[str, ...], str | None], str] = {
@@ -137,12 +150,31 @@ BREAKDOWNS: dict[tuple[str, tuple[str, ...], str | None], str] = {
                SUM(CASE WHEN CAST($end AS DATE) - r.invoice_date > 60 THEN r.amount ELSE 0 END) / SUM(r.amount)
         FROM fact_receivable r JOIN dim_customer c ON c.customer_id = r.customer_id
         WHERE r.invoice_date <= $end AND (r.paid_date IS NULL OR r.paid_date > $end) GROUP BY 1""",
-    ("ap_balance", ("supplier",), None): """
+    ("avg_ap_balance", ("supplier",), None): """
         SELECT * FROM (SELECT s.supplier_id, (SELECT COALESCE(SUM(b.amount), 0) FROM fact_payable b
                JOIN range(CAST($start AS DATE), CAST($end AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) d
                  ON b.bill_date <= CAST(d.range AS DATE) AND (b.paid_date IS NULL OR b.paid_date > CAST(d.range AS DATE))
               WHERE b.supplier_id = s.supplier_id) / (CAST($end AS DATE) - CAST($start AS DATE) + 1) AS v
         FROM dim_supplier s) WHERE v > 0""",
+    ("on_hand_units", ("category",), "month"): f"""
+        SELECT CAST(date_trunc('month', i.snapshot_date) AS DATE), k.category, SUM(i.on_hand_qty)
+        FROM fact_inventory_daily i JOIN dim_sku k ON k.sku_id = i.sku_id
+        WHERE i.snapshot_date IN ({MONTH_ENDS}) GROUP BY 1, 2""",
+    ("inventory_value_end", ("warehouse",), None): """
+        SELECT warehouse_id, SUM(inventory_value) FROM fact_inventory_daily WHERE snapshot_date = $end GROUP BY 1""",
+    ("in_transit_units", ("brand",), None): """
+        SELECT k.brand, SUM(i.in_transit_qty) FROM fact_inventory_daily i JOIN dim_sku k ON k.sku_id = i.sku_id
+        WHERE i.snapshot_date = $end GROUP BY 1""",
+    ("ar_balance", ("customer",), None): """
+        SELECT customer_id, SUM(amount) FROM fact_receivable
+        WHERE invoice_date <= $end AND (paid_date IS NULL OR paid_date > $end) GROUP BY 1""",
+    ("ap_balance", (), "month"): f"""
+        SELECT CAST(date_trunc('month', e.day) AS DATE), SUM(b.amount) FROM ({MONTH_ENDS}) e
+        JOIN fact_payable b ON b.bill_date <= e.day AND (b.paid_date IS NULL OR b.paid_date > e.day) GROUP BY 1""",
+    ("visitors", ("region",), "month"): """
+        SELECT CAST(date_trunc('month', t.date) AS DATE), st.region, SUM(t.visitors)
+        FROM fact_traffic_daily t JOIN dim_store st ON st.store_id = t.store_id
+        WHERE t.date BETWEEN $start AND $end GROUP BY 1, 2""",
     ("fulfillment_error_rate", ("store",), "quarter"): """
         SELECT CAST(date_trunc('quarter', order_date) AS DATE), store_id,
                AVG(CASE WHEN has_error THEN 1.0 ELSE 0.0 END) FROM (

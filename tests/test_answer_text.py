@@ -277,7 +277,7 @@ def test_one_row_reads_like_a_single_number_with_its_label() -> None:
     plan = compiled(metrics=["gmv"], dimensions=["channel"], period=DECEMBER, compare="pop")
     rows = [["tmall", 513200.0, 464100.0, 0.1058]]
     assert text(plan, rows, "en").startswith(
-        "December 2025, Tmall GMV ¥513.2K (+10.6% vs previous period; 31 Oct 2025 to 30 Nov 2025: ¥464.1K)."
+        "December 2025, Tmall GMV ¥513.2K (+10.6% vs previous period; November 2025: ¥464.1K)."
     )
 
 

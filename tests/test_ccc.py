@@ -180,7 +180,7 @@ def test_aging_sums_to_the_balance_and_matches_handwritten_sql(
     balance = governed(engine, metrics=[metric], period=day)[metric].iloc[0]
     assert close(rows["balance"].sum(), balance)  # the governed balance on the as-of day
     by_party = governed(engine, metrics=[metric], dimensions=[key.removesuffix("_id")], period=day)
-    assert {r[0]: r[1] for r in by_party.itertuples(index=False)} == pytest.approx(
+    assert {r[0]: float(r[1]) for r in by_party.itertuples(index=False)} == pytest.approx(
         dict(zip(rows[key], rows["balance"], strict=True))
     )
     sql = AGING_HANDWRITTEN.format(key=key, table=table_name, doc_date=doc_date)

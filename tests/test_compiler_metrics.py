@@ -105,16 +105,19 @@ def test_yoy_compares_with_the_same_dates_a_year_earlier(con) -> None:
         assert same(now_dio, now[2]) and same(prev_dio, old[2]) and same(dio_growth, now[2] / old[2] - 1)
 
 
-def test_pop_by_month_aligns_the_previous_equal_length_period(con) -> None:
-    # P = March 2025 (31 days): the previous period is 2025-01-29 .. 2025-02-28.
+def test_pop_by_month_compares_with_the_previous_calendar_month(con) -> None:
+    # Contract (Period-over-period): March 2025 is compared with February 2025, not with the
+    # 31 days before it (which was the rule before the 2026-12 contract).
     period = Period(start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
-    compiled = compile_query(MetricQuery(metrics=["gmv", "ar_balance"], grain="month", period=period, compare="pop"))
-    assert compiled.previous_period == Period(start=dt.date(2025, 1, 29), end=dt.date(2025, 2, 28))
+    compiled = compile_query(
+        MetricQuery(metrics=["gmv", "avg_ar_balance"], grain="month", period=period, compare="pop")
+    )
+    assert compiled.previous_period == Period(start=dt.date(2025, 2, 1), end=dt.date(2025, 2, 28))
     ((month, gmv, gmv_prev, _, _, ar_prev, _),) = con.execute(compiled.sql).fetchall()
     assert month == dt.date(2025, 3, 1)
     (want_gmv,) = handwritten(con, TOTALS["gmv"], period)[0]
     (want_prev,) = handwritten(con, TOTALS["gmv"], compiled.previous_period)[0]
-    (want_ar,) = handwritten(con, TOTALS["ar_balance"], compiled.previous_period)[0]
+    (want_ar,) = handwritten(con, TOTALS["avg_ar_balance"], compiled.previous_period)[0]
     assert (gmv, gmv_prev) == (want_gmv, want_prev)
     assert same(ar_prev, want_ar)
 

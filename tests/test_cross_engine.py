@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from semantic_layer.compiler import compile_query
+from semantic_layer.compiler import compile_attributes, compile_query
 from semantic_layer.engine import Engine
 from semantic_layer.query import MetricQuery, Period, Principal
 from semantic_layer.semantic_model import load_model
 from tests.handwritten_sql import BREAKDOWNS
+from tests.test_compiler_attributes import CASES as ATTRIBUTE_CASES
 
 PERIOD = Period(start=dt.date(2024, 11, 1), end=dt.date(2025, 6, 30))
 PG_SCHEMA = "chatbi_cross_engine"  # its own schema: other PostgreSQL tests load other data
@@ -84,3 +85,41 @@ def test_comparisons_same_on_both_engines(engines, compare: str) -> None:
 def test_store_manager_same_on_both_engines(engines) -> None:
     principal = Principal(role="store_manager", store_id="tmall_flagship")
     run_both(engines, MetricQuery(metrics=["gmv", "conversion_rate"], grain="week", period=PERIOD), principal)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        MetricQuery(metrics=["gmv", "orders"], dimensions=["channel"], period=PERIOD, share=True, compare="yoy"),
+        MetricQuery(
+            metrics=["on_hand_units", "inventory_value_end"],
+            dimensions=["category"],
+            period=PERIOD,
+            share=True,
+            order_by={"field": "inventory_value_end_share"},
+            limit=3,
+        ),
+        MetricQuery(metrics=["ap_balance"], grain="month", period=PERIOD, share=True),
+        MetricQuery(metrics=["in_transit_units", "ar_balance"], grain="quarter", period=PERIOD, compare="yoy"),
+        MetricQuery(metrics=["gmv", "dio", "on_hand_units"], grain="week", period=PERIOD, compare="pop"),
+        MetricQuery(
+            metrics=["gmv", "orders"],
+            grain="day",
+            period=Period(start=dt.date(2025, 1, 29), end=dt.date(2025, 2, 4)),
+            compare="yoy",
+            compare_period=Period(start=dt.date(2024, 2, 10), end=dt.date(2024, 2, 16)),
+        ),
+    ],
+    ids=["gmv-share-yoy", "stock-share-top3", "ap-share-by-month", "snapshots-yoy", "pop-by-week", "event-window-yoy"],
+)
+def test_shares_and_snapshots_same_on_both_engines(engines, query: MetricQuery) -> None:
+    run_both(engines, query)
+
+
+@pytest.mark.parametrize("case", sorted(ATTRIBUTE_CASES))
+def test_attribute_listings_same_on_both_engines(engines, case: str) -> None:
+    query, _ = ATTRIBUTE_CASES[case]
+    duck, pg = (engine.execute(compile_attributes(query, dialect=engine.dialect).sql) for engine in engines)
+    assert duck.columns == pg.columns and len(duck.rows) == len(pg.rows) > 0
+    for d_row, p_row in zip(duck.rows, pg.rows, strict=True):
+        assert all(same(a, b) for a, b in zip(d_row, p_row, strict=True)), (d_row, p_row)

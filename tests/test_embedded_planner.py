@@ -91,6 +91,7 @@ def test_rankings_follow_the_metrics_direction(planner) -> None:
 
 def test_grains_trends_and_comparisons(planner) -> None:
     trend = query_of(planner, "GMV trend")
+    assert query_of(planner, "毛利率趋势").metrics == ["gross_margin", "gross_profit", "gmv"]
     assert trend.grain == "month" and trend.period.start == dt.date(2025, 1, 1)
     assert query_of(planner, "近30天销售额趋势").grain == "day"
     assert query_of(planner, "2025年按季度的毛利").grain == "quarter"
@@ -123,7 +124,9 @@ def test_an_ambiguous_metric_word_asks_and_the_reply_picks(planner) -> None:
     plan = plan_of(planner, "上个月周转怎么样")
     assert isinstance(plan, Clarify)
     assert {o.plan.query.metrics[0] for o in plan.options} == {"inventory_turnover", "dio"}
-    conversation = Conversation(id="c", turns=[Turn(question="上个月周转怎么样", language="zh", plan=plan, status="clarification")])
+    conversation = Conversation(
+        id="c", turns=[Turn(question="上个月周转怎么样", language="zh", plan=plan, status="clarification")]
+    )
     picked = plan_of(planner, "周转天数", conversation)
     assert isinstance(picked, QueryPlan) and picked.query.metrics == ["dio"]
     second = plan_of(planner, "2", conversation)
@@ -131,9 +134,7 @@ def test_an_ambiguous_metric_word_asks_and_the_reply_picks(planner) -> None:
 
 
 def test_a_shared_alias_asks_which_sku(planner, master) -> None:
-    shared = next(
-        name for name in ("星颜口红套装", "澄研面霜套装") if master.resolve(name).status == "ambiguous"
-    )
+    shared = next(name for name in ("星颜口红套装", "澄研面霜套装") if master.resolve(name).status == "ambiguous")
     plan = plan_of(planner, f"{shared}上个月销量")
     assert isinstance(plan, Clarify) and len(plan.options) >= 2
     assert all(o.plan.query.filters[0].dimension == "sku" for o in plan.options)
@@ -218,10 +219,12 @@ def test_warehouses_by_city_and_english_name(planner) -> None:
     assert filters(query_of(planner, "stockout rate in the Beijing warehouse")) == {"warehouse": {"wh_bj"}}
 
 
-def test_words_not_understood_are_reported_not_dropped(planner) -> None:
+def test_words_not_understood_ask_back_instead_of_a_broader_answer(planner) -> None:
     plan = plan_of(planner, "gross margin last month by moon phase")
-    assert isinstance(plan, QueryPlan) and plan.ignored == ["moon", "phase"]
-    assert plan_of(planner, "上个月天猫的毛利率是多少?").ignored == []
+    assert isinstance(plan, Clarify) and '"moon" and "phase"' in plan.text and "gross margin" in plan.text
+    broader = plan.options[-1].plan
+    assert isinstance(broader, QueryPlan) and broader.query.metrics == ["gross_margin"]
+    assert isinstance(plan_of(planner, "上个月天猫的毛利率是多少?"), QueryPlan)
 
 
 @pytest.mark.parametrize(

@@ -17,13 +17,20 @@ from evals.runner import compute_gold
 OPEN_ENDED = ("refusal", "injection")
 
 
-@pytest.fixture(scope="module")
-def suite() -> Suite:
-    return load_suite(CASES_DIR)
+#: The default suite and the issue-12 families kept beside it (run with ``--suite understanding``).
+FOLDERS = (CASES_DIR, CASES_DIR / "understanding")
+
+
+@pytest.fixture(scope="module", params=FOLDERS, ids=lambda folder: folder.name)
+def suite(request: pytest.FixtureRequest) -> Suite:
+    return load_suite(request.param)
 
 
 def test_every_case_file_loads_and_validates(suite: Suite) -> None:
-    assert set(suite.files) == {*CASES_DIR.glob("*.yaml"), *CASES_DIR.glob("*.yml")}
+    folders = {path.parent for path in suite.files}
+    assert len(folders) == 1
+    folder = folders.pop()
+    assert set(suite.files) == {*folder.glob("*.yaml"), *folder.glob("*.yml")}
     assert suite.families
 
 

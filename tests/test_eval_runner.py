@@ -19,7 +19,7 @@ from agent.answer import Answer
 from api.eval_cli import register
 from evals.case_file import CaseFileError, load_suite
 from evals.report import to_json, to_markdown
-from evals.runner import EvalRun, compute_gold, run_cases
+from evals.runner import EvalRun, answered_wrong, compute_gold, run_cases
 from semantic_layer.query import MetricQuery, Principal
 
 DEC = "BETWEEN DATE '2025-12-01' AND DATE '2025-12-31'"
@@ -225,14 +225,24 @@ def test_summary_numbers(run: tuple[EvalRun, FakeAssistant]) -> None:
 
 def test_markdown_and_json_reports(run: tuple[EvalRun, FakeAssistant]) -> None:
     markdown = to_markdown(run[0])
-    assert "| overall | 10 | 60.0% | 60.0% |" in markdown
-    assert "| lookup | 3 | 66.7% | 66.7% |" in markdown
-    assert "| lang en | 4 | 0.0% | 25.0% |" in markdown
+    assert "| overall | 10 | 60.0% | 60.0% | 1 | 1 |" in markdown
+    assert "| lookup | 3 | 66.7% | 66.7% | 1 | 0 |" in markdown
+    assert "| breakdown | 2 | 50.0% | 50.0% | 0 | 1 |" in markdown
+    assert "| lang en | 4 | 0.0% | 25.0% | 0 | 1 |" in markdown
     assert "- family consistency: 20.0% (1 of 5 families)" in markdown
     assert "## Failing cases (5)" in markdown
-    assert "| lookup.gmv_last_month#3 | 上个月 GMV 多少 | answer | answer | gold column 1 (gmv) matches" in markdown
+    assert (
+        "| lookup.gmv_last_month#3 | 上个月 GMV 多少 | answer | answer | answered wrong | gold column 1 (gmv) matches"
+        in markdown
+    )
+    # the answered-wrong section comes before every other list of cases
+    assert markdown.index("## Answered wrong (1)") < markdown.index("## Families not all correct")
+    assert "| lookup.gmv_last_month#3 | lookup | 上个月 GMV 多少 | answer | answer: ok | gold column 1" in markdown
     data = json.loads(to_json(run[0]))
-    assert data["summary"]["overall"] == {"n": 10, "plan_accuracy": 0.6, "execution_accuracy": 0.6}
+    assert data["summary"]["overall"] == {
+        "n": 10, "plan_accuracy": 0.6, "execution_accuracy": 0.6, "answered_wrong": 1, "not_answered": 1,
+    }  # fmt: skip
+    assert [f["id"] for f in data["answered_wrong"]] == ["lookup.gmv_last_month#3"]
     assert [f["id"] for f in data["failures"]] == [
         "lookup.gmv_last_month#2",
         "lookup.gmv_last_month#3",
@@ -241,6 +251,9 @@ def test_markdown_and_json_reports(run: tuple[EvalRun, FakeAssistant]) -> None:
         "refusal.weather#2",
     ]
     assert data["failures"][2]["expected"] == "answer" and data["failures"][2]["got"] == "refusal"
+    assert [f["outcome"] for f in data["failures"]] == [
+        "correct", "answered wrong", "not answered", "wrong non-answer", "wrong non-answer",
+    ]  # fmt: skip
     assert len(data["cases"]) == 10
 
 
@@ -251,6 +264,88 @@ def test_gold_sql_errors_fail_the_case_with_the_reason(tmp_path: Path, demo_db: 
     gold = compute_gold(suite.families, demo_db)
     assert gold["lookup.gmv_last_month"].error and "no_such_table" in gold["lookup.gmv_last_month"].error
     assert gold["breakdown.gmv_by_channel"].error is None
+
+
+UNKNOWN_WORDS = f"""
+families:
+  - id: coverage.black_friday
+    category: coverage
+    expect:
+      status: [clarification, refusal]
+      options_include: [双11]
+    cases:
+      - {{q: "去年黑五的销售额", lang: zh}}
+      - {{q: "Black Friday sales last year", lang: en}}
+      - {{q: "黑五 GMV 多少", lang: mixed}}
+      - {{q: "黑五 sales?", lang: mixed}}
+      - {{q: "黑色星期五卖了多少", lang: zh}}
+  - id: share.gmv_share_by_channel
+    category: share
+    expect:
+      status: answer
+      sql: |
+        SELECT s.channel, SUM(f.revenue) AS gmv
+        FROM fact_sales f JOIN dim_store s USING (store_id)
+        WHERE f.order_date {DEC} GROUP BY 1
+    cases:
+      - {{q: "上个月各渠道销售额占比", lang: zh}}
+      - {{q: "channel mix last month", lang: en}}
+      - {{q: "share of GMV by channel", lang: en}}
+"""
+
+
+def test_each_kind_of_failure_is_told_apart_and_answered_wrong_counted(tmp_path: Path, demo_db: Path) -> None:
+    path = tmp_path / "unknown.yaml"
+    path.write_text(UNKNOWN_WORDS, encoding="utf-8")
+    suite = load_suite(path)
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        rows = con.execute(
+            f"SELECT s.channel, SUM(f.revenue) FROM fact_sales f JOIN dim_store s USING (store_id) "
+            f"WHERE f.order_date {DEC} GROUP BY 1"
+        ).fetchall()
+
+    def answer(table: list[Any]) -> Answer:
+        return Answer(status="answer", text="所有月份的销售额", language="zh", plan=_plan(), columns=["channel", "gmv"],
+                      rows=[list(r) for r in table])  # fmt: skip
+
+    def other(status: str, options: list[str] | None = None) -> Answer:
+        return Answer(status=status, text=status, language="zh", options=options or [])  # type: ignore[arg-type]
+
+    script: dict[str, Answer | Exception] = {
+        "去年黑五的销售额": answer([("all", 1.0)]),  # an answer where none is right
+        "Black Friday sales last year": other("refusal"),  # either non-answer is right
+        "黑五 GMV 多少": other("clarification", ["双11 (2025-11-01..11)", "618"]),
+        "黑五 sales?": other("clarification", ["618"]),  # asks back, with the wrong options
+        "黑色星期五卖了多少": RuntimeError("boom"),
+        "上个月各渠道销售额占比": answer(rows),
+        "channel mix last month": answer([(c, v * 2) for c, v in rows]),  # wrong numbers
+        "share of GMV by channel": other("clarification", ["gmv", "marketing_spend"]),
+    }
+    results = run_cases(suite.cases(), FakeAssistant(script), compute_gold(suite.families, demo_db))
+    assert {r.id: (r.expected, r.got, r.outcome) for r in results} == {
+        "coverage.black_friday#1": ("clarification|refusal", "answer", "answered wrong"),
+        "coverage.black_friday#2": ("clarification|refusal", "refusal", "correct"),
+        "coverage.black_friday#3": ("clarification|refusal", "clarification", "correct"),
+        "coverage.black_friday#4": ("clarification|refusal", "clarification", "wrong non-answer"),
+        "coverage.black_friday#5": ("clarification|refusal", "error", "wrong non-answer"),
+        "share.gmv_share_by_channel#1": ("answer", "answer", "correct"),
+        "share.gmv_share_by_channel#2": ("answer", "answer", "answered wrong"),
+        "share.gmv_share_by_channel#3": ("answer", "clarification", "not answered"),
+    }
+    reasons = {r.id: r.reason for r in results}
+    assert reasons["coverage.black_friday#1"].startswith("expected clarification|refusal, got answer: 所有月份")
+    assert reasons["coverage.black_friday#4"] == "options lack 双11 (got: 618)"
+    s = EvalRun("unknown", "fake", str(demo_db), "2026-01-01T00:00:00", 1.0, results).summary
+    assert {k: (v.n, v.answered_wrong, v.not_answered) for k, v in s.by_category.items()} == {
+        "share": (3, 1, 1),
+        "coverage": (5, 1, 0),
+    }
+    assert (s.overall.answered_wrong, s.overall.not_answered) == (2, 1)
+    # a case accepting a clarification or a refusal is recalled by either
+    assert (s.refusal_precision, s.refusal_recall) == (1.0, pytest.approx(3 / 5))
+    assert (s.clarification_precision, s.clarification_recall) == (pytest.approx(2 / 3), pytest.approx(3 / 5))
+    assert [r.id for r in answered_wrong(results, ["coverage", "refusal"])] == ["coverage.black_friday#1"]
+    assert [r.id for r in answered_wrong(results)] == ["coverage.black_friday#1", "share.gmv_share_by_channel#2"]
 
 
 # --- the loader's rules -------------------------------------------------------------------------
@@ -279,6 +374,11 @@ def _family(**overrides: Any) -> dict[str, Any]:
         (_family(cases=[]), "cases: List should have at least 1 item"),
         (_family(expect={"status": "answer", "sql": "SELECT 1", "plan": {"metric": ["gmv"]}}), "plan.metric: Extra"),
         ({"category": "lookup"}, "family #1: id: Field required"),
+        (_family(expect={"status": ["refusal", "refusal"]}), "names each acceptable status once"),
+        (_family(expect={"status": []}), "names each acceptable status once"),
+        (_family(expect={"status": ["answer", "refusal"]}), "a status list holds only clarification and refusal"),
+        (_family(expect={"status": ["refusal"], "options_include": ["x"]}), "options_include is for status clarif"),
+        (_family(expect={"status": ["clarification", "refusal"], "sql": "SELECT 1"}), "clarification|refusal takes"),
     ],
 )
 def test_loader_rejects_bad_families(tmp_path: Path, family: dict[str, Any], message: str) -> None:

@@ -24,7 +24,7 @@ from agent.llm.config import LLMConfig
 from agent.llm.planner import LLMPlanner
 from agent.plan import Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
 from semantic_layer.master_data import MasterData, MemberRows
-from semantic_layer.query import Principal
+from semantic_layer.query import MetricQuery, Principal
 
 TODAY = dt.date(2026, 1, 1)
 ADMIN, MARKETING = Principal(), Principal(role="marketing")
@@ -466,3 +466,39 @@ def test_the_eval_report_shows_calls_and_tokens_per_case(assistant: Assistant, d
     assert run.summary.overall.execution_accuracy == 1.0
     assert run.summary.llm is not None and 0 < run.summary.llm.calls_mean <= 2 and run.summary.llm.fallbacks == 0
     assert "## LLM cost per case" in to_markdown(run) and '"prompt_tokens"' in to_json(run)
+
+
+def test_a_plan_that_drops_what_the_question_asks_is_repaired(assistant: Assistant) -> None:
+    """The coverage rule applies to the model too: the share, the event window and its year-earlier
+    comparison, the channel filter are all in the question, so a plan without them is sent back."""
+    question = "双11期间天猫的GMV同比"
+    broad = {"query": {"metrics": ["gmv"], "period": DECEMBER, "compare": "yoy"}}
+    right = {
+        "query": {
+            "metrics": ["gmv"],
+            "filters": [{"dimension": "channel", "members": ["tmall"]}],
+            "period": {"start": "2025-11-01", "end": "2025-11-11"},
+            "compare": "yoy",
+            "compare_period": {"start": "2024-11-01", "end": "2024-11-11"},
+        }
+    }
+    p = llm(assistant, call("query_metrics", broad), call("query_metrics", right))
+    plan = plan_of(p, question)
+    assert isinstance(plan, QueryPlan) and plan.query.period.start == dt.date(2025, 11, 1)
+    repair = str(sent(p, 1)[-1].content)
+    assert "2025-11-01..2025-11-11" in repair and "compare_period" in repair and "tmall" in repair
+
+
+def test_a_plan_without_the_share_asked_for_falls_back_after_one_repair(assistant: Assistant) -> None:
+    raw = {"query": {"metrics": ["marketing_spend"], "dimensions": ["channel"], "period": DECEMBER}}
+    p = llm(assistant, call("query_metrics", raw), call("query_metrics", raw))
+    plan = plan_of(p, "上个月各渠道的投放花费占比")
+    assert isinstance(plan, QueryPlan) and plan.query.share and plan.note  # the embedded reading, with a note
+    assert "share must be true" in str(sent(p, 1)[-1].content)
+
+
+def test_the_query_schema_the_model_sees_has_the_new_fields(assistant: Assistant) -> None:
+    from agent.llm.llm_tools import compact_schema
+
+    schema = compact_schema(MetricQuery.model_json_schema())
+    assert {"share", "compare_period"} <= set(schema["properties"])

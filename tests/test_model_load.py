@@ -14,6 +14,7 @@ CONTRACT_METRICS = {
     "gmv", "units_sold", "orders", "aov", "cogs", "gross_profit", "gross_margin", "avg_inventory_value",
     "inventory_turnover", "dio", "stockout_rate", "slow_moving_share", "promo_roi", "dso", "dpo", "ccc",
     "ar_over_60_share", "conversion_rate", "marketing_spend", "cpe", "fulfillment_error_rate",
+    "on_hand_units", "inventory_value_end", "in_transit_units", "ar_balance", "ap_balance",
 }  # fmt: skip
 
 
@@ -77,6 +78,23 @@ def test_a_new_metric_needs_no_code_change(model_copy: Path) -> None:
     assert "category" in model.metric_dimensions("cost_share")
 
 
+def test_composite_metrics_name_their_components() -> None:
+    model = load_model()
+    assert model.metrics["ccc"].components == ["dio", "dso", "dpo"]
+    assert (
+        model.metrics["dio"].components
+        == model.metrics["inventory_turnover"].components
+        == ["avg_inventory_value", "cogs"]
+    )
+    assert model.metrics["gross_margin"].components == ["gross_profit", "gmv"]
+    assert model.metrics["aov"].components == ["gmv", "orders"]
+    assert model.metrics["conversion_rate"].components == ["orders", "visitors"]
+    assert model.metrics["visitors"].additive and model.metrics["gmv"].components == []
+    for metric in model.metrics.values():  # a component never turns an allowed cut into a refusal
+        for component in metric.components:
+            assert set(model.metric_dimensions(metric.id)) <= set(model.metric_dimensions(component))
+
+
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [
@@ -99,6 +117,10 @@ def test_a_new_metric_needs_no_code_change(model_copy: Path) -> None:
         ("metrics.yaml", "formula: dio + dso - dpo", "formula: dio + dso - (ccc", "metrics.yaml: metrics 'ccc': formula does not parse"),
         ("metrics.yaml", "formula: gmv / orders", "formula: gmv / aov", "metrics.yaml: metrics 'aov': formula is circular"),
         ("roles.yaml", "roles:\n", "roles:\n  - [\n", "roles.yaml: not valid YAML"),
+        ("metrics.yaml", "components: [dio, dso, dpo]", "components: [dio, dso, dpx]",
+         "metrics.yaml: metrics 'ccc': components: 'dpx' is not another metric"),
+        ("metrics.yaml", "components: [gmv, orders]", "components: [gmv, dso]",
+         "metrics.yaml: metrics 'aov': components: 'dso' cannot be cut by"),
     ],
 )  # fmt: skip
 def test_broken_file_names_file_entry_and_problem(

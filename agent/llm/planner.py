@@ -38,14 +38,14 @@ from agent.llm.llm_tools import RESOLVE, SEARCH, ResolveMembers, SearchCatalog, 
 from agent.llm.prompt import PromptBuilder, quote
 from agent.llm.texts import say
 from agent.llm.validation import Asked, PlanValidator, candidates
-from agent.plan import Clarify, Conversation, QueryPlan, Refuse, SqlPlan, ToolCall
+from agent.plan import AttributePlan, Clarify, Conversation, QueryPlan, Refuse, SqlPlan, ToolCall
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
 
 log = logging.getLogger("chatbi.llm")
 
-PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 #: Refusals of the embedded planner that no model may talk round.
 _FINAL_REFUSALS = ("injection", "data_change")
 _NO_CALL = "Your reply called no function. Answer by calling exactly one function; never reply in prose."
@@ -262,8 +262,9 @@ class LLMPlanner:
 
 
 def _settled(draft: PlanT, conversation: Conversation) -> bool:
-    """Plans the model is not asked about: a refusal no wording may undo, or a pick of our own options."""
-    if isinstance(draft, Refuse) and draft.reason in _FINAL_REFUSALS:
+    """Plans the model is not asked about: a refusal no wording may undo, a pick of our own options, or an
+    attribute listing (the model has no function for one; the embedded reading of it is complete)."""
+    if isinstance(draft, Refuse) and draft.reason in _FINAL_REFUSALS or isinstance(draft, AttributePlan):
         return True
     pending = conversation.pending_clarification()
     return pending is not None and any(draft == option.plan for option in pending.options)

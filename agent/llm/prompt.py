@@ -16,14 +16,14 @@ from typing import Literal
 
 from agent.llm.catalog_search import CatalogIndex, Hit
 from agent.llm.sql_fallback import role_relations
-from agent.plan import Clarify, Conversation, QueryPlan, Refuse, SqlPlan, ToolCall
+from agent.plan import AttributePlan, Clarify, Conversation, QueryPlan, Refuse, SqlPlan, ToolCall
 from agent.time_expressions import find_periods
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Period, Principal
 from semantic_layer.semantic_model import SemanticModel
 
 Language = Literal["zh", "en"]
-PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 
 METRICS_SHOWN = 8
 DIMENSIONS_SHOWN = 6
@@ -154,15 +154,22 @@ def describe(plan: PlanT) -> str:
         return f"query_metrics {_json(_query_arguments(plan))}"
     if isinstance(plan, ToolCall):
         return f"{plan.tool} {_json(plan.arguments)}"
+    if isinstance(plan, AttributePlan):
+        return f"list_attributes {_json(plan.query.model_dump(mode='json', exclude_defaults=True))}"
     if isinstance(plan, Clarify):
-        options = [
-            {"label": o.label, "plan": _query_arguments(o.plan) if isinstance(o.plan, QueryPlan) else o.plan.arguments}
-            for o in plan.options
-        ]
+        options = [{"label": o.label, "plan": _option_arguments(o.plan)} for o in plan.options]
         return f"ask_clarification {_json({'text': plan.text, 'options': options})}"
     if isinstance(plan, Refuse):
         return f"refuse {_json({'reason': plan.reason})}"
     return f"run_sql {_json({'sql': plan.sql, 'reason': plan.reason})}"
+
+
+def _option_arguments(plan: QueryPlan | ToolCall | AttributePlan) -> dict[str, object]:
+    if isinstance(plan, QueryPlan):
+        return _query_arguments(plan)
+    if isinstance(plan, ToolCall):
+        return plan.arguments
+    return plan.query.model_dump(mode="json", exclude_defaults=True)
 
 
 def _query_arguments(plan: QueryPlan) -> dict[str, object]:

@@ -26,7 +26,8 @@ from agent.llm import sql_fallback
 from agent.llm.llm_tools import ToolSpec, to_plan
 from agent.llm.texts import say
 from agent.messages import say as say_embedded
-from agent.plan import Clarify, ClarifyOption, QueryPlan, Refuse, SqlPlan, ToolCall
+from agent.plan import AttributePlan, Clarify, ClarifyOption, QueryPlan, Refuse, SqlPlan, ToolCall
+from agent.question import parse
 from agent.vocabulary import detect_language
 from semantic_layer.engine import EngineError
 from semantic_layer.errors import PolicyDeniedError, QueryError
@@ -36,7 +37,8 @@ from semantic_layer.semantic_model import SemanticModel
 from semantic_layer.validation import check_query
 
 Language = Literal["zh", "en"]
-PlanT = QueryPlan | ToolCall | Clarify | Refuse | SqlPlan
+PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
+_CHANNEL_FAMILY = {"channel", "channel_type"}
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 #: Refusals whose fixed wording is complete; the model's own words are not needed for them.
 _FIXED_REFUSALS = {
@@ -107,9 +109,46 @@ class PlanValidator:
             return Verdict(plan=refusal or Refuse(reason="permission", text=say("declined", asked.language)))
         except QueryError as exc:
             return Verdict(error=str(exc))
+        missed = self._not_covered(query, asked)
+        if missed:
+            return Verdict(error="the plan ignores what the question asks: " + "; ".join(missed) + ". Include it")
         # The answer quotes ignored words back to the user: only words the question really has.
         ignored = [w for w in plan.ignored if w.strip() and w.strip().casefold() in asked.question.casefold()]
         return Verdict(plan=plan.model_copy(update={"query": query, "ignored": ignored}))
+
+    def _not_covered(self, query: MetricQuery, asked: Asked) -> list[str]:
+        """The coverage rule for the model's plan: a period, an event, a comparison, a share or a filter
+        that the embedded reading found in the question must be in the plan, or the plan answers a
+        broader question than was asked."""
+        reading = parse(asked.question, self.embedded.vocabulary, self.master, asked.today)
+        missed = []
+        if reading.period is not None:
+            period = reading.period.model_copy(
+                update={"end": min(reading.period.end, asked.today - dt.timedelta(days=1))}
+            )
+            if query.period != period:
+                missed.append(
+                    f"the period is {period.start}..{period.end}, not {query.period.start}..{query.period.end}"
+                )
+        if reading.compare is not None and query.compare != reading.compare:
+            missed.append(f"compare must be {reading.compare}")
+        if reading.compare_period is not None and query.compare_period != reading.compare_period:
+            window = reading.compare_period
+            missed.append(f"compare_period must be {window.start}..{window.end}")
+        if reading.share and not query.share:
+            missed.append("share must be true (the question asks for a share of the total)")
+        for wanted in reading.filters:
+            family = _CHANNEL_FAMILY if wanted.dimension in _CHANNEL_FAMILY else {wanted.dimension}
+            if reading.share and family & set(query.dimensions):
+                continue  # "天猫的销售额占比": the channel is a row of the breakdown the share is of
+            have = {
+                m for f in query.filters if f.dimension in family and f.exclude == wanted.exclude for m in f.members
+            }
+            lost = [m for m in wanted.members if m not in have]
+            if lost:
+                word = "exclude" if wanted.exclude else "filter"
+                missed.append(f"{word} {wanted.dimension} {', '.join(lost)}")
+        return missed
 
     def _tidy(self, query: MetricQuery, today: dt.date) -> tuple[MetricQuery, str | None]:
         """Members to keys and the period to the days with data; or what is wrong with them."""
@@ -164,6 +203,8 @@ class PlanValidator:
         for option in plan.options:
             if isinstance(option.plan, QueryPlan):
                 verdict = self._query_plan(option.plan, asked)
+            elif isinstance(option.plan, AttributePlan):
+                verdict = Verdict(plan=option.plan)
             elif option.plan.tool in analysis:
                 try:
                     call = to_plan(option.plan.tool, option.plan.arguments, analysis)
@@ -174,7 +215,7 @@ class PlanValidator:
                 verdict = Verdict(error=f"there is no analysis tool '{option.plan.tool}'")
             if verdict.error:
                 return Verdict(error=f"option '{option.label}': {verdict.error}")
-            if isinstance(verdict.plan, QueryPlan | ToolCall):
+            if isinstance(verdict.plan, QueryPlan | ToolCall | AttributePlan):
                 options.append(option.model_copy(update={"plan": verdict.plan}))
         if len(options) < 2:
             return Verdict(error="fewer than two options remain that this user may run; answer or refuse instead")
@@ -192,14 +233,14 @@ class PlanValidator:
     def _label(self, option: ClarifyOption, asked: Asked) -> str:
         """An option's label in our words: the names of its metrics and members, then their ids or keys."""
         if not isinstance(option.plan, QueryPlan):
-            return option.plan.tool
+            return option.plan.tool if isinstance(option.plan, ToolCall) else option.plan.query.dimension
         query = option.plan.query
         keys = [*query.metrics, *(member for f in query.filters for member in f.members)]
         return f"{' / '.join(self._names(option, asked.language))} ({', '.join(keys)})"
 
     def _names(self, option: ClarifyOption, language: Language) -> list[str]:
         if not isinstance(option.plan, QueryPlan):
-            return [option.plan.tool]
+            return [option.plan.tool if isinstance(option.plan, ToolCall) else option.plan.query.dimension]
         query = option.plan.query
         names = [self.model.metrics[m].name(language) for m in query.metrics]
         for item in query.filters:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from semantic_layer.compiler import compile_query
-from semantic_layer.query import MetricQuery, Period, Principal
+from semantic_layer.compiler import compile_attributes, compile_query
+from semantic_layer.query import AttributeQuery, MetricQuery, Period, Principal
 
 GOLDEN = Path(__file__).parent / "sql"
 DIALECTS = ["duckdb", "postgres", "snowflake", "bigquery", "trino", "spark", "clickhouse"]
@@ -55,6 +55,30 @@ CASES: dict[str, tuple[MetricQuery, Principal]] = {
         MetricQuery(metrics=["ar_over_60_share", "dso"], grain="quarter", period=YEAR),
         Principal(),
     ),
+    "stock_on_hand_by_category_month": (
+        MetricQuery(
+            metrics=["on_hand_units", "inventory_value_end", "in_transit_units"],
+            grain="month",
+            dimensions=["category"],
+            period=Q1,
+        ),
+        Principal(),
+    ),
+    "ar_balance_by_customer": (MetricQuery(metrics=["ar_balance"], dimensions=["customer"], period=Q1), Principal()),
+    "gmv_share_by_category_top5": (
+        MetricQuery(
+            metrics=["gmv"], dimensions=["category"], period=Q1, share=True, order_by={"field": "gmv"}, limit=5
+        ),
+        Principal(),
+    ),
+    "gmv_on_hand_by_month_pop": (
+        MetricQuery(metrics=["gmv", "on_hand_units"], grain="month", period=Q1, compare="pop"),
+        Principal(),
+    ),
+    "gmv_by_week_pop_partial_weeks": (
+        MetricQuery(metrics=["gmv"], grain="week", dimensions=["channel"], period=Q1, compare="pop"),
+        Principal(),
+    ),
     "store_manager_gmv_by_week": (
         MetricQuery(metrics=["gmv", "orders", "conversion_rate"], grain="week", period=Q1),
         Principal(role="store_manager", store_id="tmall_flagship"),
@@ -62,11 +86,37 @@ CASES: dict[str, tuple[MetricQuery, Principal]] = {
 }
 
 
-@pytest.mark.parametrize("dialect", DIALECTS)
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_golden_sql(case: str, dialect: str, update_golden: bool) -> None:
+#: Attribute listings (no metric): compiled by compile_attributes.
+ATTRIBUTE_CASES: dict[str, tuple[AttributeQuery, Principal]] = {
+    "supplier_longest_payment_terms": (
+        AttributeQuery(
+            dimension="supplier", attributes=["payment_terms_days"], order_by={"field": "payment_terms_days"}, limit=10
+        ),
+        Principal(),
+    ),
+    "distributor_customers": (
+        AttributeQuery(
+            dimension="customer",
+            filters=[{"dimension": "customer_type", "members": ["distributor"]}],
+            conditions=[{"attribute": "payment_terms_days", "op": ">=", "value": 45}],
+        ),
+        Principal(role="finance"),
+    ),
+}
+
+
+def _sql(case: str, dialect: str) -> str:
+    if case in ATTRIBUTE_CASES:
+        listing, principal = ATTRIBUTE_CASES[case]
+        return compile_attributes(listing, principal=principal, dialect=dialect).sql_for(dialect, pretty=True)
     query, principal = CASES[case]
-    sql = compile_query(query, principal=principal, dialect=dialect).sql_for(dialect, pretty=True) + "\n"
+    return compile_query(query, principal=principal, dialect=dialect).sql_for(dialect, pretty=True)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("case", sorted([*CASES, *ATTRIBUTE_CASES]))
+def test_golden_sql(case: str, dialect: str, update_golden: bool) -> None:
+    sql = _sql(case, dialect) + "\n"
     path = GOLDEN / f"{case}.{dialect}.sql"
     if update_golden:
         path.write_text(sql, encoding="utf-8")
@@ -75,7 +125,7 @@ def test_golden_sql(case: str, dialect: str, update_golden: bool) -> None:
     assert sql == path.read_text(encoding="utf-8"), f"{path.name} changed: review, then --update-golden"
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted([*CASES, *ATTRIBUTE_CASES]))
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
 def test_golden_sql_is_one_select_that_parses(case: str, dialect: str) -> None:
     statements = sqlglot.parse((GOLDEN / f"{case}.{dialect}.sql").read_text(encoding="utf-8"), read=dialect)

@@ -36,7 +36,8 @@ class CashCycleTool:
     #: The cycle and the balances behind it, plus what the recommendations read: average inventory
     #: value (which SKUs tie up money) and COGS (the DPO gain of longer terms).
     reads: ClassVar[tuple[str, ...]] = (
-        "dio", "dso", "dpo", "ccc", "ar_balance", "ap_balance", "avg_inventory_value", "cogs",
+        "dio", "dso", "dpo", "ccc", "ar_balance", "ap_balance", "avg_ar_balance", "avg_ap_balance",
+        "avg_inventory_value", "cogs",
     )  # fmt: skip
     Arguments: ClassVar[type[BaseModel]] = Arguments
 

@@ -23,7 +23,7 @@ from tools.ccc.arguments import TrendGrain
 
 PARTS = ("dio", "dso", "dpo", "ccc")
 #: The period totals: the parts, the balances the aging is set against, and COGS for estimates.
-TOTALS = (*PARTS, "ar_balance", "ap_balance", "cogs")
+TOTALS = (*PARTS, "avg_ar_balance", "avg_ap_balance", "cogs")
 ROW_LIMIT = 100_000
 TIMEOUT_S = 60.0
 
@@ -83,7 +83,7 @@ def _query(**fields: Any) -> MetricQuery:
 
 
 def previous_period(period: Period) -> Period:
-    """The equal-length period just before ``period`` (the contract's 环比)."""
+    """The contract's 环比 of ``period``: the previous calendar month/quarter/year, else the equal-length one."""
     return period.previous("pop")
 
 

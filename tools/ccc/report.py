@@ -97,7 +97,7 @@ def period_facts(g: Gathered, language: Language) -> dict[str, Any]:
         "period_end": g.period.end.isoformat(),
         "as_of_name": format_period(g.period.end, g.period.end, language),
         "comparable": g.previous is not None,
-        **{m: plain(row[m]) for m in (*PARTS, "ar_balance", "ap_balance", "cogs")},
+        **{m: plain(row[m]) for m in (*PARTS, "avg_ar_balance", "avg_ap_balance", "cogs")},
     }
     if g.previous is not None:
         out["previous_period_name"] = format_period(g.previous.start, g.previous.end, language)

@@ -1,7 +1,7 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS DATE) AS day
-  FROM GENERATE_SERIES(CAST('2025-01-01' AS DATE), CAST('2025-03-31' AS DATE), INTERVAL '1 DAY') AS gs(d)
+  FROM GENERATE_SERIES(CAST('2024-12-01' AS DATE), CAST('2025-03-31' AS DATE), INTERVAL '1 DAY') AS gs(d)
 ), calendar AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', spine.day) AS DATE) AS month,
@@ -27,7 +27,7 @@ WITH spine AS (
     SUM(fact_sales.revenue) AS revenue
   FROM fact_sales
   WHERE
-    fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+    fact_sales.order_date BETWEEN CAST('2024-12-01' AS DATE) AND CAST('2025-03-31' AS DATE)
   GROUP BY
     DATE_TRUNC('MONTH', fact_sales.order_date)
 ), agg_fact_inventory_daily AS (
@@ -36,7 +36,7 @@ WITH spine AS (
     SUM(fact_inventory_daily.inventory_value) AS inventory_value_sum
   FROM fact_inventory_daily
   WHERE
-    fact_inventory_daily.snapshot_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
+    fact_inventory_daily.snapshot_date BETWEEN CAST('2024-12-01' AS DATE) AND CAST('2025-03-31' AS DATE)
   GROUP BY
     DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date)
 ), agg_fact_receivable AS (
@@ -65,7 +65,7 @@ WITH spine AS (
   SELECT
     month
   FROM agg_fact_receivable
-), this_period AS (
+), series AS (
   SELECT
     grid.month,
     (
@@ -113,121 +113,19 @@ WITH spine AS (
     ON grid.month IS NOT DISTINCT FROM agg_fact_receivable.month
   LEFT JOIN calendar
     ON calendar.month = grid.month
-), prev_spine AS (
+), this_period AS (
   SELECT
-    CAST(gs.d AS DATE) AS day
-  FROM GENERATE_SERIES(CAST('2024-10-03' AS DATE), CAST('2024-12-31' AS DATE), INTERVAL '1 DAY') AS gs(d)
-), prev_calendar AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90 DAY') AS DATE) AS month,
-    COUNT(*) AS days,
-    MAX(prev_spine.day) AS as_of
-  FROM prev_spine
-  GROUP BY
-    DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90 DAY')
-), prev_agg_fact_payable AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90 DAY') AS DATE) AS month,
-    SUM(fact_payable.amount) AS ap_balance_day_sum
-  FROM prev_spine
-  INNER JOIN fact_payable
-    ON fact_payable.bill_date <= prev_spine.day
-    AND COALESCE(fact_payable.paid_date, CAST('9999-12-31' AS DATE)) > prev_spine.day
-  GROUP BY
-    DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90 DAY')
-), prev_agg_fact_sales AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', fact_sales.order_date + INTERVAL '90 DAY') AS DATE) AS month,
-    SUM(fact_sales.cogs) AS cost_of_goods,
-    SUM(fact_sales.revenue) AS revenue
-  FROM fact_sales
+    *
+  FROM series
   WHERE
-    fact_sales.order_date BETWEEN CAST('2024-10-03' AS DATE) AND CAST('2024-12-31' AS DATE)
-  GROUP BY
-    DATE_TRUNC('MONTH', fact_sales.order_date + INTERVAL '90 DAY')
-), prev_agg_fact_inventory_daily AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date + INTERVAL '90 DAY') AS DATE) AS month,
-    SUM(fact_inventory_daily.inventory_value) AS inventory_value_sum
-  FROM fact_inventory_daily
-  WHERE
-    fact_inventory_daily.snapshot_date BETWEEN CAST('2024-10-03' AS DATE) AND CAST('2024-12-31' AS DATE)
-  GROUP BY
-    DATE_TRUNC('MONTH', fact_inventory_daily.snapshot_date + INTERVAL '90 DAY')
-), prev_agg_fact_receivable AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90 DAY') AS DATE) AS month,
-    SUM(fact_receivable.amount) AS ar_balance_day_sum
-  FROM prev_spine
-  INNER JOIN fact_receivable
-    ON fact_receivable.invoice_date <= prev_spine.day
-    AND COALESCE(fact_receivable.paid_date, CAST('9999-12-31' AS DATE)) > prev_spine.day
-  GROUP BY
-    DATE_TRUNC('MONTH', prev_spine.day + INTERVAL '90 DAY')
-), prev_grid AS (
-  SELECT
-    month
-  FROM prev_agg_fact_payable
-  UNION
-  SELECT
-    month
-  FROM prev_agg_fact_sales
-  UNION
-  SELECT
-    month
-  FROM prev_agg_fact_inventory_daily
-  UNION
-  SELECT
-    month
-  FROM prev_agg_fact_receivable
+    series.month >= CAST('2025-01-01' AS DATE)
 ), previous_period AS (
   SELECT
-    prev_grid.month,
-    (
-      CAST((
-        CAST(COALESCE(prev_agg_fact_inventory_daily.inventory_value_sum, 0) AS DOUBLE PRECISION) / NULLIF(prev_calendar.days, 0)
-      ) AS DOUBLE PRECISION) / NULLIF(
-        (
-          CAST((
-            COALESCE(prev_agg_fact_sales.cost_of_goods, 0)
-          ) AS DOUBLE PRECISION) / NULLIF(prev_calendar.days, 0)
-        ),
-        0
-      )
-    ) + (
-      CAST((
-        CAST(COALESCE(prev_agg_fact_receivable.ar_balance_day_sum, 0) AS DOUBLE PRECISION) / NULLIF(prev_calendar.days, 0)
-      ) AS DOUBLE PRECISION) / NULLIF(
-        (
-          CAST((
-            COALESCE(prev_agg_fact_sales.revenue, 0)
-          ) AS DOUBLE PRECISION) / NULLIF(prev_calendar.days, 0)
-        ),
-        0
-      )
-    ) - (
-      CAST((
-        CAST(COALESCE(prev_agg_fact_payable.ap_balance_day_sum, 0) AS DOUBLE PRECISION) / NULLIF(prev_calendar.days, 0)
-      ) AS DOUBLE PRECISION) / NULLIF(
-        (
-          CAST((
-            COALESCE(prev_agg_fact_sales.cost_of_goods, 0)
-          ) AS DOUBLE PRECISION) / NULLIF(prev_calendar.days, 0)
-        ),
-        0
-      )
-    ) AS ccc
-  FROM prev_grid
-  LEFT JOIN prev_agg_fact_payable
-    ON prev_grid.month IS NOT DISTINCT FROM prev_agg_fact_payable.month
-  LEFT JOIN prev_agg_fact_sales
-    ON prev_grid.month IS NOT DISTINCT FROM prev_agg_fact_sales.month
-  LEFT JOIN prev_agg_fact_inventory_daily
-    ON prev_grid.month IS NOT DISTINCT FROM prev_agg_fact_inventory_daily.month
-  LEFT JOIN prev_agg_fact_receivable
-    ON prev_grid.month IS NOT DISTINCT FROM prev_agg_fact_receivable.month
-  LEFT JOIN prev_calendar
-    ON prev_calendar.month = prev_grid.month
+    CAST(series.month + INTERVAL '1 MONTH' AS DATE) AS month,
+    series.ccc
+  FROM series
+  WHERE
+    series.month <= CAST('2025-02-01' AS DATE)
 )
 SELECT
   this_period.month,

@@ -12,11 +12,11 @@ WITH agg_fact_sales AS (
 ), agg_fact_traffic_daily AS (
   SELECT
     dim_store.channel AS channel,
-    SUM(fact_traffic_daily.visitors) AS visitors
+    SUM(fact_traffic_daily.visitor_count) AS visitor_count
   FROM (
     SELECT
       fact_traffic_daily.store_id AS store_id,
-      SUM(fact_traffic_daily.visitors) AS visitors
+      SUM(fact_traffic_daily.visitors) AS visitor_count
     FROM fact_traffic_daily
     WHERE
       fact_traffic_daily.date BETWEEN CAST('2025-01-01' AS Nullable(DATE)) AND CAST('2025-03-31' AS Nullable(DATE))
@@ -40,7 +40,9 @@ SELECT
   grid.channel,
   CAST((
     COALESCE(agg_fact_sales.order_count, 0)
-  ) AS Nullable(Float64)) / nullIf(COALESCE(agg_fact_traffic_daily.visitors, 0), 0) AS conversion_rate
+  ) AS Nullable(Float64)) / nullIf((
+    COALESCE(agg_fact_traffic_daily.visitor_count, 0)
+  ), 0) AS conversion_rate
 FROM grid
 LEFT JOIN agg_fact_sales
   ON grid.channel IS NOT DISTINCT FROM agg_fact_sales.channel

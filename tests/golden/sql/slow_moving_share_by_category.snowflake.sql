@@ -52,11 +52,11 @@ WITH spine AS (
     COUNT(
       DISTINCT CASE WHEN fact_inventory_daily.on_hand_qty > 0 THEN fact_inventory_daily.sku_id END
     ) AS stocked_skus
-  FROM calendar
-  INNER JOIN fact_inventory_daily
-    ON fact_inventory_daily.snapshot_date = calendar.as_of
+  FROM fact_inventory_daily
   LEFT JOIN dim_sku
     ON dim_sku.sku_id = fact_inventory_daily.sku_id
+  WHERE
+    fact_inventory_daily.snapshot_date = CAST('2025-12-31' AS DATE)
   GROUP BY
     dim_sku.category
 ), grid AS (

@@ -12,7 +12,7 @@ WITH agg_fact_sales AS (
 ), agg_fact_traffic_daily AS (
   SELECT
     CAST(DATE_TRUNC('WEEK', fact_traffic_daily.date) AS DATE) AS week,
-    SUM(fact_traffic_daily.visitors) AS visitors
+    SUM(fact_traffic_daily.visitors) AS visitor_count
   FROM fact_traffic_daily
   WHERE
     fact_traffic_daily.date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
@@ -34,7 +34,9 @@ SELECT
   COALESCE(agg_fact_sales.order_count, 0) AS orders,
   CAST((
     COALESCE(agg_fact_sales.order_count, 0)
-  ) AS DOUBLE PRECISION) / NULLIF(COALESCE(agg_fact_traffic_daily.visitors, 0), 0) AS conversion_rate
+  ) AS DOUBLE PRECISION) / NULLIF((
+    COALESCE(agg_fact_traffic_daily.visitor_count, 0)
+  ), 0) AS conversion_rate
 FROM grid
 LEFT JOIN agg_fact_sales
   ON grid.week IS NOT DISTINCT FROM agg_fact_sales.week
