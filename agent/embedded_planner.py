@@ -141,7 +141,7 @@ class EmbeddedPlanner:
         applied: list[Reading] = []
         kept: list[str] = []
         for word in parsed.leftover.split():
-            close = [r for r in self.near.readings(word) if r.close]
+            close = [r for r in self.near.readings(word, with_skus=False) if r.close]
             if len(close) == 1 and (close[0].kind == "member" or close[0].metric not in parsed.metrics):
                 _apply(parsed, close[0])
                 applied.append(close[0])

@@ -63,8 +63,16 @@ class NearMisses:
                 out.append((normalize(phrase), Reading("", phrase, "metric", metric=metric_id)))
         return out
 
-    def readings(self, word: str) -> list[Reading]:
-        """The model's names ``word`` may be a typo of, close ones first; SKUs whose name contains it."""
+    @functools.cached_property
+    def _sku_names(self) -> list[tuple[tuple[str, ...], Member]]:
+        """Every SKU with its names normalised once: the containment fallback scans them all."""
+        return [
+            (tuple(normalize(name) for name in (m.name, m.name_en) if name), m) for m in self.master.members("sku")
+        ]
+
+    def readings(self, word: str, with_skus: bool = True) -> list[Reading]:
+        """The model's names ``word`` may be a typo of, close ones first; with ``with_skus``, when none
+        is, the SKUs whose name contains it (never close: only options to offer)."""
         norm = normalize(word)
         if len(norm) < 2:
             return []
@@ -78,11 +86,11 @@ class NearMisses:
             if key not in found or (close and not found[key].close):
                 found[key] = Reading(word, reading.surface, reading.kind, reading.member, reading.metric, close)
         out = sorted(found.values(), key=lambda r: not r.close)
-        if not out:
+        if not out and with_skus:
             out = [
                 Reading(word, m.name, "member", member=m)
-                for m in self.master.members("sku")
-                if norm in normalize(m.name) or (m.name_en and norm in normalize(m.name_en))
+                for names, m in self._sku_names
+                if any(norm in name for name in names)
             ]
         return out[:MAX_OPTIONS]
 
