@@ -17,7 +17,6 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
@@ -128,4 +127,7 @@ def _close_cjk(word: str, surface: str) -> bool | None:
 
 @functools.lru_cache(maxsize=4096)
 def _sound(ch: str) -> str:
-    return lazy_pinyin(ch)[0]
+    # Imported here: pypinyin's dictionaries take ~0.3 s to load, and most questions never compare sounds.
+    from pypinyin import lazy_pinyin
+
+    return str(lazy_pinyin(ch)[0])
