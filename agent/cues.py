@@ -30,19 +30,35 @@ YOY = _rx(
 )
 POP = _rx(
     r"环比(?:增长|增速|变化|下降|上升)?|(?:和|跟|与|比|较)上(?:个)?(?:月|周|季度|期)(?:相比|比)?"
-    r"|\bmom\b|\bqoq\b|\bwow\b|month[- ]over[- ]month|month[- ]on[- ]month|quarter[- ]over[- ]quarter|week[- ]over[- ]week"
+    r"|\bmom\b|\bqoq\b|\bwow\b|month[- ]over[- ]month|month[- ]on[- ]month|quarter[- ]over[- ]quarter|quarter[- ]on[- ]quarter"
+    r"|week[- ]over[- ]week|week[- ]on[- ]week"
     r"|period[- ]over[- ]period|period[- ]on[- ]period"
     r"|(?:和|跟|与|比|较)(?:前一|上一|之前|此前|前)(?:个)?(?:\s*\d+\s*天|[一二两三四五六七八九十]+天|月|周|星期|季度|期|段时间)(?:相比|比)?"
-    r"|(?:vs\.?|versus|compared? (?:to|with)|against|than) (?:the )?(?:previous|prior|last|preceding|the) (?:\d+ days|\d+ weeks|month|week|quarter|period)"
+    r"|(?:vs\.?|versus|compared? (?:to|with)|against|than) (?:the )?(?:previous|prior|last|preceding|the) (?:\d+ days|\d+ weeks|month|week|quarter|period)(?: before\b)?"
+    r"|(?:比|较|和|跟|与)(?:再)?前一(?:个)?(?:月|周|星期|季度)"
 )
+#: How much a comparison moved ("增长了多少", "growth"): part of a comparison already asked for.
+GROWTH = _rx(r"增长率|增长|增幅|涨幅|变化|\bgrowth\b|\bchange\b|\bchanged\b|\bincrease\b|\bdecrease\b")
 
 #: Right before a period it names what the asked period is compared with: "Q4比Q3", "Q4 compared with Q3".
-COMPARE_BEFORE = _rx(r"(?:相比|相较于?|对比|比|较|\bcompared (?:to|with)|\bversus|\bvs\.?|\bagainst)\s*$")
+COMPARE_BEFORE = _rx(r"(?:相比|相较于?|对比|比|较|\bcompared? (?:to|with)|\bversus|\bvs\.?|\bagainst)\s*$")
+#: Around a period it names what the asked period is compared with: "跟一月比", "和前年相比".
+COMPARE_AROUND = (_rx(r"(?:和|跟|与|同)\s*$"), _rx(r"^\s*(?:相比|比较|对比|比)(?![例重])"))
 
 # -- share of total ("占比", "mix"): each row's part of all rows the filters select ------------------
 SHARE = _rx(
     r"占比|份额|比重|占多少|占了多少|贡献(?:度|率|占比)?|构成|结构"
     r"|(?:\bas\s+(?:a\s+)?)?(?:%|\bpercent(?:age)?)\s+of\s+(?:the\s+)?(?:total|all)\b|\bshare(?:s)?(?:\s+of(?:\s+(?:the\s+)?total)?)?\b|\bmix\b|\bcontribution\b"
+)
+
+#: "各占营收的几成", "占总销量的比例", "占全部库存的比例": the share's start (read before metric names,
+#: so the total's own words, "总", "全部", are not a scope) and its end (read once a start was seen).
+SHARE_OF = _rx(r"(?:各|分别)?占(?!用|据|领)(?:了)?(?:总额|总数|总量|总体|整体|全部的?|所有的?|全年的?|总的?)?")
+SHARE_END = _rx(r"(?:的)?(?:比例|比重|占比|百分之几|百分比|几成|份额|多少)|%")
+SHARE_EN = _rx(
+    r"\bwhat (?:share|percentage|percent|portion|proportion|fraction)\b|\b(?:their|its|the) shares?\b|\bpercentages?\b"
+    r"|\bin %|\bin percent\b|\bas (?:a )?(?:%|percentage)\b|(?<![0-9a-z])%(?!\s*of)"
+    r"|(?:%|\bpercent(?:age)?)\s+of\s+(?:the\s+)?(?:full|whole)\s+year\b|\bsplit\b"
 )
 
 # -- distributive words ("各", "每个", "each"): one row per member, never one combined number ------
@@ -128,16 +144,27 @@ OWN_STORE = _rx(
 )
 
 WHY = _rx(r"为什么|为何|怎么回事|原因|\bwhy\b|\bhow come\b")
+#: A change said as a fact ("现金转换周期变长了", "got longer"): asks what moved, like "why".
+CHANGED = _rx(
+    r"变长|变短|拉长|缩短|变高|变低|升高|降低|(?:上升|下降|上涨|下跌|恶化|变差|变好)了"
+    r"|\b(?:get|got|gotten|getting|grew|grow)\s+(?:longer|shorter|worse|better)\b|\bworsen(?:ed)?\b|\bdeteriorat\w*"
+)
+#: The parts of a composite metric ("CCC的构成", "which component drives it"): its components beside it.
+COMPONENTS = _rx(
+    r"构成|组成部分|组成部|组成|由哪(?:几|些)?(?:个)?部分|拆开看|拆开|拆解|分解|(?:哪|那)(?:个|一|几)?(?:个)?(?:环节|项|部分)(?:拖的|拉高的|拉低的|拉动的|导致的)?"
+    r"|主要|拖的|拉高的?|拉低的?|拉动的?|三个部分|几部分"
+    r"|\bcomponents?\b|\bdrivers?\b|\bdrives?\b|\bdriving\b|\b(?:its |their )?parts\b|\bbroken into\b|\bsplit into\b|\binto\b"
+)
 
 # Words that carry no meaning for the plan; what is left after removing them and every
 # recognised phrase is what the question asks that we did not understand.
 FILLER = _rx(
     r"请问|请|帮我|帮忙|给我|麻烦|查一下|查下|查查|查询|看一下|看下|看看|看|统计|一下|下|算一下|算下|计算|告诉我|列出|展示|显示|对比|比较|分析"
-    r"|是多少|多少|是什么|怎么样|如何|咋样|怎样|情况|表现|数据|数字|指标|水平|几|多高|多大|有多|是否|有没有|大概|大约|一共|总共|总计|合计|整体|总体|全公司|公司|我们|我们的|咱们|本店|我店|我们店|自己"
-    r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
+    r"|是多少|多少|是什么|怎么样|怎么|如何|咋样|怎样|情况|表现|数据|数字|指标|水平|几|多高|多大|有多|是否|有没有|大概|大约|一共|总共|总计|合计|整体|总体|全公司|公司|我们|我们的|咱们|本店|我店|我们店|自己"
+    r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|(?<!小)时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
     r"|\b(?:what|whats|what's|was|were|is|are|the|a|an|of|for|in|on|at|to|by|per|me|show|give|tell|list|how|much|many|did|do|does|we|our|us|i|my|please|can|could|you|get|pull|up|and|with|vs|versus|over|during|from|between|which|who|had|has|have|been|be|it|its|that|this|these|those|total|overall|number|value|figure|figures|data|look|like|about|whole|company|so|far|far|all|only|just|then|now|ok|okay|check|see|break|down|trend|was|looking|doing|how's|hows|did|compare|compared|report|rate|numbers|any)\b"
     r"|\b(?:sell|sold|selling|make|made|earn|earned|did|doing|do|go|went|look|looks|perform|performed|vs)\b|钱|多还是少|增长了多少|增长多少|变化多少|变化|变了多少|涨了多少|跌了多少|多花了多少|少了多少|怎么变|有什么变化|跟|比"
-    r"|以外|之外|比例|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad)\b"
+    r"|以外|之外|连同|以及|比例|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad|their|its|came|comes|come|sits|sit|sitting|each one's|one's)\b|\bbroken (?:down|out)\b|\bbreak(?:ing)? (?:it )?down\b"
     r"|(?<![0-9a-z\u4e00-\u9fff])\d{1,2}(?![0-9a-z\u4e00-\u9fff])|\b[a-z]\b"
     r"|[\s?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
 )

@@ -103,7 +103,7 @@ class EmbeddedPlanner:
         tool = self._tool_call(folded, parsed)
         if tool is not None:
             return tool
-        if not parsed.metrics and not parsed.ambiguous_metric:
+        if not parsed.metrics and not parsed.ambiguous_metric and not parsed.out_of_scope:
             listing = self._attribute_listing(parsed, language)
             if listing is not None:
                 return _noted(listing, read_as, language)
@@ -179,7 +179,7 @@ class EmbeddedPlanner:
         metrics = list(
             metrics or parsed.metrics or (list(parsed.ambiguous_metric[1][:1]) if parsed.ambiguous_metric else [])
         )
-        if parsed.why or parsed.trend:
+        if parsed.why or parsed.trend or parsed.components:
             metrics = _with_components(self.model, metrics)
         dimensions = list(parsed.dimensions)
         if not wants_total(text) and (wants_each(text) or parsed.rank is not None):
@@ -620,7 +620,10 @@ def _with_components(model: SemanticModel, metrics: list[str]) -> list[str]:
     """ "为什么现金转换周期变长了", "毛利率趋势": a composite metric explains itself with the
     components the model declares for it (ccc: dio, dso, dpo), else the metrics its formula names."""
     out = list(metrics)
+    parts = {c for m in metrics for c in model.metrics[m].components or ()}
     for metric_id in metrics:
+        if metric_id in parts:
+            continue  # "CCC走势,连同DIO、DSO、DPO": dio is there as a part of ccc, not to be taken apart
         metric = model.metrics[metric_id]
         declared = getattr(metric, "components", None)
         names = declared if declared is not None else sorted(formula_names(metric.formula), key=metric.formula.find)

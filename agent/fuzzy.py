@@ -65,9 +65,7 @@ class NearMisses:
     @functools.cached_property
     def _sku_names(self) -> list[tuple[tuple[str, ...], Member]]:
         """Every SKU with its names normalised once: the containment fallback scans them all."""
-        return [
-            (tuple(normalize(name) for name in (m.name, m.name_en) if name), m) for m in self.master.members("sku")
-        ]
+        return [(tuple(normalize(name) for name in (m.name, m.name_en) if name), m) for m in self.master.members("sku")]
 
     def readings(self, word: str, with_skus: bool = True) -> list[Reading]:
         """The model's names ``word`` may be a typo of, close ones first; with ``with_skus``, when none

@@ -33,7 +33,9 @@ _EACH = re.compile(
 _TREND = re.compile(r"趋势|走势|曲线|怎么变|变化情况|(?<![a-z])trends?(?![a-z])|over time|trajectory|trending")
 #: A channel word that names shops ("门店", "实体店", "offline stores"): after "每家" or in a
 #: ranking it asks for a store breakdown.
-_EVENT_AS_TIME = re.compile(r"\s*(?:期间|前后|左右|那几天|那段时间|当天|大促期间|(?:period|season|week|weekend)\b)")
+_EVENT_AS_TIME = re.compile(
+    r"\s*(?:期间|前后|左右|那几天|那段时间|当天|大促期间|大促|(?:period|season|week|weekend)\b)"
+)
 _EVENT_AS_PROMOTION = re.compile(r"\s*(?:的)?(?:活动|促销|大促活动|campaigns?\b|promotions?\b|promos?\b)")
 _STORE_WORD = re.compile(r"(?:店|店铺|stores?|shops?)$")
 #: Between a comparison word and the period it names: "环比Q3", "compared with Q3".
@@ -74,6 +76,7 @@ class Parsed:
     attributes: list[tuple[str, ...]] = field(default_factory=list)  # per word: "supplier.payment_terms_days", ...
     unknown_metric: str | None = None
     why: bool = False
+    components: bool = False  # 构成, components: a composite metric with the metrics it is built from
     follow_cue: bool = False
     add_cue: bool = False
     out_of_scope: bool = False
@@ -104,6 +107,7 @@ class _Text:
     """
 
     def __init__(self, question: str) -> None:
+        self.times: list[TimeMatch] = []  # the time expressions read, where they stood
         self.raw_chars: list[str] = []
         self.chars: list[str] = []
         for ch in question:
@@ -134,22 +138,25 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     original = work.text
     parsed.follow_cue = bool(cues.FOLLOW_UP.search(original.strip()))
     parsed.add_cue = bool(cues.ADD_TO_PREVIOUS.search(original))
-    parsed.why = bool(cues.WHY.search(original))
+    parsed.why = bool(cues.WHY.search(original) or cues.CHANGED.search(original))
     parsed.out_of_scope = bool(cues.OUT_OF_SCOPE.search(original))
     parsed.distributive = bool(cues.DISTRIBUTIVE.search(original))
     _blank_all(work, cues.PASTED_CONTEXT)
+    _share_of(work, parsed)
     phrases = vocabulary.phrases
     if phrases.scope_words is not None:
         scope = _blank_all(work, phrases.scope_words)
         parsed.scope_word = scope[0].group(0) if scope else None
     compare_ends = _comparison(work, parsed)
     _time(work, parsed, today, compare_ends)  # before snapshot words: "年初到现在" is a period
+    if parsed.compare is not None:
+        _blank_all(work, cues.GROWTH)  # "同比增长了多少", "MoM growth": how the comparison moved
     if phrases.snapshot_words is not None and _blank_all(work, phrases.snapshot_words):
         parsed.snapshot = True
     _events(work, parsed, vocabulary, today)
     _metric_phrases(work, parsed, vocabulary)
     _blank_all(work, cues.OWN_STORE)
-    _marked_breakdowns(work, parsed, vocabulary)
+    _marked_breakdowns(work, parsed, vocabulary, master)
     word_spans = [(m.start, m.end) for m in vocabulary.find(work.text)]
     _members(work, parsed, master, word_spans)
     _terms(work, parsed, vocabulary)
@@ -158,9 +165,17 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
             if pattern is not None and pattern.search(work.text):
                 parsed.metrics.append(metric_id)
                 break
+    composite = [m for m in parsed.metrics if vocabulary.model.metrics[m].components]
+    if composite and _blank_all(work, cues.COMPONENTS):
+        parsed.components = True  # "CCC的构成": its parts, not a share of a total
     if _blank_all(work, cues.SHARE) and not all(_is_a_share(vocabulary, m) for m in parsed.metrics or [""]):
         parsed.share = True
+    if _blank_all(work, cues.SHARE_EN) and all(vocabulary.model.metrics[m].additive for m in parsed.metrics):
+        parsed.share = True  # "their share", "in %": a unit word beside a ratio ("GM %") is no share
+    if parsed.share and parsed.ambiguous_metric and set(parsed.ambiguous_metric[1]) & set(parsed.metrics):
+        parsed.ambiguous_metric = None  # "库存件数占全部库存的比例": the total of the metric named
     _ranking(work, parsed)
+    _blank_all(work, cues.CHANGED)  # before trend words: "怎么变长了" is a change, not "怎么变"
     if _TREND.search(work.text):
         parsed.trend = True
     _blank_all(work, _TREND)
@@ -172,6 +187,19 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     # Single characters left between recognised words are grammar, not content.
     parsed.leftover = " ".join(w for w in cues.FILLER.sub(" ", work.text).split() if len(w) > 1)
     return parsed
+
+
+def _share_of(work: _Text, parsed: Parsed) -> None:
+    """ "各占营收的几成", "占总销量的比例": a share of total, its total's words read as the metric's."""
+    start = cues.SHARE_OF.search(work.text)
+    if start is None:
+        return
+    end = cues.SHARE_END.search(work.text, start.end())
+    if end is None or end.start() - start.end() > 12:
+        return
+    work.blank(start.start(), start.end())
+    work.blank(end.start(), end.end())
+    parsed.share = True
 
 
 def _is_a_share(vocabulary: Vocabulary, metric_id: str) -> bool:
@@ -200,6 +228,7 @@ def _comparison(work: _Text, parsed: Parsed) -> list[int]:
 
 def _time(work: _Text, parsed: Parsed, today: dt.date, compare_ends: list[int] | None = None) -> None:
     found = find_periods(work.raw, today)
+    work.times = found
     for m in found:
         work.blank(m.start, m.end)
     matches = _apply_year(found)
@@ -236,6 +265,12 @@ def _comparison_target(work: _Text, matches: list[TimeMatch], compare_ends: list
         if word is not None:
             work.blank(word.start(), word.end())
             return m
+        before, after = cues.COMPARE_AROUND
+        joined, then = before.search(work.text[: m.start]), after.search(work.text[m.end :])
+        if joined is not None and then is not None:
+            work.blank(joined.start(), joined.end())
+            work.blank(m.end + then.start(), m.end + then.end())
+            return m
     return None
 
 
@@ -244,7 +279,7 @@ def _compare_with(parsed: Parsed, matches: list[TimeMatch], target: TimeMatch) -
     if len(asked) != 1 or target.period is None:
         return
     period, other = asked[0], target.period
-    if period.previous("pop") == other:
+    if period.previous("pop") == other and not _whole_year(period):
         parsed.compare = "pop"
     elif period.previous("yoy") == other:
         parsed.compare = "yoy"
@@ -263,22 +298,51 @@ def _events(work: _Text, parsed: Parsed, vocabulary: Vocabulary, today: dt.date)
     start, end, event_id = found[0]
     if _EVENT_AS_PROMOTION.match(work.text[end:]):
         return  # "双11活动的促销ROI": the promotions of that name, which master data knows
-    suffix = _EVENT_AS_TIME.match(work.text[end:])
     for s, e, _ in found:
         work.blank(s, e)
-    if suffix is not None:
-        work.blank(end, end + suffix.end())
+        suffix = _EVENT_AS_TIME.match(work.text[e:])
+        if suffix is not None:
+            work.blank(e, e + suffix.end())
     parsed.event = event_id
-    if parsed.period is not None and not _whole_year(parsed.period):
-        return  # the question's own dates
-    year = parsed.period.start.year if parsed.period is not None else None
+    if parsed.period is not None and not _year_like(parsed.period, today):
+        return  # the question's own dates ("2025年双11期间(10月20日至11月11日)")
+    years = [_year_before(work, s) for s, _, _ in found]
+    year = years[0] or (parsed.period.start.year if parsed.period is not None and len(found) == 1 else None)
     window = vocabulary.model.event_window(event_id, year, today)
     if window is None:
         return
     parsed.period = window
     parsed.grain = None if parsed.grain == "year" else parsed.grain
+    other = next((f for f in found[1:] if f[2] == event_id), None)
+    if other is not None:
+        # "双十一期间…和去年双十一比", "618 vs 去年": the same event of another year is the comparison
+        other_year = years[found.index(other)]
+        if other_year is None or other_year >= window.start.year:
+            other_year = window.start.year - 1  # "去年双十一" next to the latest one: the one before it
+        parsed.compare_period = vocabulary.model.event_window(event_id, other_year, today)
+        parsed.compare = "yoy" if other_year == window.start.year - 1 else "pop"
+        _blank_all(work, cues.COMPARE_AROUND[1])
     if parsed.compare == "yoy" and parsed.compare_period is None:
         parsed.compare_period = vocabulary.model.event_window(event_id, window.start.year - 1, today)
+
+
+def _year_before(work: _Text, start: int) -> int | None:
+    """The year a time word right before an event names ("去年双11", "24年春节"), if one does."""
+    for m in work.times:
+        if (
+            m.period is not None
+            and m.end <= start
+            and not work.text[m.end : start].strip(" 的")
+            and _whole_year(m.period)
+        ):
+            return m.period.start.year
+    return None
+
+
+def _year_like(period: Period, today: dt.date) -> bool:
+    """A whole year, or the current year so far (今年 on 1 December): the year an event is looked up in."""
+    ytd = period.start == dt.date(period.end.year, 1, 1) and period.end == today - dt.timedelta(days=1)
+    return _whole_year(period) or ytd
 
 
 def _common_grain(periods: list[Period]) -> str | None:
@@ -345,12 +409,14 @@ def _metric_phrases(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None
             parsed.unknown_metric = unknown[0].group(0)
 
 
-def _marked_breakdowns(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
-    """ "各渠道", "按品类", "by store", "which warehouse": a dimension word after a breakdown marker."""
+def _marked_breakdowns(work: _Text, parsed: Parsed, vocabulary: Vocabulary, master: MasterData) -> None:
+    """ "各渠道", "按品类", "by store", "which warehouse": a dimension word after a breakdown marker.
+    A word inside a longer member name ("线下" in "每家线下门店") is part of that name."""
     text = work.text
+    names = [(m.start, m.end) for m in master.find_mentions(text)]
     for match in vocabulary.find(text):
         dims = [t.value for t in match.values if t.kind == "dimension"]
-        if not dims:
+        if not dims or any(s <= match.start and match.end <= e and e - s > match.end - match.start for s, e in names):
             continue
         marker = cues.BREAKDOWN_BEFORE.search(text[: match.start])
         if marker is None:
@@ -440,6 +506,7 @@ def _add_filter(parsed: Parsed, dimension: str, key: str, exclude: bool) -> None
 
 
 def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
+    either: list[tuple[str, str, bool]] = []  # a word that is a member and a dimension: (member, dimension, exclude)
     for match in vocabulary.find(work.text):
         metrics = tuple(t.value for t in match.values if t.kind == "metric")
         grains = [t.value for t in match.values if t.kind == "grain"]
@@ -449,9 +516,12 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
         if attributes:
             parsed.attributes.append(attributes)
         if members and not metrics:  # a member the model declares: "经销商" is customer_type distributor
-            dimension, _, code = members[0].partition(".")
             exclude = bool(cues.EXCLUDE_BEFORE.search(work.text[: match.start]))
-            _add_filter(parsed, dimension, code, exclude)
+            if dims:
+                either.append((members[0], dims[0], exclude))
+            else:
+                dimension, _, code = members[0].partition(".")
+                _add_filter(parsed, dimension, code, exclude)
         elif len(metrics) > 1:
             parsed.ambiguous_metric = parsed.ambiguous_metric or (match.text, metrics)
         elif metrics:
@@ -466,6 +536,13 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
         ):
             parsed.dimensions.append(dims[0])  # "面膜品类", "电商渠道": the word names the filter's kind
         work.blank(match.start, match.end)
+    for member, dimension_word, exclude in either:
+        # "平台": the platform customers for AR, the channel breakdown for a sales metric
+        dimension, _, code = member.partition(".")
+        if all(dimension in vocabulary.model.metric_dimensions(m) for m in parsed.metrics):
+            _add_filter(parsed, dimension, code, exclude)
+        elif dimension_word not in parsed.dimensions:
+            parsed.dimensions.append(dimension_word)
 
 
 def _same_kind(a: str, b: str) -> bool:

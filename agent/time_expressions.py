@@ -260,9 +260,7 @@ _MONTH_EN = (
 _MONTH_ABBREVIATIONS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTH_ABBREVIATIONS, 1)}
 # A number that is an amount, not a year: 2025元, 2025件, 2025 ml, 2025%.
-_NOT_QTY = (
-    rf"(?!\s*(?:[%‰万亿千百元块件个片瓶支盒套单次人名克款版]|(?:ml|g|kg|pcs|units?|orders?|rmb|cny|yuan|usd){_RW}))"
-)
+_NOT_QTY = rf"(?!\s*(?:[%‰万亿千百元块件个片瓶支盒套单次人名克款版]|(?:ml|g|kg|pcs|units?|rmb|cny|yuan|usd){_RW}))"
 
 
 # --- builders: one per pattern, match -> atom (None: not a time expression after all) -------------
@@ -292,9 +290,9 @@ def _relative(kind: _Kind, offset: int, today: dt.date, weekend: bool = False) -
 
 
 def _relative_zh(match: re.Match[str], today: dt.date) -> _Atom:
-    """本月, 上个月, 上上个月, 下季度, 这周, 上周末: 上 counts one back each, 下 one forward."""
+    """本月, 上个月, 上上个月, 再上一周, 下季度, 这周, 上周末: 上 counts one back each, 下 one forward."""
     word = match["rel"]
-    offset = 1 if word.startswith("下") else -word.count("上")
+    offset = 1 if word.startswith("下") else -word.count("上") - word.startswith("再")  # 再上一周: the one before last
     return _relative(_unit_name(match["u"]), offset, today, weekend=bool(match["we"]))
 
 
@@ -448,7 +446,7 @@ def _day_en(match: re.Match[str], today: dt.date) -> _Atom | None:
 
 # --- the table ------------------------------------------------------------------------------------
 
-_REL_ZH = rf"(?P<rel>{_BEN}|当|这(?:一个|一|个)?|{_SHANG}上个?|{_SHANG}(?:一个|一|个)?|{_XIA}(?:一个|一|个)?)"
+_REL_ZH = rf"(?P<rel>{_BEN}|当|这(?:一个|一|个)?|再上(?:一个|一|个)?|{_SHANG}上个?|{_SHANG}(?:一个|一|个)?|{_XIA}(?:一个|一|个)?)"
 _EN_COUNT = r"\d{1,3}|" + "|".join(_EN_COUNTS)
 
 _TABLE: list[tuple[str, Builder]] = [
@@ -486,6 +484,8 @@ _TABLE: list[tuple[str, Builder]] = [
         rf"(?<![0-9A-Za-z_#¥$])(?<![A-Za-z_#]-)(?P<y>20\d{{2}}){_R}{_NOT_QTY}(?![./]\d|-(?!20\d\d(?!\d))\d)(?:\s*全年)?",
         _year,
     ),
+    # 24年, 25年春节: a two-digit year of this century, not a count (25年老店, 3年以来, 5年前)
+    (rf"{_L}(?P<yy>[12]\d)\s*年(?![\d月前后来以内间头老])(?!\s*\d)", _year),
     (r"(?<![年\d])年(?:底|末)(?![妆霜乳液膜])", _year_end),
     # halves and quarters
     (rf"(?:{_YP})?(?P<h>上|下)半年度?", _half),

@@ -237,12 +237,40 @@ def test_words_not_understood_ask_back_instead_of_a_broader_answer(planner) -> N
         ("面膜的价格弹性是多少?建议怎么定价?", "elasticity", {"category": "面膜"}),
         ("分析一下2025年的现金转换周期", "ccc", {"start": "2025-01-01", "end": "2025-12-31", "focus": "overview"}),
         ("应收账龄分析", "ccc", {"focus": "ar_aging"}),
-        ("现金转换周期为什么变长了?", "ccc", {"focus": "overview"}),
+        ("诊断一下现金转换周期", "ccc", {"focus": "overview"}),
     ],
 )
 def test_decisions_go_to_the_analysis_tools(planner, question, tool, arguments) -> None:
     plan = plan_of(planner, question)
     assert isinstance(plan, ToolCall) and plan.tool == tool and plan.arguments == arguments
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "现金转换周期为什么变长了?",
+        "上月现金周期拉长的原因是什么",
+        "Why did our cash conversion cycle get longer last month?",
+    ],
+)
+def test_why_a_composite_moved_shows_its_components_against_the_previous_period(planner, question) -> None:
+    query = query_of(planner, question)
+    assert query.metrics == ["ccc", "dio", "dso", "dpo"] and query.compare == "pop" and query.grain is None
+
+
+@pytest.mark.parametrize(
+    ("question", "metrics"),
+    [
+        ("去年CCC的构成", ["ccc", "dio", "dso", "dpo"]),
+        ("Q3 2025 CCC: which component drives it?", ["ccc", "dio", "dso", "dpo"]),
+        ("2025年每个月的现金转换周期走势，连同DIO、DSO、DPO", ["ccc", "dio", "dso", "dpo"]),
+        ("各渠道销售额的构成", ["gmv"]),  # gmv has no parts: 构成 is its share by channel
+    ],
+)
+def test_the_parts_of_a_composite_are_its_components_not_a_share(planner, question, metrics) -> None:
+    query = query_of(planner, question)
+    assert query.metrics == metrics
+    assert query.share == (metrics == ["gmv"])
 
 
 def test_metric_questions_near_tool_words_stay_metrics(planner) -> None:

@@ -61,10 +61,12 @@ _TOOLS: dict[str, Entry] = {
         "CashCycleTool",
         {
             "overview": (
-                r"(?:分析|诊断|拆解|解读|报告|复盘|怎么样|如何|情况|为什么|为何|原因).{0,20}(?:现金转换周期|现金周期|现金循环|资金周转|ccc)",
-                r"(?:现金转换周期|现金周期|现金循环|资金周转|ccc).{0,20}(?:分析|诊断|拆解|解读|报告|复盘|怎么样|如何|情况|为什么|为何|原因|变长|变短)",
-                r"\b(?:analy[sz]e|analysis|review|diagnos\w*|why|explain|breakdown of|deep dive)\b.{0,40}\b(?:cash conversion cycle|cash cycle|ccc|working capital)\b",
-                r"\b(?:cash conversion cycle|cash cycle|ccc|working capital)\b.{0,40}\b(?:analysis|review|diagnos\w*|why|longer|shorter)\b",
+                # an analysis asked for by name; "为什么变长了" is a metric question answered with the
+                # components next to the cycle and the previous period (the semantic layer's, one row)
+                r"(?:分析|诊断|解读|报告|复盘|怎么样|如何|情况).{0,20}(?:现金转换周期|现金周期|现金循环|资金周转|ccc)",
+                r"(?:现金转换周期|现金周期|现金循环|资金周转|ccc).{0,20}(?:分析|诊断|解读|报告|复盘|怎么样|如何|情况)",
+                r"\b(?:analy[sz]e|analysis|review|diagnos\w*|deep dive)\b.{0,40}\b(?:cash conversion cycle|cash cycle|ccc|working capital)\b",
+                r"\b(?:cash conversion cycle|cash cycle|ccc|working capital)\b.{0,40}\b(?:analysis|review|diagnos\w*)\b",
             ),
             "ar_aging": (
                 r"应收(?:账款)?账龄|账龄分析|应收.{0,4}逾期|逾期应收|逾期客户|谁欠|\b(?:ar|receivables?) aging\b|\baging (?:of )?(?:ar|receivables)\b"
