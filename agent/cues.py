@@ -143,6 +143,13 @@ OWN_STORE = _rx(
     r"我们店|我们的店|咱们店|本店|我店|(?<![体门网家旗舰])店里|自己店|自己的店|\b(?:my|our) (?:store|shop)(?:'s)?\b"
 )
 
+TODAY = _rx(r"今天|今日|\btoday\b")
+
+#: The last day of each period ("每个月月底", "month-end", "year-end"): where a stock is read.
+PERIOD_END = _rx(
+    r"月底|月末|季末|季度末|(?:each |every )?(?:month|quarter|year)[- ]end\b|\bat (?:the )?end of (?:each|every|the) (?:month|quarter|year)\b"
+)
+
 WHY = _rx(r"为什么|为何|怎么回事|原因|\bwhy\b|\bhow come\b")
 #: A change said as a fact ("现金转换周期变长了", "got longer"): asks what moved, like "why".
 CHANGED = _rx(
@@ -164,7 +171,7 @@ FILLER = _rx(
     r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|(?<!小)时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
     r"|\b(?:what|whats|what's|was|were|is|are|the|a|an|of|for|in|on|at|to|by|per|me|show|give|tell|list|how|much|many|did|do|does|we|our|us|i|my|please|can|could|you|get|pull|up|and|with|vs|versus|over|during|from|between|which|who|had|has|have|been|be|it|its|that|this|these|those|total|overall|number|value|figure|figures|data|look|like|about|whole|company|so|far|far|all|only|just|then|now|ok|okay|check|see|break|down|trend|was|looking|doing|how's|hows|did|compare|compared|report|rate|numbers|any)\b"
     r"|\b(?:sell|sold|selling|make|made|earn|earned|did|doing|do|go|went|look|looks|perform|performed|vs)\b|钱|多还是少|增长了多少|增长多少|变化多少|变化|变了多少|涨了多少|跌了多少|多花了多少|少了多少|怎么变|有什么变化|跟|比"
-    r"|以外|之外|连同|以及|比例|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad|their|its|came|comes|come|sits|sit|sitting|each one's|one's)\b|\bbroken (?:down|out)\b|\bbreak(?:ing)? (?:it )?down\b"
+    r"|以外|之外|连同|以及|比例|数量|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad|still|quantity|their|its|came|comes|come|sits|sit|sitting|each one's|one's)\b|\bbroken (?:down|out)\b|\bbreak(?:ing)? (?:it )?down\b"
     r"|(?<![0-9a-z\u4e00-\u9fff])\d{1,2}(?![0-9a-z\u4e00-\u9fff])|\b[a-z]\b"
     r"|[\s?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
 )

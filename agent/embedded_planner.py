@@ -75,7 +75,7 @@ class EmbeddedPlanner:
             for ask, patterns in asks.items()
             if patterns
         }
-        self.vocabulary = Vocabulary(model)
+        self.vocabulary = Vocabulary(model, labelled=master.labelled)
         self.near = NearMisses(master, self.vocabulary)
 
     def language(self, question: str) -> Language:

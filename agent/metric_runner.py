@@ -147,9 +147,12 @@ def master_data_labeler(master: MasterData, model: SemanticModel) -> Labeler:
     brand, channel, channel_type, warehouse). English falls back to the Chinese name, which for
     city, region, category and brand *is* the code, and is more telling than a SKU or store id."""
     declared = model_labeler(model)
+    labelled = {(dim, key): (zh, en) for dim, members in master.labelled.items() for key, zh, en in members}
 
     def label(dimension: str, code: str, language: str) -> str | None:
         found = declared(dimension, code, language)
+        if found is None and (dimension, code) in labelled:  # customers, suppliers
+            return labelled[(dimension, code)][language == "en"]
         kind = _KINDS.get(dimension)
         if found is not None or kind is None:
             return found

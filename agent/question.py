@@ -149,6 +149,7 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
         parsed.scope_word = scope[0].group(0) if scope else None
     compare_ends = _comparison(work, parsed)
     _time(work, parsed, today, compare_ends)  # before snapshot words: "年初到现在" is a period
+    period_end = bool(_blank_all(work, cues.PERIOD_END))
     if parsed.compare is not None:
         _blank_all(work, cues.GROWTH)  # "同比增长了多少", "MoM growth": how the comparison moved
     if phrases.snapshot_words is not None and _blank_all(work, phrases.snapshot_words):
@@ -175,6 +176,11 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     if parsed.share and parsed.ambiguous_metric and set(parsed.ambiguous_metric[1]) & set(parsed.metrics):
         parsed.ambiguous_metric = None  # "库存件数占全部库存的比例": the total of the metric named
     _ranking(work, parsed)
+    today_word = parsed.no_days is not None and cues.TODAY.fullmatch(parsed.no_days.label.casefold().strip())
+    if today_word and parsed.metrics and all(vocabulary.model.metrics[m].point_in_time for m in parsed.metrics):
+        parsed.no_days, parsed.snapshot = None, True  # "units on hand today": the latest day with data
+    if period_end and parsed.period is not None and parsed.grain is None:
+        parsed.period = Period(start=parsed.period.end, end=parsed.period.end)  # "year-end 2025": 31 December
     _blank_all(work, cues.CHANGED)  # before trend words: "怎么变长了" is a change, not "怎么变"
     if _TREND.search(work.text):
         parsed.trend = True
@@ -401,7 +407,16 @@ def _metric_phrases(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None
     of things the model does not define ("staff turnover"), from the model's phrase book."""
     phrases = vocabulary.phrases
     for pattern, metric_id in phrases.metric_phrases:
-        if pattern is not None and _blank_all(work, pattern) and metric_id not in parsed.metrics:
+        if pattern is None:
+            continue
+        found = list(pattern.finditer(work.text))
+        for m in found:
+            # a pattern with groups names its words; what lies between them ("how many *face mask*
+            # units on hand") stays to be read by the others
+            spans = [m.span(g) for g in range(1, (pattern.groups or 0) + 1) if m.span(g)[0] >= 0] or [m.span()]
+            for start, end in spans:
+                work.blank(start, end)
+        if found and metric_id not in parsed.metrics:
             parsed.metrics.append(metric_id)
     if phrases.unknown_metrics is not None:
         unknown = _blank_all(work, phrases.unknown_metrics)
@@ -525,7 +540,7 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
         elif len(metrics) > 1:
             parsed.ambiguous_metric = parsed.ambiguous_metric or (match.text, metrics)
         elif metrics:
-            if metrics[0] not in parsed.metrics:
+            if metrics[0] not in parsed.metrics and not _part_of_a_stock(vocabulary, match.text, parsed.metrics):
                 parsed.metrics.append(metrics[0])
         elif grains:
             parsed.grain = grains[0]
@@ -543,6 +558,18 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
             _add_filter(parsed, dimension, code, exclude)
         elif dimension_word not in parsed.dimensions:
             parsed.dimensions.append(dimension_word)
+
+
+def _part_of_a_stock(vocabulary: Vocabulary, word: str, metrics: list[str]) -> bool:
+    """ "units" in "How many units are in transit": a word of a stock's name already read, not units sold."""
+    word = word.casefold().strip()
+    for metric_id in metrics:
+        metric = vocabulary.model.metrics[metric_id]
+        if metric.point_in_time and any(
+            word in n.casefold() and word != n.casefold() for n in (metric.name_zh, metric.name_en, *metric.synonyms)
+        ):
+            return True
+    return False
 
 
 def _same_kind(a: str, b: str) -> bool:

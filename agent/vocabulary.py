@@ -8,6 +8,7 @@ both, and the planner asks which one is meant.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,7 +29,12 @@ class Term:
 
 
 class Vocabulary:
-    def __init__(self, model: SemanticModel, phrases: Phrases | None = None) -> None:
+    def __init__(
+        self,
+        model: SemanticModel,
+        phrases: Phrases | None = None,
+        labelled: Mapping[str, Sequence[tuple[str, ...]]] | None = None,
+    ) -> None:
         self.model = model
         self.phrases = phrases or Phrases.load(model)
         self.index: PhraseIndex[Term] = PhraseIndex()
@@ -52,6 +58,10 @@ class Vocabulary:
                 for member in dim.members:
                     for phrase in (member.code, member.name_zh, member.name_en, *member.synonyms):
                         self.index.add(phrase, Term("member", f"{dim.name}.{member.code}"))
+        for dimension, members in (labelled or {}).items():  # customers, suppliers: from the warehouse
+            for key, *names in members:
+                for phrase in dict.fromkeys(n for n in names if n):
+                    self.index.add(phrase, Term("member", f"{dimension}.{key}"))
         self._metric_phrases = [p for p in self.index.phrases() if any(t.kind == "metric" for t in self.index.get(p))]
 
     def find(self, text: str) -> list[Match[Term]]:

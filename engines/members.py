@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from semantic_layer.compiler import compile_attributes
 from semantic_layer.engine import Engine, EngineError
-from semantic_layer.master_data import Kind, MasterData, MemberRows
+from semantic_layer.master_data import KINDS, Kind, MasterData, MemberRows
+from semantic_layer.query import AttributeQuery
+from semantic_layer.semantic_model import SemanticModel
 
 # Enough for any dimension table we expect (the case demo has ~6,000 SKUs, ~24,000 aliases);
 # a truncated read would silently drop members, so it is an error instead.
@@ -27,9 +30,14 @@ def load_master_data(
     engine: Engine,
     *,
     extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] | None = None,
+    model: SemanticModel | None = None,
     timeout_s: float = 30.0,
 ) -> MasterData:
-    """Build the master-data index from the warehouse behind `engine` (plus model synonyms, if any)."""
+    """Build the master-data index from the warehouse behind `engine` (plus model synonyms, if any).
+
+    With ``model``, the members of its other labelled dimensions (customers, suppliers) are read
+    too, through the governed attribute listing, so "天猫结算账户的应收余额" names a customer.
+    """
     rows: dict[str, list[tuple]] = {}
     for name, sql in _QUERIES.items():
         result = engine.execute(sql + " ORDER BY 1, 2", row_limit=_MAX_ROWS, timeout_s=timeout_s)
@@ -44,5 +52,26 @@ def load_master_data(
             warehouses=rows["warehouses"],
             promotions=rows["promotions"],
             extra_synonyms=extra_synonyms or {},
+            labelled=_labelled_members(engine, model, timeout_s) if model is not None else {},
         )
     )
+
+
+def _labelled_members(engine: Engine, model: SemanticModel, timeout_s: float) -> dict[str, list[tuple[str, ...]]]:
+    """(key, Chinese name, English name) of each labelled dimension master data does not index."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for dimension in model.dimensions.values():
+        if dimension.name in KINDS or dimension.label is None or dimension.members:
+            continue
+        names: dict[str, list[str]] = {}
+        for language in ("zh", "en"):
+            query = AttributeQuery(dimension=dimension.name, attributes=[], limit=None)
+            compiled = compile_attributes(query, model, dialect=engine.dialect, language=language)
+            result = engine.execute(compiled.sql, row_limit=_MAX_ROWS, timeout_s=timeout_s)
+            if result.truncated:
+                raise EngineError(f"master data: more than {_MAX_ROWS:,} members of {dimension.name}")
+            key_at, name_at = compiled.columns.index(dimension.name), compiled.columns.index(f"{dimension.name}_name")
+            for row in result.rows:
+                names.setdefault(str(row[key_at]), []).append(str(row[name_at]))
+        out[dimension.name] = [(key, found[0], found[-1]) for key, found in names.items()]
+    return out

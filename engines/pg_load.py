@@ -105,8 +105,7 @@ def load_duckdb_into_postgres(
 
 def _copy_table(src: duckdb.DuckDBPyConnection, conn: Any, schema: str, table: str) -> int:
     columns = src.execute(
-        "SELECT column_name, data_type, is_nullable FROM duckdb_columns()"
-        " WHERE table_name = ? ORDER BY column_index",
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
         [table],
     ).fetchall()
     target = sql.Identifier(schema, table)

@@ -158,6 +158,8 @@ class MemberRows:
     warehouses: Sequence[tuple] = ()  # warehouse_id, warehouse_name, warehouse_name_en, city
     promotions: Sequence[tuple] = ()  # promo_id, promo_name, start_date
     extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] = field(default_factory=dict)
+    #: Members of the model's other labelled dimensions (customers, suppliers): dimension -> (key, zh, en)
+    labelled: Mapping[str, Sequence[tuple[str, ...]]] = field(default_factory=dict)
 
 
 class MasterData:
@@ -166,6 +168,7 @@ class MasterData:
     def __init__(self, rows: MemberRows) -> None:
         builder = _Builder()
         builder.populate(rows)
+        self.labelled: Mapping[str, Sequence[tuple[str, ...]]] = rows.labelled
         self._members = builder.members
         self._exact: dict[str, tuple[Candidate, ...]] = {k: tuple(v) for k, v in builder.index.items()}
         self._surfaces: list[str] = list(self._exact)
@@ -354,7 +357,9 @@ def _short_names(name: str | None, city: str | None, suffixes: tuple[str, ...]) 
 
 
 _YEAR_PREFIX = re.compile(r"^(?:20\d\d|\d\d)\s*年?")
-_CHANNEL_WORDS = tuple(sorted({w for names in CHANNEL_SYNONYMS.values() for w in names if not w.isascii()}, key=len, reverse=True))
+_CHANNEL_WORDS = tuple(
+    sorted({w for names in CHANNEL_SYNONYMS.values() for w in names if not w.isascii()}, key=len, reverse=True)
+)
 _EVENT_PREFIX = re.compile(r"^(?:\d{3,4}|双\d{1,2}|双十[一二])")
 _EVENT_NUMERALS = {"双11": "双十一", "双12": "双十二", "双十一": "双11", "双十二": "双12"}
 

@@ -27,9 +27,7 @@ def shifted(day: exp.Expr, shift: exp.Interval | None) -> exp.Expr:
     return day if shift is None else exp.Add(this=day, expression=shift.copy())
 
 
-def bucket(
-    day: exp.Expr, grain: str, shift: exp.Interval | None = None, later: exp.Interval | None = None
-) -> exp.Expr:
+def bucket(day: exp.Expr, grain: str, shift: exp.Interval | None = None, later: exp.Interval | None = None) -> exp.Expr:
     """The first day of the ``grain`` bucket holding ``day`` (+ ``shift``), as a DATE; with
     ``later``, that bucket's first day moved on by ``later`` (the bucket one step later)."""
     moved = shifted(day, shift)
