@@ -55,8 +55,10 @@ def attribute_text(
     attributes = {a.name: a for a in dim.attributes}
     shown_attributes = [c for c in columns if c in attributes]
     label_at = columns.index(f"{query.dimension}_name") if f"{query.dimension}_name" in columns else 0
+    where = _conditions_text(query, attributes, language)
+    subject = (f"{where}的{dim_name}" if zh else f"{dim_name} ({where})") if where else dim_name
     if not rows:
-        return f"没有符合条件的{dim_name}。" if zh else f"No {dim_name} matches."
+        return f"没有符合条件的{subject}。" if zh else f"No {subject} matches."
 
     def item(row: list) -> str:
         values = [format_value(row[columns.index(a)], attributes[a].format, language) for a in shown_attributes]
@@ -75,8 +77,28 @@ def attribute_text(
             else ("highest first" if query.order_by.descending else "lowest first")
         )
         if zh:
-            return f"按{name}{direction}的{dim_name}(共 {len(rows):,} 个{',其余见表' if more else ''}): {items}。"
-        return f"{dim_name} by {name}, {direction} ({len(rows):,}{'; the rest in the table' if more else ''}): {items}."
+            return f"按{name}{direction}的{subject}(共 {len(rows):,} 个{',其余见表' if more else ''}): {items}。"
+        return f"{subject} by {name}, {direction} ({len(rows):,}{'; the rest in the table' if more else ''}): {items}."
     if zh:
-        return f"共 {len(rows):,} 个{dim_name}({head}{',其余见表' if more else ''}): {items}。"
-    return f"{len(rows):,} {dim_name} rows ({head}{'; the rest in the table' if more else ''}): {items}."
+        return f"共 {len(rows):,} 个{subject}({head}{',其余见表' if more else ''}): {items}。"
+    return f"{len(rows):,} {subject} rows ({head}{'; the rest in the table' if more else ''}): {items}."
+
+
+def _conditions_text(query: AttributeQuery, attributes: dict, language: Language) -> str:
+    """ "账期 = 60 天", "开始日期 2025-12-01 至 2025-12-31": the conditions said, so the list is not read as all."""
+    parts = []
+    conditions = list(query.conditions)
+    while conditions:
+        c = conditions.pop(0)
+        spec = attributes[c.attribute]
+        name = spec.name_zh if language == "zh" else spec.name_en
+        pair = next((o for o in conditions if o.attribute == c.attribute and (c.op, o.op) == (">=", "<=")), None)
+        if pair is not None:  # a date range
+            conditions.remove(pair)
+            joiner = " 至 " if language == "zh" else " to "
+            parts.append(
+                f"{name} {format_value(c.value, spec.format, language)}{joiner}{format_value(pair.value, spec.format, language)}"
+            )
+        else:
+            parts.append(f"{name} {c.op} {format_value(c.value, spec.format, language)}")
+    return join_names(parts, language)

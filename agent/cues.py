@@ -20,6 +20,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 _NUM = r"(?:\d+|[一二两三四五六七八九十]+)"
+_EN_NUM = r"one|two|three|four|five|six|seven|eight|nine|ten"
 
 # -- comparisons --------------------------------------------------------------------------
 YOY = _rx(
@@ -74,7 +75,8 @@ PASTED_CONTEXT = _rx(
 _NOT_TIME = r"(?!\s*(?:个)?(?:年|月|周|星期|天|日|季|期|小时))"
 TOP_N = _rx(
     rf"(?:排名|排行)?前\s*({_NUM})\s*(?:名|个|大|位|家|款|的)?{_NOT_TIME}|\btop\s*(\d+)\b|\bbest\s+(\d+)\b|\bhighest\s+(\d+)\b"
-    rf"|(?:最高|最多|最大|最长|最好|最贵)的?\s*({_NUM})\s*(?:个|家|款|名|位|大)|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最高|最多|最大|最长|最好|最贵|\bmost\b|\bhighest\b|\bbest\b|\blargest\b|\bbiggest\b|\blongest\b))"
+    rf"|(?:最高|最多|最大|最长|最好|最贵|最晚|最狠)的?\s*({_NUM})\s*(?:个|家|款|名|位|大)|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最高|最多|最大|最长|最好|最贵|最晚|最狠|\bmost\b|\bhighest\b|\bbest\b|\blargest\b|\bbiggest\b|\blongest\b))"
+    rf"|\b(\d+|{_EN_NUM})\s+(?:most|highest|largest|biggest|longest|latest|newest|deepest|best|top)\b"
 )
 BOTTOM_N = _rx(
     rf"倒数\s*(?:第|前)?\s*({_NUM})\s*(?:名|个|位|家|款)?|后\s*({_NUM})\s*(?:名|位)|\bbottom\s*(\d+)\b|\blowest\s+(\d+)\b"
@@ -85,9 +87,30 @@ WORST_N = _rx(
     rf"\bworst\s+(\d+)\b|最差的?\s*({_NUM})\s*(?:个|家|款|名|位)|(?:哪|\bwhich\s*)({_NUM}|\d+)\s*(?:个|家|款|位)?(?=.*(?:最差|\bworst\b))"
 )
 HIGHEST = _rx(
-    r"最高|最多|最大|最长|最好|最强|最快|最贵|卖得最好|第一名|\bhighest\b|\bmost\b|\bbiggest\b|\blargest\b|\btop\b|\blongest\b|\bbest\b|\bgreatest\b"
+    r"最高|最多|最大|最长|最好|最强|最快|最贵|最晚|最狠|从高到低|从长到短|从大到小|由高到低|由长到短|降序|卖得最好|第一名"
+    r"|\b(?:highest|longest|largest) first\b|\bdescending\b|\bdeepest\b|\bhighest\b|\bmost\b|\bbiggest\b|\blargest\b|\btop\b|\blongest\b|\bbest\b|\bgreatest\b"
 )
-LOWEST = _rx(r"最低|最少|最小|最短|最慢|最便宜|垫底|\blowest\b|\bleast\b|\bsmallest\b|\bshortest\b|\bfewest\b")
+LOWEST = _rx(
+    r"最低|最少|最小|最短|最慢|最便宜|最早|从低到高|从短到长|从小到大|由低到高|升序|垫底|\b(?:lowest|shortest|smallest|earliest|oldest) first\b|\bascending\b|\bearliest\b|\boldest\b|\blowest\b|\bleast\b|\bsmallest\b|\bshortest\b|\bfewest\b"
+)
+#: Newest first, for members listed by a date ("最近上新的5个SKU", "most recently launched"); in a
+#: metric question "最新" means the latest data, so only an attribute listing reads these.
+RECENT_FIRST = _rx(r"最新|最近|\b(?:latest|newest|most recent(?:ly)?)\b")
+#: A count of members ("5个", "五款"): how many an attribute listing shows.
+MEMBER_COUNT = _rx(
+    rf"({_NUM})\s*(?:个|款|家|位|名)|\b(\d+|{_EN_NUM})\b(?=\s+(?:most|\w+\s+(?:products|skus|suppliers|promotions)))"
+)
+#: A number with its unit beside an attribute ("账期60天", "60-day terms", "交期超过30天"): a condition.
+ATTRIBUTE_AMOUNT = _rx(
+    r"(?:超过|大于|多于|高于|不少于|至少|少于|小于|低于|不超过|不到|>=|<=|>|<|=|\bmore than\b|\bover\b|\bat least\b"
+    r"|\bless than\b|\bunder\b|\bat most\b)?\s*(?P<n>\d+(?:\.\d+)?)\s*-?\s*(?:天|日|days?\b|%|元)(?:以上|以内|以下|\s*or (?:more|less)\b)?"
+)
+AMOUNT_OPS = (
+    (">=", _rx(r"不少于|至少|>=|以上|\bat least\b|\bor more\b")),
+    ("<=", _rx(r"不超过|<=|以内|以下|\bat most\b|\bor less\b")),
+    (">", _rx(r"超过|大于|多于|高于|>|\bmore than\b|\bover\b")),
+    ("<", _rx(r"少于|小于|低于|不到|<|\bless than\b|\bunder\b")),
+)
 WORST = _rx(r"最差|最糟|最烂|拖后腿|\bworst\b")
 RANK_ALL = _rx(r"排名|排行|排序|名次|\brank(?:ing|ed)?\b|\bsorted\b|\bleaderboard\b")
 
@@ -171,7 +194,7 @@ FILLER = _rx(
     r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|(?<!小)时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
     r"|\b(?:what|whats|what's|was|were|is|are|the|a|an|of|for|in|on|at|to|by|per|me|show|give|tell|list|how|much|many|did|do|does|we|our|us|i|my|please|can|could|you|get|pull|up|and|with|vs|versus|over|during|from|between|which|who|had|has|have|been|be|it|its|that|this|these|those|total|overall|number|value|figure|figures|data|look|like|about|whole|company|so|far|far|all|only|just|then|now|ok|okay|check|see|break|down|trend|was|looking|doing|how's|hows|did|compare|compared|report|rate|numbers|any)\b"
     r"|\b(?:sell|sold|selling|make|made|earn|earned|did|doing|do|go|went|look|looks|perform|performed|vs)\b|钱|多还是少|增长了多少|增长多少|变化多少|变化|变了多少|涨了多少|跌了多少|多花了多少|少了多少|怎么变|有什么变化|跟|比"
-    r"|以外|之外|连同|以及|比例|数量|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad|still|quantity|their|its|came|comes|come|sits|sit|sitting|each one's|one's)\b|\bbroken (?:down|out)\b|\bbreak(?:ing)? (?:it )?down\b"
+    r"|以外|之外|连同|以及|比例|数量|列表|清单|所有|全部|有哪些|排一下|排序一下|排|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad|still|quantity|days|in days|expensive|cheapest|recently|their|its|came|comes|come|sits|sit|sitting|each one's|one's)\b|\bbroken (?:down|out)\b|\bbreak(?:ing)? (?:it )?down\b"
     r"|(?<![0-9a-z\u4e00-\u9fff])\d{1,2}(?![0-9a-z\u4e00-\u9fff])|\b[a-z]\b"
     r"|[\s?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
 )

@@ -104,7 +104,7 @@ class EmbeddedPlanner:
         if tool is not None:
             return tool
         if not parsed.metrics and not parsed.ambiguous_metric and not parsed.out_of_scope:
-            listing = self._attribute_listing(parsed, language)
+            listing = self._attribute_listing(parsed, text, language)
             if listing is not None:
                 return _noted(listing, read_as, language)
         previous = conversation.last_query()
@@ -290,7 +290,7 @@ class EmbeddedPlanner:
             return ToolCall(tool="ccc", arguments=arguments)
         return None
 
-    def _attribute_listing(self, parsed: Parsed, language: Language) -> PlanT | None:
+    def _attribute_listing(self, parsed: Parsed, text: str, language: Language) -> PlanT | None:
         """ "账期最长的供应商", "哪些客户是经销商", "lead time by supplier": members listed by their
         attributes, when no metric is asked for and a dimension with attributes is named or implied."""
         named = [d for d in parsed.dimensions if d in self.model.dimensions and self.model.dimensions[d].attributes]
@@ -304,11 +304,11 @@ class EmbeddedPlanner:
             return None
         if len(dims) > 1 and not named:
             options = [ClarifyOption(label=f"{self._dimension_name(d, language)} ({d})", plan=plan)
-                       for d in dims if isinstance(plan := self._attribute_plan(d, words, parsed), AttributePlan)]  # fmt: skip
+                       for d in dims if isinstance(plan := self._attribute_plan(d, words, parsed, text), AttributePlan)]  # fmt: skip
             if len(options) > 1:
                 return Clarify(text=say("which_dimension", language), options=options)
         dimension = named[0] if named else dims[0]
-        plan = self._attribute_plan(dimension, words, parsed)
+        plan = self._attribute_plan(dimension, words, parsed, text)
         if parsed.leftover:
             understood = say("listing", language, dimension=self._dimension_name(dimension, language))
             quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in parsed.leftover.split()], language)
@@ -318,13 +318,32 @@ class EmbeddedPlanner:
         return plan
 
     def _attribute_plan(
-        self, dimension: str, words: list[tuple[tuple[str, str], ...]], parsed: Parsed
+        self, dimension: str, words: list[tuple[tuple[str, str], ...]], parsed: Parsed, text: str
     ) -> AttributePlan:
         attributes = list(dict.fromkeys(a for word in words for dim, a in word if dim == dimension))
+        declared = {a.name: a for a in self.model.dimensions[dimension].attributes}
+        conditions = []
+        numeric = [a for a in attributes if declared[a].format not in ("text", "date")]
+        amount = cues.ATTRIBUTE_AMOUNT.search(text.casefold())
+        if numeric and amount is not None:
+            # "账期60天的供应商", "60-day payment terms", "交期超过30天": a condition on the attribute named
+            op = next((o for o, pattern in cues.AMOUNT_OPS if pattern.search(amount.group(0))), "=")
+            conditions.append({"attribute": numeric[0], "op": op, "value": float(amount["n"])})
+            parsed.leftover = " ".join(w for w in parsed.leftover.split() if w not in amount.group(0))
+        dates = [a for a in attributes if declared[a].format == "date"] or [
+            a.name for a in declared.values() if a.format == "date"
+        ]
+        if parsed.period is not None and dates:
+            # "2025年12月开始的促销活动", "2025年折扣最大的4个活动": members whose date lies in the period
+            conditions += [
+                {"attribute": dates[0], "op": ">=", "value": parsed.period.start.isoformat()},
+                {"attribute": dates[0], "op": "<=", "value": parsed.period.end.isoformat()},
+            ]
         query: dict = {
             "dimension": dimension,
             "attributes": attributes,
-            "filters": [f.model_dump() for f in parsed.filters if f.dimension != dimension],
+            "filters": [f.model_dump() for f in parsed.filters],
+            "conditions": conditions,
         }
         if parsed.rank is not None and attributes:
             spec = next(a for a in self.model.dimensions[dimension].attributes if a.name == attributes[0])

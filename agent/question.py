@@ -176,6 +176,13 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     if parsed.share and parsed.ambiguous_metric and set(parsed.ambiguous_metric[1]) & set(parsed.metrics):
         parsed.ambiguous_metric = None  # "库存件数占全部库存的比例": the total of the metric named
     _ranking(work, parsed)
+    if not parsed.metrics and parsed.attributes and _blank_all(work, cues.RECENT_FIRST):
+        count = cues.MEMBER_COUNT.search(work.text)
+        limit = parsed.rank.limit if parsed.rank is not None else None
+        if limit is None and count is not None:
+            limit = _number(next(g for g in count.groups() if g))
+            work.blank(count.start(), count.end())
+        parsed.rank = Rank("top", limit)  # "最近上新的5个SKU": the latest dates first
     today_word = parsed.no_days is not None and cues.TODAY.fullmatch(parsed.no_days.label.casefold().strip())
     if today_word and parsed.metrics and all(vocabulary.model.metrics[m].point_in_time for m in parsed.metrics):
         parsed.no_days, parsed.snapshot = None, True  # "units on hand today": the latest day with data
@@ -577,11 +584,18 @@ def _same_kind(a: str, b: str) -> bool:
     return a == b or (a in channel and b in channel)
 
 
+_EN_DIGITS = {
+    w: i for i, w in enumerate(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 1)
+}
+
+
 def _number(text: str | None) -> int | None:
     if not text:
         return None
     if text.isdigit():
         return int(text)
+    if text.casefold() in _EN_DIGITS:
+        return _EN_DIGITS[text.casefold()]
     if text == "十":
         return 10
     if "十" in text:

@@ -50,7 +50,7 @@ _TOOLS: dict[str, Entry] = {
         "ElasticityTool",
         {
             "price": (
-                r"价格弹性|弹性|怎么定价|如何定价|定价建议|定价|该定多少钱|最优价格|建议价格|涨价|降价|调价",
+                r"价格弹性|弹性|怎么定价|如何定价|定价建议|(?<!的)定价(?!是|多少)|该定多少钱|最优价格|建议价格|涨价|降价|调价",
                 r"\belastic|\bpricing\b|\bprice (?:recommendation|optimi[sz]|point)|\boptimal price\b|\bwhat price\b"
                 r"|\bhow (?:should|to) (?:we )?price\b|\braise (?:the )?price|\bcut (?:the )?price",
             ),
