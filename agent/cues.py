@@ -54,7 +54,7 @@ SHARE = _rx(
 
 #: "各占营收的几成", "占总销量的比例", "占全部库存的比例": the share's start (read before metric names,
 #: so the total's own words, "总", "全部", are not a scope) and its end (read once a start was seen).
-SHARE_OF = _rx(r"(?:各|分别)?占(?!用|据|领)(?:了)?(?:总额|总数|总量|总体|整体|全部的?|所有的?|全年的?|总的?)?")
+SHARE_OF = _rx(r"(?:各|分别)?占(?!比|用|据|领)(?:了)?(?:总额|总数|总量|总体|整体|全部的?|所有的?|全年的?|总的?)?")
 SHARE_END = _rx(r"(?:的)?(?:比例|比重|占比|百分之几|百分比|几成|份额|多少)|%")
 SHARE_EN = _rx(
     r"\bwhat (?:share|percentage|percent|portion|proportion|fraction)\b|\b(?:their|its|the) shares?\b|\bpercentages?\b"
@@ -185,6 +185,10 @@ COMPONENTS = _rx(
     r"|主要|拖的|拉高的?|拉低的?|拉动的?|三个部分|几部分"
     r"|\bcomponents?\b|\bdrivers?\b|\bdrives?\b|\bdriving\b|\b(?:its |their )?parts\b|\bbroken into\b|\bsplit into\b|\binto\b"
 )
+
+#: Filler characters that are also parts of names (天 of 天猫, 花 of 精华's typo 精花): next to an
+#: unread character they are kept with it, so the pair is asked about instead of dropped.
+NAME_FILLER = frozenset("天花")
 
 # Words that carry no meaning for the plan; what is left after removing them and every
 # recognised phrase is what the question asks that we did not understand.

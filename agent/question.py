@@ -17,7 +17,7 @@ from typing import Literal
 
 from agent import cues
 from agent.time_expressions import TimeMatch, find_periods
-from agent.vocabulary import Vocabulary
+from agent.vocabulary import Vocabulary, is_cjk
 from semantic_layer.master_data import Candidate, MasterData, Member
 from semantic_layer.query import Filter, Period
 
@@ -197,9 +197,31 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     _blank_all(work, cues.ADD_TO_PREVIOUS)
     _blank_all(work, _TOTAL)
     _blank_all(work, _EACH)
-    # Single characters left between recognised words are grammar, not content.
-    parsed.leftover = " ".join(w for w in cues.FILLER.sub(" ", work.text).split() if len(w) > 1)
+    parsed.leftover = " ".join(_leftover(work))
     return parsed
+
+
+def _leftover(work: _Text) -> list[str]:
+    """The words nobody read. Single characters between recognised words are grammar, except next
+    to a filler character that is also part of names ("天喵", "精花"): the pair is kept and asked about."""
+    text = work.text
+    kept = cues.FILLER.sub(lambda m: " " * len(m.group(0)), text)
+    words: list[str] = []
+    for token in re.finditer(r"\S+", kept):
+        start, end, word = token.start(), token.end(), token.group(0)
+        if len(word) > 1:
+            words.append(word)
+            continue
+        if not is_cjk(word):
+            continue
+        before, after = start - 1, end
+        filler_neighbour = next(
+            (i for i in (before, after) if 0 <= i < len(text) and kept[i] == " " and text[i] in cues.NAME_FILLER),
+            None,
+        )
+        if filler_neighbour is not None:
+            words.append(text[min(start, filler_neighbour)] + text[max(start, filler_neighbour)])
+    return words
 
 
 def _share_of(work: _Text, parsed: Parsed) -> None:
