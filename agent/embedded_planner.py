@@ -140,13 +140,23 @@ class EmbeddedPlanner:
         the words applied leave ``parsed.leftover``, and the answer says how they were read."""
         applied: list[Reading] = []
         kept: list[str] = []
-        for word in parsed.leftover.split():
-            close = [r for r in self.near.readings(word, with_skus=False) if r.close]
-            if len(close) == 1 and (close[0].kind == "member" or close[0].metric not in parsed.metrics):
-                _apply(parsed, close[0])
-                applied.append(close[0])
+        words = parsed.leftover.split()
+        i = 0
+        while i < len(words):
+            # two words first: "face msak", "gross marign" are one name mistyped
+            for span in (2, 1):
+                phrase = " ".join(words[i : i + span])
+                if span == 2 and (i + 1 >= len(words) or not phrase.isascii()):
+                    continue
+                close = [r for r in self.near.readings(phrase, with_skus=False) if r.close]
+                if len(close) == 1 and (close[0].kind == "member" or close[0].metric not in parsed.metrics):
+                    _apply(parsed, close[0])
+                    applied.append(close[0])
+                    i += span
+                    break
             else:
-                kept.append(word)
+                kept.append(words[i])
+                i += 1
         parsed.leftover = " ".join(kept)
         return applied
 

@@ -14,11 +14,12 @@ anything else is offered as options.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from agent.vocabulary import Vocabulary, is_cjk
 from semantic_layer.master_data import Kind, MasterData, Member
@@ -104,8 +105,8 @@ def _close(word: str, surface: str) -> bool | None:
     if not word.isascii() or len(word) < 4:
         return None
     ratio = fuzz.ratio(word, surface)
-    if ratio >= _CLOSE_RATIO and Levenshtein.distance(word, surface) <= 1:
-        return True
+    if OSA.distance(word, surface) <= 1 and min(len(word), len(surface)) >= 4:
+        return True  # one letter wrong, missing, extra or two swapped: "msak", "jingdng", "marign"
     return False if ratio >= _CANDIDATE_RATIO else None
 
 
@@ -128,4 +129,9 @@ def _sound(ch: str) -> str:
     # Imported here: pypinyin's dictionaries take ~0.3 s to load, and most questions never compare sounds.
     from pypinyin import lazy_pinyin
 
-    return str(lazy_pinyin(ch)[0])
+    return _FUZZY_INITIAL.sub(r"\1", _FUZZY_FINAL.sub(r"\1n", str(lazy_pinyin(ch)[0])))
+
+
+# The fuzzy sounds pinyin input methods forgive (模糊音): zh/ch/sh typed as z/c/s, -ang/-eng/-ing as -an/-en/-in.
+_FUZZY_INITIAL = re.compile(r"^([zcs])h")
+_FUZZY_FINAL = re.compile(r"([aei])ng$")
