@@ -36,7 +36,7 @@ POP = _rx(
     r"|period[- ]over[- ]period|period[- ]on[- ]period"
     r"|(?:和|跟|与|比|较)(?:前一|上一|之前|此前|前)(?:个)?(?:\s*\d+\s*天|[一二两三四五六七八九十]+天|月|周|星期|季度|期|段时间)(?:相比|比)?"
     r"|(?:vs\.?|versus|compared? (?:to|with)|against|than) (?:the )?(?:previous|prior|last|preceding|the) (?:\d+ days|\d+ weeks|month|week|quarter|period)(?: before\b)?"
-    r"|(?:比|较|和|跟|与)(?:再)?前一(?:个)?(?:月|周|星期|季度)"
+    r"|(?:比|较|和|跟|与|vs\.?|对比|相比)\s*(?:再)?(?:前一|上一)(?:个)?(?:月|周|星期|季度)"
 )
 #: How much a comparison moved ("增长了多少", "growth"): part of a comparison already asked for.
 GROWTH = _rx(r"增长率|增长|增幅|涨幅|变化|\bgrowth\b|\bchange\b|\bchanged\b|\bincrease\b|\bdecrease\b")
@@ -119,6 +119,8 @@ BREAKDOWN_BEFORE = _rx(
     r"(?:各|每个|每一个|每家|每一家|每|分|按|按照|按照各|哪个|哪些|哪家|哪一个|哪一家|哪几个|哪款|哪"
     r"|\bby\b|\bper\b|\beach\b|\bevery\b|\bacross\b|\bwhich\b|\bwhat\b|\bamong\b|\bfor each\b|\bfor all\b)\s*(?:个|家|一个)?\s*$"
 )
+#: "stores x category", "门店×品类": the word before is a breakdown crossed with the one after.
+CROSS_AFTER = _rx(r"\s*(?:×|\bx\b|\bby\b)\s*")
 DIMENSION_DATE = _rx(r"哪天|哪一天|哪个月|哪一月|哪一周|哪周|哪个季度|which (day|month|week|quarter|year)")
 
 # -- filters ---------------------------------------------------------------------------

@@ -192,7 +192,10 @@ class EmbeddedPlanner:
         if parsed.why or parsed.trend or parsed.components:
             metrics = _with_components(self.model, metrics)
         dimensions = list(parsed.dimensions)
-        if not wants_total(text) and (wants_each(text) or parsed.rank is not None):
+        if parsed.store_word and parsed.store_marked and "store" not in dimensions:
+            dimensions.append("store")  # "深圳 stores x category": the stores are a breakdown too
+        each_store = parsed.store_word and parsed.distributive and not dimensions  # "天津和成都的门店分别"
+        if not wants_total(text) and (wants_each(text) or parsed.rank is not None) and not each_store:
             many = [f.dimension for f in parsed.filters if len(f.members) > 1 and not f.exclude]
             dimensions += [d for d in many[:1] if d not in dimensions]
         marked = parsed.store_marked or parsed.distributive or parsed.rank is not None

@@ -509,7 +509,9 @@ def _members(work: _Text, parsed: Parsed, master: MasterData, word_spans: list[t
             _add_filter(parsed, members[0].kind, members[0].key, exclude)
             if members[0].kind in ("channel", "channel_type") and _STORE_WORD.search(mention.text.casefold()):
                 parsed.store_word = True
-                parsed.store_marked |= bool(cues.BREAKDOWN_BEFORE.search(text[: mention.start]))
+                parsed.store_marked |= bool(
+                    cues.BREAKDOWN_BEFORE.search(text[: mention.start]) or cues.CROSS_AFTER.match(text[mention.end :])
+                )
         work.blank(mention.start, mention.end)
         _one_channel_family(parsed)
         if exclude:

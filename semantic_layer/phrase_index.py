@@ -62,7 +62,8 @@ class PhraseIndex(Generic[T]):
         return len(self._index)
 
     def find(self, text: str, accept: Callable[[tuple[T, ...]], tuple[T, ...]] | None = None) -> list[Match[T]]:
-        """Longest non-overlapping matches in ``text``, in reading order.
+        """Longest non-overlapping matches in ``text``, in reading order: every phrase found is a
+        candidate, the longest are taken first, and shorter ones fill what is left.
 
         ASCII phrases only match whole words ("jd" not inside "jdx"); Chinese ones match
         anywhere. ``accept`` narrows the values of a hit (empty = not a hit here).
@@ -80,8 +81,7 @@ class PhraseIndex(Generic[T]):
                     if accept is not None:
                         values = accept(values)
                     if values:
-                        found.append((i, j, values))
-                        break  # the longest match starting here
+                        found.append((i, j, values))  # shorter ones too: "各仓库存金额" is 仓 + 库存金额
         taken = [False] * len(norm)
         chosen: list[Match[T]] = []
         for i, j, values in sorted(found, key=lambda f: (f[0] - f[1], f[0])):
