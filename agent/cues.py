@@ -48,8 +48,8 @@ COMPARE_AROUND = (_rx(r"(?:和|跟|与|同)\s*$"), _rx(r"^\s*(?:相比|比较|�
 
 # -- share of total ("占比", "mix"): each row's part of all rows the filters select ------------------
 SHARE = _rx(
-    r"占比|份额|比重|占多少|占了多少|贡献(?:度|率|占比)?|构成|结构"
-    r"|(?:\bas\s+(?:a\s+)?)?(?:%|\bpercent(?:age)?)\s+of\s+(?:the\s+)?(?:total|all)\b|\bshare(?:s)?(?:\s+of(?:\s+(?:the\s+)?total)?)?\b|\bmix\b|\bcontribution\b"
+    r"占比|份额|比重|占多少|占了多少|贡献(?:度|率|占比)?|构成|结构|(?:怎么|如何)分配(?:的)?"
+    r"|(?:\bas\s+(?:a\s+)?)?(?:%|\bpercent(?:age)?)\s+of\s+(?:the\s+)?(?:total|all)\b|\bshare(?:s)?(?:\s+of(?:\s+(?:the\s+)?total)?)?\b|\bmix\b|\bcontribution\b|\bcontribut(?:e|es|ed)\b"
 )
 
 #: "各占营收的几成", "占总销量的比例", "占全部库存的比例": the share's start (read before metric names,
@@ -200,7 +200,7 @@ FILLER = _rx(
     r"|的|了|吗|呢|呀|啊|吧|嘛|哦|和|与|及|以及|跟|还有|在|是|为|把|被|从|到|至|里|中|内|期间|时候|(?<!小)时|共|总|各|个|每|按|分|那|那么|就|再|也|只|仅|都|最|一|些|哪|什么"
     r"|\b(?:what|whats|what's|was|were|is|are|the|a|an|of|for|in|on|at|to|by|per|me|show|give|tell|list|how|much|many|did|do|does|we|our|us|i|my|please|can|could|you|get|pull|up|and|with|vs|versus|over|during|from|between|which|who|had|has|have|been|be|it|its|that|this|these|those|total|overall|number|value|figure|figures|data|look|like|about|whole|company|so|far|far|all|only|just|then|now|ok|okay|check|see|break|down|trend|was|looking|doing|how's|hows|did|compare|compared|report|rate|numbers|any)\b"
     r"|\b(?:sell|sold|selling|make|made|earn|earned|did|doing|do|go|went|look|looks|perform|performed|vs)\b|钱|多还是少|增长了多少|增长多少|变化多少|变化|变了多少|涨了多少|跌了多少|多花了多少|少了多少|怎么变|有什么变化|跟|比"
-    r"|以外|之外|连同|以及|比例|数量|列表|清单|所有|全部|有哪些|排一下|排序一下|排|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad|still|quantity|days|in days|expensive|cheapest|recently|their|its|came|comes|come|sits|sit|sitting|each one's|one's)\b|\bbroken (?:down|out)\b|\bbreak(?:ing)? (?:it )?down\b"
+    r"|以外|之外|之间|连同|以及|比例|数量|列表|清单|所有|全部|有哪些|排一下|排序一下|排|拆一下|拆|花了|花|欠|卖|多少天|几天|天|两年|前后|本|场|家|款|位|\b(?:average|avg|ads|ad|still|quantity|days|in days|expensive|cheapest|recently|their|its|came|comes|come|sits|sit|sitting|each one's|one's)\b|\bbroken (?:down|out)\b|\bbreak(?:ing)? (?:it )?down\b"
     r"|(?<![0-9a-z\u4e00-\u9fff])\d{1,2}(?![0-9a-z\u4e00-\u9fff])|\b[a-z]\b"
     r"|[\s?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
 )

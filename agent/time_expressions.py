@@ -389,6 +389,14 @@ def _month_range_zh(match: re.Match[str], today: dt.date) -> _Atom:
     return _calendar(match, today, "month", _number(match["m"]), _number(match["m2"]))
 
 
+def _month_list_zh(match: re.Match[str], today: dt.date) -> _Atom | None:
+    """10、11、12月: consecutive months are their span (a gap in the list is not read as one)."""
+    months = [_number(m) for m in re.findall(_MONTH_ZH, match.group("list"))]
+    if len(months) < 2 or any(b - a != 1 for a, b in zip(months, months[1:], strict=False)):
+        return None
+    return _calendar(match, today, "month", months[0], months[-1])
+
+
 def _day_zh(match: re.Match[str], today: dt.date) -> _Atom:
     return _calendar(match, today, "day", _number(match["m"]), day=_number(match["d"]))
 
@@ -500,6 +508,7 @@ _TABLE: list[tuple[str, Builder]] = [
     # months
     (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s*月份?(?!度)", _month_zh),
     (rf"(?:{_YP})?(?P<m>{_MONTH_ZH})\s*(?:月份?)?\s*{_CONN}\s*(?P<m2>{_MONTH_ZH})\s*月份?(?!度)", _month_range_zh),
+    (rf"(?:{_YP})?(?P<list>(?:{_MONTH_ZH}\s*月?\s*[、,，]\s*)+{_MONTH_ZH})\s*月份?(?!度)", _month_list_zh),
     (rf"{_L}(?P<y>20\d{{2}})(?P<sep>[-/.])(?P<m>\d{{1,2}}){_R}(?![-/.]\d){_NOT_QTY}", _numeric_month),
     (rf"{_MONTH_EN}{_EY}?", _month_en),
     (rf"{_L}(?P<y>20\d{{2}})\s+{_MONTH_EN}", _month_en),
