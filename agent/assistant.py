@@ -80,7 +80,7 @@ class Assistant:
         from engines.result_cache import ResultCache
 
         llm = choose_planner(planner)
-        results = ResultCache() if cache is True else (cache or None)
+        results = ResultCache() if cache is True else None if cache is False else cache
         engine = connect(target, cache=results, freshness=load_model().freshness)
         try:
             store = conversations if isinstance(conversations, ConversationStore) else ConversationStore(conversations)

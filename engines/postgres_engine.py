@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from typing import Any
 
 from sqlglot import exp
 
 from engines._limits import cut, guarded_sql, one_line
-from engines.result_cache import Clock, ResultCache, Throttled
+from engines.result_cache import ResultCache, Throttled
 from semantic_layer.engine import EngineError, QueryResult, QueryTimeout
 from semantic_layer.semantic_model import Freshness
 
@@ -53,7 +52,6 @@ class PostgresEngine:
         allowed_tables: frozenset[str],
         cache: ResultCache | None = None,
         freshness: Freshness | None = None,
-        clock: Clock = time.monotonic,
     ) -> None:
         _require_psycopg()
         self.allowed_tables = allowed_tables
@@ -67,9 +65,9 @@ class PostgresEngine:
             if key in ("host", "hostaddr", "port", "dbname", "user", "options")
         )
         self._version: Throttled | None = None
-        if freshness is not None:
+        if freshness is not None and cache is not None:  # read on the cache's clock, so tests can move both
             query = freshness.ast
-            self._version = Throttled(lambda: self._read_version(query), freshness.check_every_s, clock)
+            self._version = Throttled(lambda: self._read_version(query), freshness.check_every_s, cache.clock)
 
     def _open(self) -> Any:
         try:
@@ -85,17 +83,14 @@ class PostgresEngine:
         """Guard `sql`, run it with a server-side time limit and return at most `row_limit` rows (from the
         cache if one is kept and holds this SQL at the freshness query's current value)."""
         text = guarded_sql(sql, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=row_limit)
-        if self.cache is None or self._version is None:
+        if self.cache is None or self._version is None:  # no version: a change could not be noticed
             return self._run(text, row_limit, timeout_s)
         return self.cache.fetch(text, self.identity, self._version(), lambda: self._run(text, row_limit, timeout_s))
 
-    def data_version(self) -> str | None:
-        """The freshness query's result as text (None without a freshness declaration, or when it fails)."""
-        return self._version() if self._version is not None else None
-
     def _read_version(self, query: exp.Expr) -> str | None:
-        text = guarded_sql(query, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=1)
+        """The freshness query's result as text; None when it fails (then nothing is cached until it works)."""
         try:
+            text = guarded_sql(query, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=1)
             rows = self._run(text, 1, 5.0).rows
         except EngineError:
             return None
