@@ -269,3 +269,40 @@ def test_postgres_without_a_freshness_query_caches_nothing(pg_url: str) -> None:
         assert [(r.cached, r.data_version) for r in runs] == [(False, None), (False, None)]
     finally:
         engine.close()
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flags", "cached"), [((), True), (("--no-cache",), False)], ids=["default", "no-cache"])
+def test_serve_keeps_a_result_cache_unless_told_not_to(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: tuple[str, ...], cached: bool
+) -> None:
+    from typer.testing import CliRunner
+
+    import api.serve_cli
+    from api.cli import app
+
+    answers = []
+
+    def serve_two_questions(assistant: Assistant, *args: object, **kwargs: object) -> None:  # instead of uvicorn
+        answers.extend(assistant.ask(QUESTION) for _ in range(2))
+
+    monkeypatch.setenv("CHATBI_HOME", str(tmp_path))
+    monkeypatch.setattr(api.serve_cli, "_run", serve_two_questions)
+    result = CliRunner().invoke(app, ["serve", "--db", str(demo_db), "--planner", "embedded", *flags])
+    assert result.exit_code == 0, result.output
+    assert [a.cached for a in answers] == [False, cached]
+
+
+def test_query_with_no_cache_reports_no_data_version(demo_db: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    for flags, version in (((), True), (("--no-cache",), False)):
+        result = CliRunner().invoke(app, ["query", "--metric", "gmv", "--db", str(demo_db), "--json", *flags])
+        answer = json.loads(result.stdout)
+        assert answer["cached"] is False and (answer["data_version"] is not None) is version
