@@ -86,15 +86,15 @@ class DuckDBEngine:
 
     def _current(self) -> str:
         """The file's version, with the connection open on it; counts the caller as running."""
-        version = self.data_version()
         with self._state:
+            version = self.data_version()
+            while version != self._version and self._running:
+                self._state.wait()  # the queries on the old file finish first
+                version = self.data_version()  # and another caller may have reopened meanwhile
             if version != self._version:
-                while self._running:
-                    self._state.wait()
-                if version != self._version:  # another caller may have reopened meanwhile
-                    self._con.close()
-                    self._con = self._open()
-                    self._version = version
+                self._con.close()
+                self._con = self._open()
+                self._version = version
             self._running += 1
             return self._version
 

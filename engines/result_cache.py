@@ -2,7 +2,8 @@
 
 The key is the guarded text that would run, so it carries everything that shapes the rows: the
 metric, the period, the row limit and the asker's row filter (a store manager's SQL names their
-store), so an entry is never served to a role whose SQL differs. The data version comes from the
+store), so an entry never crosses a row filter; two roles with the same SQL share it, as the
+compiler (or the SQL fallback's own check) has already let each of them read it. The data version comes from the
 engine and changes when the warehouse does (DuckDB: the file's identity and modification time;
 PostgreSQL: the model's freshness query); a result is never served past ``ttl_s`` either, the
 backstop for changes a version cannot see. Bounded: least recently used entries go first, and a
