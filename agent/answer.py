@@ -44,6 +44,11 @@ class Answer(BaseModel):
     definitions: list[Definition] = Field(default_factory=list)
     period: AnswerPeriod | None = None
     options: list[str] = Field(default_factory=list)
+    #: The rows came from the engine's result cache (the same SQL at the same data version), not the database.
+    cached: bool = False
+    #: The warehouse version the rows were read at (DuckDB: the file's modification time and identity;
+    #: PostgreSQL: the model's freshness query); None when no result cache is kept.
+    data_version: str | None = None
 
     @field_serializer("rows")
     def _json_rows(self, rows: list[list[Any]]) -> list[list[Any]]:

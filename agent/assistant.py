@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.answer import Answer, AnswerPeriod
 from agent.attribute_runner import run_attribute_query
@@ -25,6 +25,9 @@ from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import KINDS, MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
+
+if TYPE_CHECKING:
+    from engines.result_cache import ResultCache
 
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 log = logging.getLogger("chatbi.assistant")
@@ -65,17 +68,22 @@ class Assistant:
         *,
         planner: Literal["embedded", "llm", "auto"] = "embedded",
         conversations: str | os.PathLike[str] | ConversationStore | None = ":memory:",
+        cache: bool | ResultCache = True,
     ) -> Assistant:
         """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path (or store) is given.
 
         ``planner``: embedded, llm (configured in agent.llm.config, else ValueError), or auto (the LLM
         when one is configured). LangChain is imported only when the LLM planner is built.
+        ``cache``: keep query results per (SQL, engine, data version) in a new cache (True), in the one
+        given, or not at all (False: ``--no-cache``).
         """
         from agent.llm.config import choose_planner
         from engines import connect
+        from engines.result_cache import ResultCache
 
         llm = choose_planner(planner)
-        engine = connect(target)
+        results = ResultCache() if cache is True else None if cache is False else cache
+        engine = connect(target, cache=results, freshness=load_model().freshness)
         try:
             store = conversations if isinstance(conversations, ConversationStore) else ConversationStore(conversations)
             assistant = cls(engine, conversations=store)
@@ -151,7 +159,7 @@ class Assistant:
 
         for table in sorted({entity.table for entity in self.model.entities.values()}):
             probe = exp.select(exp.Literal.number(1)).from_(exp.to_table(table)).limit(1)
-            self.engine.execute(probe.sql(dialect=self.engine.dialect), row_limit=1, timeout_s=2.0)
+            self.engine.execute(probe, row_limit=1, timeout_s=2.0)
 
     def close(self) -> None:
         self.conversations.close()

@@ -30,7 +30,7 @@ def run_attribute_query(
     except QueryError as exc:
         return Answer(status="refusal", text=str(exc), language=language, plan=plan)
     try:
-        result = engine.execute(compiled.sql, row_limit=row_limit)
+        result = engine.execute(compiled.ast, row_limit=row_limit)
     except EngineError as exc:
         return Answer(status="error", text=str(exc), language=language, plan=plan, sql=compiled.sql)
     rows = [list(r) for r in result.rows]
@@ -42,6 +42,8 @@ def run_attribute_query(
         sql=compiled.sql,
         columns=compiled.columns,
         rows=rows,
+        cached=result.cached,
+        data_version=result.data_version,
     )
 
 

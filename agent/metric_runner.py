@@ -57,7 +57,7 @@ def run_metric_query(
         options = exc.allowed if isinstance(exc, UnsupportedCutError) else getattr(exc, "suggestions", [])
         return Answer(status="refusal", text=str(exc), language=language, plan=plan, period=period, options=options)
     try:
-        result = engine.execute(compiled.sql, row_limit=row_limit)
+        result = engine.execute(compiled.ast, row_limit=row_limit)  # the guard checks the compiler's own AST
     except EngineError as exc:
         return Answer(status="error", text=str(exc), language=language, plan=plan, sql=compiled.sql, period=period)
     rows = [list(row) for row in result.rows]
@@ -74,6 +74,8 @@ def run_metric_query(
         chart=chart_spec(compiled, model, language, columns),
         definitions=definitions(query.metrics, model, language),
         period=period,
+        cached=result.cached,
+        data_version=result.data_version,
     )
 
 
@@ -88,7 +90,7 @@ def count_rows(compiled: CompiledQuery, engine: Engine) -> int | None:
     if ctes is not None:
         outer.set("with_", ctes)
     try:
-        counted = engine.execute(outer.sql(dialect=engine.dialect), row_limit=1)
+        counted = engine.execute(outer, row_limit=1)
     except EngineError:
         return None
     return int(counted.rows[0][0]) if counted.rows else None

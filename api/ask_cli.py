@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _PLANNERS = ("embedded", "llm", "auto")
 _PLANNER_HELP = "auto (default: the LLM planner when one is configured, else embedded), embedded (offline) or llm."
 _ROLES_HELP = "admin | finance | marketing | store_manager (with --store)."
+_NO_CACHE_HELP = "Run every query on the database: no result cache (answers then never say cached)."
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -30,7 +31,7 @@ def _fail(message: str, code: int = 2) -> None:
     fail(message, code)
 
 
-def _open(db: Path, engine_url: str | None, planner: str, history: bool) -> Assistant:
+def _open(db: Path, engine_url: str | None, planner: str, history: bool, cache: bool = True) -> Assistant:
     from agent.assistant import Assistant
     from agent.conversation_store import default_path
     from semantic_layer.engine import EngineError
@@ -44,6 +45,7 @@ def _open(db: Path, engine_url: str | None, planner: str, history: bool) -> Assi
             engine_url or db,
             planner=cast("PlannerChoice", planner),
             conversations=default_path() if history else ":memory:",
+            cache=cache,
         )
     except (EngineError, ValueError) as exc:
         _fail(str(exc))
@@ -95,13 +97,14 @@ def ask(
         None, "--today", help="Reference date for relative time words (default: the day after the latest order)."
     ),
     planner: str = typer.Option("auto", "--planner", help=_PLANNER_HELP),
+    no_cache: bool = typer.Option(False, "--no-cache", help=_NO_CACHE_HELP),
 ) -> None:
     """Ask one question in Chinese or English; answers with the number, a table and the definition used."""
     principal = _principal(role, store)
     reference = _today(today)
     from agent.conversation_store import StoreUnavailable
 
-    assistant = _open(db, engine_url, planner, history=session is not None)
+    assistant = _open(db, engine_url, planner, history=session is not None, cache=not no_cache)
     try:
         answer = assistant.ask(question, conversation_id=session, principal=principal, today=reference)
     except StoreUnavailable as exc:
@@ -124,6 +127,7 @@ def chat(
     session: str | None = typer.Option(None, "--session", help="Resume a conversation id (default: a new one)."),
     today: str | None = typer.Option(None, "--today", help="Reference date for relative time words."),
     planner: str = typer.Option("auto", "--planner", help=_PLANNER_HELP),
+    no_cache: bool = typer.Option(False, "--no-cache", help=_NO_CACHE_HELP),
 ) -> None:
     """An interactive conversation in the terminal: follow-ups keep the context. /new starts over, /quit ends."""
     from rich.console import Console
@@ -133,7 +137,7 @@ def chat(
     reference = _today(today)
     from agent.conversation_store import StoreUnavailable
 
-    assistant = _open(db, engine_url, planner, history=True)
+    assistant = _open(db, engine_url, planner, history=True, cache=not no_cache)
     conversation = session or uuid.uuid4().hex[:12]
     console.print(
         f"[bold]chatbi[/bold] · session {conversation} · 问我销售、库存、财务和营销的问题 / ask about sales, "

@@ -118,7 +118,9 @@ def _run(
     try:
         from agent.assistant import Assistant
 
-        assistant = Assistant.open(path, planner=cast("PlannerChoice", planner))
+        # No result cache: the phrasings of a family share their SQL, and the reported latency is what
+        # answering each question costs, not a cache hit.
+        assistant = Assistant.open(path, planner=cast("PlannerChoice", planner), cache=False)
     except Exception as exc:  # a bad path, a missing LLM configuration, ...: one line for the user
         _fail(f"cannot start the {planner} assistant: {(str(exc) or type(exc).__name__).splitlines()[0]}")
     started = dt.datetime.now().isoformat(timespec="seconds")

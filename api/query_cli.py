@@ -138,6 +138,7 @@ def query(
     today: str | None = typer.Option(None, "--today", help="Reference date (default 2026-01-01, the demo's today)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer object (DESIGN.md) as JSON."),
     language: str = typer.Option("zh", "--lang", help="Language of the answer text: zh or en."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run the query on the database: no result cache."),
 ) -> None:
     """Compute governed metrics. Without --from/--to the period is the last full month before --today
     (the demo's reference date 2026-01-01, so December 2025)."""
@@ -162,9 +163,10 @@ def query(
     if engine_url is None and not db.is_file():
         _fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
     from engines import connect
+    from engines.result_cache import ResultCache
 
     try:
-        engine = connect(target)
+        engine = connect(target, cache=None if no_cache else ResultCache(), freshness=model.freshness)
     except EngineError as exc:
         _fail(str(exc))
         return

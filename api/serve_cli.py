@@ -37,7 +37,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _open(db: Path, planner: str, store: ConversationStore) -> tuple[Assistant, str]:
+def _open(db: Path, planner: str, store: ConversationStore, cache: bool = True) -> tuple[Assistant, str]:
     """The assistant and a note on its planner; `auto` takes the LLM planner when it opens, else the embedded one."""
     from agent.assistant import Assistant
     from semantic_layer.engine import EngineError
@@ -46,11 +46,11 @@ def _open(db: Path, planner: str, store: ConversationStore) -> tuple[Assistant, 
     try:
         if planner == "auto":
             try:
-                return Assistant.open(db, planner="llm", conversations=store), "llm"
+                return Assistant.open(db, planner="llm", conversations=store, cache=cache), "llm"
             except ValueError as exc:
                 note = f" (no LLM planner: {exc})"
         kind: Literal["embedded", "llm"] = "llm" if planner == "llm" else "embedded"
-        return Assistant.open(db, planner=kind, conversations=store), kind + note
+        return Assistant.open(db, planner=kind, conversations=store, cache=cache), kind + note
     except (EngineError, ValueError) as exc:
         _fail(str(exc))
         raise
@@ -88,6 +88,7 @@ def serve(
         metavar="DAYS",
         help="Forget conversation turns older than this (default: $CHATBI_CONVERSATION_MAX_AGE_DAYS, else 30).",
     ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every query on the database: no result cache."),
 ) -> None:
     """Serve the HTTP API, the web widget (open the printed URL) and the Slack/DingTalk bots."""
     from agent.conversation_store import default_path
@@ -116,7 +117,7 @@ def serve(
             typer.echo(build(db, progress=True))
         except BuildError as exc:
             _fail(str(exc))
-    assistant, planner_used = _open(db, planner, store)
+    assistant, planner_used = _open(db, planner, store, cache=not no_cache)
     try:
         _run(
             assistant,

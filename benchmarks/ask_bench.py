@@ -7,6 +7,12 @@
    ratio is what planning, validation, compilation and answer composition add. Target: ask p50 < 300 ms.
 3. Start-up: wall time of ``chatbi ask ... --json`` in a new process, against a new Python
    process that only opens DuckDB and runs the same SQL. Target: < 1.5 s.
+4. Result cache and guard: the same questions asked again with the result cache on (the answer
+   comes from the cache: the SQL is the same and the file has not changed) against the uncached
+   asks of 2.; and compiling + guarding each question's MetricQuery the old way (render the SQL,
+   parse it again in the guard) against the new way (the guard checks the compiler's AST).
+
+Steps 1-2 run with the result cache off, so they measure the work a new question costs.
 
     python benchmarks/ask_bench.py --db case.duckdb [--repeat 5]
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import statistics
 import subprocess
@@ -24,9 +31,15 @@ import sys
 import time
 from pathlib import Path
 
+import sqlglot
+
 from agent.assistant import Assistant
+from agent.plan import QueryPlan
 from evals.case_file import CASES_DIR, load_suite
-from semantic_layer.query import Principal
+from semantic_layer.compiler import compile_query
+from semantic_layer.guard import guard_ast, guard_sql
+from semantic_layer.query import MetricQuery, Principal
+from semantic_layer.tables import CONTRACT_TABLES
 
 TODAY = dt.date(2026, 1, 1)
 QUESTIONS = [
@@ -69,16 +82,75 @@ def in_process(assistant: Assistant, repeat: int) -> list[tuple[str, float, floa
         answer = assistant.ask(question, principal=Principal(), today=TODAY)
         if answer.status != "answer" or answer.sql is None:
             raise SystemExit(f"benchmark question not answered: {question!r}: {answer.text}")
+        # The same SQL as the engine gets it from the compiler (an AST, guarded as it is), parsed once here.
+        tree = sqlglot.parse_one(answer.sql, read=assistant.engine.dialect)
         asks, sqls = [], []
         for _ in range(repeat):
             start = time.perf_counter()
             assistant.ask(question, today=TODAY)
             asks.append((time.perf_counter() - start) * 1000)
             start = time.perf_counter()
-            assistant.engine.execute(answer.sql)
+            assistant.engine.execute(tree)
             sqls.append((time.perf_counter() - start) * 1000)
         rows.append((question, statistics.median(asks), statistics.median(sqls)))
     return rows
+
+
+def cached_asks(db: Path, repeat: int) -> list[float]:
+    """Median ms per question when it is asked again and its rows come from the result cache."""
+    assistant = Assistant.open(db)
+    try:
+        medians = []
+        for question in QUESTIONS:
+            assistant.ask(question, today=TODAY)  # fills the cache
+            asks = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                answer = assistant.ask(question, today=TODAY)
+                asks.append((time.perf_counter() - start) * 1000)
+            if answer.status == "answer" and answer.plan is not None and "metrics" in answer.plan and not answer.cached:
+                raise SystemExit(f"expected a cached answer for {question!r}")
+            medians.append(statistics.median(asks))
+        return medians
+    finally:
+        assistant.close()
+
+
+def compile_and_guard(queries: list[MetricQuery], model, repeat: int) -> dict[str, float]:  # noqa: ANN001
+    """Total ms to compile and guard every query, and to guard alone: the SQL text re-parsed by the guard
+    (before) vs the compiler's AST checked as it is (after). Medians of ``repeat`` rounds."""
+    tables = set(CONTRACT_TABLES)
+    compiled = [compile_query(query, model, Principal(), dialect="duckdb") for query in queries]
+    texts = [c.ast.sql(dialect="duckdb") for c in compiled]
+
+    def reparse(query: MetricQuery) -> str:
+        compiled = compile_query(query, model, Principal(), dialect="duckdb")
+        return guard_sql(compiled.ast.sql(dialect="duckdb"), dialect="duckdb", allowed_tables=tables, row_limit=10_001)
+
+    def ast(query: MetricQuery) -> str:
+        compiled = compile_query(query, model, Principal(), dialect="duckdb")
+        return guard_ast(compiled.ast, dialect="duckdb", allowed_tables=tables, row_limit=10_001)
+
+    for query in queries:  # the same text either way, and warm
+        if reparse(query) != ast(query):
+            raise SystemExit(f"the two guard paths disagree on {query}")
+    rounds = {
+        "compile + guard, re-parse": lambda: [reparse(q) for q in queries],
+        "compile + guard, AST": lambda: [ast(q) for q in queries],
+        "guard alone, re-parse": lambda: [
+            guard_sql(t, dialect="duckdb", allowed_tables=tables, row_limit=10_001) for t in texts
+        ],
+        "guard alone, AST": lambda: [
+            guard_ast(c.ast, dialect="duckdb", allowed_tables=tables, row_limit=10_001) for c in compiled
+        ],
+    }
+    totals: dict[str, list[float]] = {name: [] for name in rounds}
+    for _ in range(repeat):
+        for name, run in rounds.items():
+            start = time.perf_counter()
+            run()
+            totals[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in totals.items()}
 
 
 def startup(db: Path, sql: str, repeat: int) -> tuple[float, float]:
@@ -102,14 +174,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     start = time.perf_counter()
-    assistant = Assistant.open(args.db)
+    assistant = Assistant.open(args.db, cache=False)
     opened = time.perf_counter() - start
     try:
         plans = planning(assistant)
         rows = in_process(assistant, args.repeat)
         gmv_sql = assistant.ask("What was GMV last month?", today=TODAY).sql or ""
+        queries = [p.query for q in QUESTIONS if isinstance(p := assistant.plan_only(q, today=TODAY), QueryPlan)]
+        model = assistant.model
     finally:
         assistant.close()
+    cached = cached_asks(args.db, args.repeat)
+    guard_ms = compile_and_guard(queries, model, args.repeat)
     cli, bare = startup(args.db, gmv_sql, args.repeat)
 
     print(f"assistant opened (model, master data, engine) in {opened * 1000:.0f} ms\n")
@@ -121,7 +197,17 @@ def main() -> None:
     asks = [r[1] for r in rows]
     print(f"\nask p50 {statistics.median(asks):.1f} ms, max {max(asks):.1f} ms; "
           f"median ratio {statistics.median(r[1] / r[2] for r in rows):.2f}")  # fmt: skip
+    uncached_p50, cached_p50 = statistics.median(asks), statistics.median(cached)
+    print(f"\nask p50 uncached {uncached_p50:.1f} ms, cached {cached_p50:.1f} ms: "
+          f"ratio {uncached_p50 / cached_p50:.1f}x")  # fmt: skip
+    print(f"\n| {len(queries)} metric questions, total ms | guard re-parses the rendered SQL (before) | "
+          "guard checks the compiler's AST (after) | ratio |\n|---|---:|---:|---:|")  # fmt: skip
+    for step in ("compile + guard", "guard alone"):
+        before, after = guard_ms[f"{step}, re-parse"], guard_ms[f"{step}, AST"]
+        print(f"| {step} | {before:.1f} | {after:.1f} | {before / after:.2f} |")
     print(f"\n`chatbi ask` cold: {cli:.2f} s; python + duckdb + the same SQL: {bare:.2f} s; ratio {cli / bare:.2f}")
+    print(f"\nload average while running: {' / '.join(f'{v:.2f}' for v in os.getloadavg())} (1 / 5 / 15 min), "
+          f"{os.cpu_count()} cores")  # fmt: skip
 
 
 if __name__ == "__main__":

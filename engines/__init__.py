@@ -7,31 +7,44 @@ the target's form and returns a read-only, guarded Engine.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.tables import CONTRACT_TABLES
+
+if TYPE_CHECKING:
+    from engines.result_cache import ResultCache
+    from semantic_layer.semantic_model import Freshness
 
 _PG_PREFIXES = ("postgresql://", "postgres://")
 _DUCKDB_PREFIX = "duckdb://"
 
 
-def connect(target: str | os.PathLike[str], *, allowed_tables: set[str] | None = None) -> Engine:
+def connect(
+    target: str | os.PathLike[str],
+    *,
+    allowed_tables: set[str] | None = None,
+    cache: ResultCache | None = None,
+    freshness: Freshness | None = None,
+) -> Engine:
     """Open a read-only engine on `target`.
 
     target: a DuckDB file path, "duckdb:///path/to/file.duckdb", or
     "postgresql://user:pw@host:port/db". `allowed_tables` (default: the data
     contract's tables) is the guard's allow-list for every query on this engine.
+    `cache`: keep results there (default: none); `freshness`: the model's freshness
+    query, which versions a PostgreSQL engine's cached results (DuckDB uses its file).
     """
     tables = frozenset(CONTRACT_TABLES if allowed_tables is None else allowed_tables)
     text = os.fspath(target)
     if text.startswith(_PG_PREFIXES):
         from engines.postgres_engine import PostgresEngine
 
-        return PostgresEngine(text, allowed_tables=tables)
+        return PostgresEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
     if text.startswith(_DUCKDB_PREFIX):
         text = text[len(_DUCKDB_PREFIX) :]
     if not text or text == ":memory:":
         raise EngineError("a DuckDB target must be an existing database file")
     from engines.duckdb_engine import DuckDBEngine
 
-    return DuckDBEngine(text, allowed_tables=tables)
+    return DuckDBEngine(text, allowed_tables=tables, cache=cache)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from semantic_layer.guard import guard_sql
+from sqlglot import exp
+
+from semantic_layer.guard import guard_ast, guard_sql
 
 
-def guarded_sql(sql: str, *, dialect: str, allowed_tables: frozenset[str], row_limit: int) -> str:
-    """The SQL to run: guarded, limited to one row more than asked so truncation is detectable."""
+def guarded_sql(sql: str | exp.Expr, *, dialect: str, allowed_tables: frozenset[str], row_limit: int) -> str:
+    """The SQL to run: guarded, limited to one row more than asked so truncation is detectable.
+
+    Text is parsed and checked in full; an AST (the compiler's) is checked as it is."""
     if row_limit < 1:
         raise ValueError("row_limit must be at least 1")
+    if isinstance(sql, exp.Expr):
+        return guard_ast(sql, dialect=dialect, allowed_tables=allowed_tables, row_limit=row_limit + 1)
     return guard_sql(sql, dialect=dialect, allowed_tables=allowed_tables, row_limit=row_limit + 1)
 
 

@@ -4,17 +4,28 @@ Defence in depth under the SQL guard: the database is opened read_only, external
 access (file readers, COPY, ATTACH, INSTALL/LOAD, httpfs) is disabled and the
 configuration is locked so a statement cannot turn it back on. Timeouts interrupt
 the query from a timer thread (DuckDB has no statement_timeout setting).
+
+The data version is the file's identity and modification time (one ``stat``, so every query
+checks it). A warehouse is refreshed by writing a new file and renaming it over the old one
+(a writer cannot open the file while this engine holds it), so when the version changes the
+engine reopens the file once the queries running on the old one have finished: a long-running
+``chatbi serve`` reads the new data, and cached results of the old file are not served.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
+import os
 import threading
 from pathlib import Path
 
 import duckdb
+from sqlglot import exp
 
 from engines._limits import cut, guarded_sql, one_line
+from engines.result_cache import ResultCache
 from semantic_layer.engine import EngineError, QueryResult, QueryTimeout
 
 _HARDENED_CONFIG = {
@@ -30,20 +41,64 @@ class DuckDBEngine:
 
     dialect = "duckdb"
 
-    def __init__(self, path: str | Path, *, allowed_tables: frozenset[str]) -> None:
+    def __init__(self, path: str | Path, *, allowed_tables: frozenset[str], cache: ResultCache | None = None) -> None:
         self.path = Path(path)
         # Check first: duckdb.connect would create an empty database for a missing path.
         if not self.path.is_file():
             raise EngineError(f"DuckDB database not found: {self.path}")
         self.allowed_tables = allowed_tables
+        self.cache = cache
+        self.identity = f"duckdb:{self.path.resolve()}"
+        self._state = threading.Condition()
+        self._running = 0  # queries on the open connection; a reopen waits for them
+        self._version = self.data_version()
+        self._con = self._open()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
         try:
-            self._con = duckdb.connect(str(self.path), read_only=True, config=dict(_HARDENED_CONFIG))
+            return duckdb.connect(str(self.path), read_only=True, config=dict(_HARDENED_CONFIG))
         except duckdb.Error as exc:
             raise EngineError(f"cannot open DuckDB database {self.path}: {one_line(exc)}") from None
 
-    def execute(self, sql: str, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
-        """Guard `sql`, run it with a time limit and return at most `row_limit` rows."""
+    def data_version(self) -> str:
+        """``<modification time>~<hash of device, inode, size, mtime>``: changes whenever the file does."""
+        try:
+            st = os.stat(self.path)
+        except OSError as exc:
+            raise EngineError(f"DuckDB database not readable: {self.path}: {exc.strerror}") from None
+        stamp = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}".encode()
+        when = dt.datetime.fromtimestamp(st.st_mtime_ns / 1e9, dt.UTC).isoformat(timespec="microseconds")
+        return f"{when.replace('+00:00', 'Z')}~{hashlib.sha1(stamp).hexdigest()[:8]}"
+
+    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
+        """Guard `sql`, run it with a time limit and return at most `row_limit` rows (from the cache if
+        one is kept and holds this SQL at the file's current version)."""
         text = guarded_sql(sql, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=row_limit)
+        version = self._current()
+        try:
+            if self.cache is None:
+                return self._run(text, row_limit, timeout_s)
+            return self.cache.fetch(text, self.identity, version, lambda: self._run(text, row_limit, timeout_s))
+        finally:
+            with self._state:
+                self._running -= 1
+                self._state.notify_all()
+
+    def _current(self) -> str:
+        """The file's version, with the connection open on it; counts the caller as running."""
+        with self._state:
+            version = self.data_version()
+            while version != self._version and self._running:
+                self._state.wait()  # the queries on the old file finish first
+                version = self.data_version()  # and another caller may have reopened meanwhile
+            if version != self._version:
+                self._con.close()
+                self._con = self._open()
+                self._version = version
+            self._running += 1
+            return self._version
+
+    def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
         cursor = self._con.cursor()
         timed_out = threading.Event()
 
@@ -72,4 +127,5 @@ class DuckDBEngine:
         return QueryResult(columns=columns, rows=kept, truncated=truncated)
 
     def close(self) -> None:
-        self._con.close()
+        with self._state:
+            self._con.close()

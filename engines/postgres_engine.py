@@ -4,6 +4,10 @@ Defence in depth under the SQL guard: every session has
 default_transaction_read_only=on, each query runs in its own transaction that is
 rolled back, and the time limit is the server's statement_timeout, set per query
 with set_config(..., is_local => true) so it cannot outlive the transaction.
+
+The data version, when a result cache is kept, is the result of the model's freshness query
+(``freshness:`` in the model YAML), run at most every ``check_every_s`` seconds; without one
+nothing is cached, since a change could not be noticed.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ import contextlib
 import threading
 from typing import Any
 
+from sqlglot import exp
+
 from engines._limits import cut, guarded_sql, one_line
+from engines.result_cache import ResultCache, Throttled
 from semantic_layer.engine import EngineError, QueryResult, QueryTimeout
+from semantic_layer.semantic_model import Freshness
 
 try:
     import psycopg
@@ -37,12 +45,29 @@ class PostgresEngine:
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, allowed_tables: frozenset[str]) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        allowed_tables: frozenset[str],
+        cache: ResultCache | None = None,
+        freshness: Freshness | None = None,
+    ) -> None:
         _require_psycopg()
         self.allowed_tables = allowed_tables
         self._url = url
         self._lock = threading.Lock()
         self._conn = self._open()
+        self.cache = cache
+        self.identity = "postgres:" + " ".join(
+            f"{key}={value}"
+            for key, value in sorted(conninfo_to_dict(url).items())
+            if key in ("host", "hostaddr", "port", "dbname", "user", "options")
+        )
+        self._version: Throttled | None = None
+        if freshness is not None and cache is not None:  # read on the cache's clock, so tests can move both
+            query = freshness.ast
+            self._version = Throttled(lambda: self._read_version(query), freshness.check_every_s, cache.clock)
 
     def _open(self) -> Any:
         try:
@@ -54,9 +79,24 @@ class PostgresEngine:
         conn.read_only = True
         return conn
 
-    def execute(self, sql: str, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
-        """Guard `sql`, run it with a server-side time limit and return at most `row_limit` rows."""
+    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
+        """Guard `sql`, run it with a server-side time limit and return at most `row_limit` rows (from the
+        cache if one is kept and holds this SQL at the freshness query's current value)."""
         text = guarded_sql(sql, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=row_limit)
+        if self.cache is None or self._version is None:  # no version: a change could not be noticed
+            return self._run(text, row_limit, timeout_s)
+        return self.cache.fetch(text, self.identity, self._version(), lambda: self._run(text, row_limit, timeout_s))
+
+    def _read_version(self, query: exp.Expr) -> str | None:
+        """The freshness query's result as text; None when it fails (then nothing is cached until it works)."""
+        try:
+            text = guarded_sql(query, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=1)
+            rows = self._run(text, 1, 5.0).rows
+        except EngineError:
+            return None
+        return "|".join("" if value is None else str(value) for value in rows[0]) if rows else ""
+
+    def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
         timeout_ms = str(max(1, int(timeout_s * 1000)))
         with self._lock:
             if self._conn.closed or self._conn.broken:

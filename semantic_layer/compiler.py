@@ -19,6 +19,7 @@ How a query becomes SQL (see ``DATA_CONTRACT.md`` for the definitions it must ob
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -65,8 +66,9 @@ class CompiledQuery:
     columns: list[str]
     previous_period: Period | None
 
-    @property
+    @functools.cached_property
     def sql(self) -> str:
+        """The query's text, rendered once (the AST is not modified after compilation)."""
         return self.ast.sql(dialect=self.dialect)
 
     def sql_for(self, dialect: str, pretty: bool = False) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlglot import exp
+
 
 class EngineError(Exception):
     """A query could not run (connection, SQL error, missing database). Message is one line."""
@@ -20,18 +22,28 @@ class QueryTimeout(EngineError):
 
 @dataclass
 class QueryResult:
-    """Rows of one query. `truncated` is True when the row limit cut rows off."""
+    """Rows of one query. `truncated` is True when the row limit cut rows off.
+
+    `cached`: the rows came from the engine's result cache rather than the database;
+    `data_version`: the warehouse version they were read at (None when the engine keeps no cache).
+    """
 
     columns: list[str]
     rows: list[tuple]
     truncated: bool
+    cached: bool = False
+    data_version: str | None = None
 
 
 class Engine(Protocol):
-    """A read-only SQL engine. Every `execute` passes the SQL through the SQL guard first."""
+    """A read-only SQL engine. Every `execute` passes the query through the SQL guard first.
+
+    `sql` is SQL text (parsed and guarded in full) or a query AST the compiler built (guarded as
+    it is, without rendering and parsing it again): see :mod:`semantic_layer.guard`.
+    """
 
     dialect: str  # sqlglot dialect name: "duckdb" | "postgres"
 
-    def execute(self, sql: str, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult: ...
+    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult: ...
 
     def close(self) -> None: ...

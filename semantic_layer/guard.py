@@ -1,11 +1,19 @@
-"""The one gate every SQL text passes before an engine runs it.
+"""The one gate every query passes before an engine runs it.
 
-Whoever wrote the SQL (the compiler today, an LLM later), it is parsed with
-sqlglot and must be a single read-only SELECT (WITH / UNION allowed) that reads
-only allowed relations and calls only side-effect-free functions. The text that
-runs is *regenerated from the checked AST* (comments dropped), so nothing the
-parser did not see (a statement hidden in a comment, a trailing statement) can
-reach the engine. A row limit is always applied.
+Text from outside the compiler (the LLM planner's fallback SQL, a tool's SELECT) is
+parsed with sqlglot (:func:`guard_sql`); a query the compiler built is checked as the
+AST it already is (:func:`guard_ast`), so its SQL is not rendered and then parsed again
+(the re-parse was most of a question's guard time). Either way the tree must be a single
+read-only SELECT (WITH / UNION allowed) that reads only allowed relations and calls only
+side-effect-free functions, and the text that runs is *regenerated from the checked AST*
+(comments dropped), so nothing the checks did not see (a statement hidden in a comment, a
+trailing statement) can reach the engine. A row limit is always applied.
+
+An AST can hold what parsing never produces: a name or a number whose text the generator
+writes out verbatim (``Identifier("x; DROP TABLE t")``), or a subtree whose CTEs live in a
+parent that is not rendered. The AST path therefore also requires every verbatim text to be
+one word or number, the tree to be a root, and the rendered text to pass the text path's
+character and single-statement checks, so it refuses everything the text path refuses.
 
 The checks are allow-lists where that is practical (statement kinds, relations,
 table-producing functions, functions sqlglot does not know) and deny-lists for
@@ -16,7 +24,10 @@ connections and time limits underneath, so a guard miss is not a write.
 
 from __future__ import annotations
 
+import enum
+import re
 import unicodedata
+from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
@@ -149,10 +160,14 @@ _ANONYMOUS_ALLOWED: frozenset[str] = frozenset(
 # Schemas a table may be qualified with (the default ones); catalogs are never allowed.
 _ALLOWED_SCHEMAS = frozenset({"main", "public"})
 
-# Whitespace controls that may appear in SQL text; any other control / format / private-use
-# character (zero-width space, bidi overrides, NUL, ...) is refused outright.
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+# Control / format / private-use characters (zero-width space, bidi overrides, NUL, ...) are refused
+# outright; only the whitespace controls tab, newline and return may appear in SQL text.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+# The ASCII members of those categories (C0 controls and DEL, bar tab / newline / return): ASCII
+# text needs only this one regular expression; other characters are looked up one by one.
+_ASCII_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Verbatim text an AST may carry outside string literals and quoted identifiers: a number.
+_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def guard_sql(sql: str, *, dialect: str, allowed_tables: set[str] | frozenset[str], row_limit: int) -> str:
@@ -161,10 +176,22 @@ def guard_sql(sql: str, *, dialect: str, allowed_tables: set[str] | frozenset[st
     Raises GuardError(reason) when the SQL is not a single read-only SELECT over
     `allowed_tables` (compared case-insensitively) and CTEs defined in the query.
     """
+    return _guarded(lambda allowed: _guard(sql, dialect, allowed, row_limit), dialect, allowed_tables, row_limit)
+
+
+def guard_ast(tree: exp.Expr, *, dialect: str, allowed_tables: set[str] | frozenset[str], row_limit: int) -> str:
+    """:func:`guard_sql` for a query that is already an AST (the compiler's): the same checks without
+    parsing. `tree` is not modified (compiled queries are cached and shared between threads)."""
+    return _guarded(lambda allowed: _guard_tree(tree, dialect, allowed, row_limit), dialect, allowed_tables, row_limit)
+
+
+def _guarded(
+    check: Callable[[set[str]], str], dialect: str, allowed_tables: set[str] | frozenset[str], row_limit: int
+) -> str:
     if row_limit < 1:
         raise ValueError("row_limit must be at least 1")
     try:
-        return _guard(sql, dialect, {name.lower() for name in allowed_tables}, row_limit)
+        return check({name.lower() for name in allowed_tables})
     except GuardError:
         raise
     except UnsupportedError as exc:
@@ -177,33 +204,96 @@ def _guard(sql: str, dialect: str, allowed: set[str], row_limit: int) -> str:
     tree = _parse_single(sql, dialect)
     for node in tree.walk():
         _check_node(node, allowed)
+    out = _render(_apply_limit(tree, row_limit), dialect)
+    _single_statement(out, dialect)
+    return out
+
+
+def _guard_tree(tree: exp.Expr, dialect: str, allowed: set[str], row_limit: int) -> str:
+    if not isinstance(tree, exp.Expr):
+        raise GuardError(f"expected a query AST, got {type(tree).__name__}")
+    if tree.parent is not None:  # its CTEs could live in a parent that is not rendered
+        raise GuardError("only a whole query can be checked, not a part of one")
+    query = _query_root(tree)
+    for node in query.walk():
+        _check_node(node, allowed)
+        _check_verbatim(node)
+    out = _render_limited(query, dialect, row_limit)
+    _check_characters(out)
+    if ";" in out:  # inside a string literal, say: only then can the text be more than one statement
+        _single_statement(out, dialect)
+    return out
+
+
+def _render(tree: exp.Expr, dialect: str) -> str:
     # unsupported_level=RAISE: a construct the dialect cannot express is refused rather than
     # silently dropped (sqlglot would otherwise render PIVOT or FOR UPDATE as nothing).
-    out = _apply_limit(tree, row_limit).sql(dialect=dialect, comments=False, unsupported_level=ErrorLevel.RAISE)
+    return tree.sql(dialect=dialect, comments=False, unsupported_level=ErrorLevel.RAISE)
+
+
+def _single_statement(out: str, dialect: str) -> None:
     # The regenerated text must itself be one statement: a last line of defence against
     # generator quirks turning something into two statements.
     if len([s for s in sqlglot.parse(out, read=dialect) if s is not None]) != 1:
         raise GuardError("the regenerated SQL is not a single statement")
-    return out
+
+
+def _render_limited(tree: exp.Query, dialect: str, row_limit: int) -> str:
+    """The tree's text with the row limit, without copying the tree when it can be avoided: with no
+    LIMIT or OFFSET the limit is the text's last clause; a literal LIMIT within the cap stays as it is."""
+    limit, offset = tree.args.get("limit"), tree.args.get("offset")
+    if limit is None and offset is None:
+        return f"{_render(tree, dialect)} LIMIT {row_limit}"
+    existing = _plain_literal_limit(limit) if isinstance(limit, exp.Limit) else None
+    if existing is not None and existing <= row_limit:
+        return _render(tree, dialect)
+    return _render(_apply_limit(tree.copy(), row_limit), dialect)
+
+
+def _query_root(tree: exp.Expr) -> exp.Query:
+    if not isinstance(tree, _ALLOWED_ROOTS):
+        kind = tree.name if isinstance(tree, exp.Command) else tree.key
+        raise GuardError(f"only SELECT queries are allowed, got {kind.upper()}")
+    return tree
+
+
+def _check_verbatim(node: exp.Expr) -> None:
+    """Text the generator writes out as it is must be one word or number (string literals and quoted
+    identifiers are escaped by the generator, so they may hold anything the character check allows)."""
+    for value in node.args.values():
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, str):
+                if isinstance(node, exp.Literal) and node.is_string:
+                    continue
+                if isinstance(node, exp.Identifier) and node.quoted:
+                    continue
+                number = isinstance(node, exp.Literal)
+                if not (_NUMBER.fullmatch(item) if number else item.isidentifier()):
+                    raise GuardError(f"{node.key} {item[:40]!r} is not a plain {'number' if number else 'name'}")
+            elif not isinstance(item, exp.Expr | bool | enum.Enum | None):
+                raise GuardError(f"{node.key} holds a {type(item).__name__}, which the guard cannot check")
+
+
+def _check_characters(sql: str) -> None:
+    found = _ASCII_FORBIDDEN.search(sql)
+    bad = found.group() if found is not None else None
+    if bad is None and not sql.isascii():
+        bad = next((c for c in sql if ord(c) > 127 and unicodedata.category(c) in _FORBIDDEN_CATEGORIES), None)
+    if bad is not None:
+        raise GuardError(f"invisible or control character U+{ord(bad):04X} is not allowed in SQL")
 
 
 def _parse_single(sql: str, dialect: str) -> exp.Query:
     if not isinstance(sql, str) or not sql.strip():
         raise GuardError("empty SQL")
-    for ch in sql:
-        if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) in _FORBIDDEN_CATEGORIES:
-            raise GuardError(f"invisible or control character U+{ord(ch):04X} is not allowed in SQL")
+    _check_characters(sql)
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except SqlglotError as exc:
         raise GuardError(f"SQL does not parse: {_first_line(exc)}") from None
     if len(statements) != 1:
         raise GuardError(f"exactly one statement is allowed, got {len(statements)}")
-    tree = statements[0]
-    if not isinstance(tree, _ALLOWED_ROOTS):
-        kind = tree.name if isinstance(tree, exp.Command) else tree.key
-        raise GuardError(f"only SELECT queries are allowed, got {kind.upper()}")
-    return tree
+    return _query_root(statements[0])
 
 
 def _check_node(node: exp.Expr, allowed: set[str]) -> None:

@@ -132,6 +132,36 @@ class TimeDimension(_Strict):
     grains: list[Grain]
 
 
+class Freshness(_Strict):
+    """A cheap SELECT whose result changes when the warehouse is loaded, e.g. ``MAX(order_date)``.
+
+    Engines without a file to look at (PostgreSQL) run it, at most every ``check_every_s`` seconds, to
+    tell whether cached results are still current; its result is the data version answers report.
+    Written once in portable SQL: it is parsed when the model loads, checked by the SQL guard against
+    the model's tables, and rendered for the engine's dialect like compiled SQL.
+    """
+
+    sql: str
+    check_every_s: float = Field(default=30.0, gt=0)
+    _ast: exp.Expr = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _parsed(self) -> Freshness:
+        try:
+            statements = [s for s in sqlglot.parse(self.sql) if s is not None]
+        except sqlglot.errors.SqlglotError as exc:
+            raise ValueError(f"sql does not parse: {str(exc).splitlines()[0]}") from None
+        if len(statements) != 1:
+            raise ValueError(f"sql must be one SELECT, got {len(statements)} statements")
+        self._ast = statements[0]
+        return self
+
+    @property
+    def ast(self) -> exp.Expr:
+        """The parsed query (shared: callers must not modify it)."""
+        return self._ast
+
+
 class Measure(_Strict):
     name: str
     entity: str
@@ -291,6 +321,7 @@ class SemanticModel(BaseModel):
     metrics: dict[str, Metric]
     roles: dict[str, Role]
     events: list[Event] = []
+    freshness: Freshness | None = None
 
     # -- reachability ---------------------------------------------------------------
     def join_path(self, start: str, target: str) -> list[Join] | None:
@@ -481,6 +512,7 @@ def _load(folder: Path) -> SemanticModel:
     entries: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
     origin: dict[tuple[str, str], str] = {}
     time_dimension: TimeDimension | None = None
+    freshness: Freshness | None = None
     for path in files:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -495,8 +527,17 @@ def _load(folder: Path) -> SemanticModel:
                 except ValidationError as exc:
                     raise ModelError(f"{path.name}: time_dimension: {_explain(exc)}") from exc
                 continue
+            if section == "freshness":
+                if freshness is not None:
+                    raise ModelError(f"{path.name}: freshness: declared twice")
+                try:
+                    freshness = Freshness.model_validate(items)
+                except ValidationError as exc:
+                    raise ModelError(f"{path.name}: freshness: {_explain(exc)}") from exc
+                origin[("freshness", "freshness")] = path.name
+                continue
             if section not in _SECTIONS:
-                known = ", ".join(["time_dimension", *_SECTIONS])
+                known = ", ".join(["time_dimension", "freshness", *_SECTIONS])
                 raise ModelError(f"{path.name}: unknown section '{section}' (known: {known})")
             if not isinstance(items, list):
                 raise ModelError(f"{path.name}: section '{section}' must be a list")
@@ -515,7 +556,7 @@ def _load(folder: Path) -> SemanticModel:
     if time_dimension is None:
         raise ModelError(f"{folder}: no time_dimension section in any model file")
     events = list(entries.pop("events").values())
-    model = SemanticModel(time_dimension=time_dimension, events=events, **entries)
+    model = SemanticModel(time_dimension=time_dimension, events=events, freshness=freshness, **entries)
     _check_references(model, origin)
     for metric in model.metrics.values():
         metric._point_in_time = _is_point_in_time(model, metric)
@@ -612,6 +653,21 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
         for row_filter in role.row_filters:
             if row_filter.dimension not in model.dimensions:
                 fail("roles", role.name, f"row filter on unknown dimension '{row_filter.dimension}'")
+
+    if model.freshness is not None:
+        _check_freshness(model, model.freshness, origin[("freshness", "freshness")])
+
+
+def _check_freshness(model: SemanticModel, freshness: Freshness, file: str) -> None:
+    """The freshness query must pass the SQL guard over the model's own tables, in every engine's dialect."""
+    from semantic_layer.guard import GuardError, guard_ast
+
+    tables = {entity.table for entity in model.entities.values()}
+    for dialect in ("duckdb", "postgres"):
+        try:
+            guard_ast(freshness.ast, dialect=dialect, allowed_tables=tables, row_limit=1)
+        except GuardError as exc:
+            raise ModelError(f"{file}: freshness: {exc}") from None
 
 
 def _check_measure(model: SemanticModel, measure: Measure, fail: Any) -> None:

@@ -8,6 +8,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from sqlglot import exp
+
 from agent.answer import Answer, AnswerPeriod
 from agent.metric_runner import master_data_labeler, run_metric_query
 from semantic_layer.engine import EngineError, QueryResult
@@ -22,7 +24,7 @@ class FakeEngine:
     def __init__(self, result: QueryResult | None = None) -> None:
         self.result, self.seen = result, []
 
-    def execute(self, sql: str, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
+    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
         self.seen.append(sql)
         if self.result is None:
             raise EngineError("boom")
@@ -52,7 +54,10 @@ def test_rows_serialise_dates_as_iso_and_decimals_as_numbers() -> None:
 def test_runner_answers_with_text_definitions_and_chart() -> None:
     engine = FakeEngine(QueryResult(columns=["gmv"], rows=[(Decimal("1234.5"),)], truncated=False))
     answer = run_metric_query(QUERY, engine, language="en")
-    assert answer.status == "answer" and answer.sql == engine.seen[0]
+    # The engine is handed the compiler's AST (guarded as it is); the answer shows that AST's SQL.
+    assert answer.status == "answer" and isinstance(engine.seen[0], exp.Select)
+    assert answer.sql == engine.seen[0].sql(dialect="duckdb")
+    assert answer.cached is False and answer.data_version is None  # the fake engine keeps no cache
     assert answer.text == (
         "January 2025, GMV ¥1,234.50. Definition: Sum of fact_sales.revenue over order lines with order_date in the period."
     )

@@ -30,13 +30,20 @@ def test_the_answer_object_of_the_design(demo_db: Path) -> None:
     answer = ask(demo_db, "上个月天猫的毛利率是多少?")
     assert set(answer) == {
         "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
+        "cached", "data_version",
     }  # fmt: skip
     assert answer["status"] == "answer" and answer["language"] == "zh"
+    assert answer["cached"] is False and answer["data_version"]  # a new process: read from the database
     assert answer["period"] == {"start": "2025-12-01", "end": "2025-12-31"}
     assert answer["plan"]["filters"] == [{"dimension": "channel", "members": ["tmall"], "exclude": False}]
     assert answer["columns"] == ["gross_margin"] and isinstance(answer["rows"][0][0], float)
     assert answer["definitions"][0]["metric"] == "gross_margin" and "天猫" in answer["text"]
     assert answer["chart"] is None and "fact_sales" in answer["sql"]
+
+
+def test_no_cache_reports_no_data_version(demo_db: Path) -> None:
+    answer = ask(demo_db, "上个月天猫的毛利率是多少?", "--no-cache")
+    assert answer["status"] == "answer" and answer["cached"] is False and answer["data_version"] is None
 
 
 def test_english_questions_get_english_answers_and_charts(demo_db: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from semantic_layer.guard import GuardError, guard_sql
+from semantic_layer.guard import GuardError, guard_ast, guard_sql
 from semantic_layer.tables import CONTRACT_TABLES
 
 DIALECTS = ["duckdb", "postgres"]
@@ -272,3 +272,135 @@ def test_constructs_a_dialect_cannot_express_are_refused_not_dropped() -> None:
     assert "PIVOT" in guard_sql(sql, dialect="duckdb", allowed_tables={"fact_sales"}, row_limit=5)
     with pytest.raises(GuardError, match="postgres"):
         guard_sql(sql, dialect="postgres", allowed_tables={"fact_sales"}, row_limit=5)
+
+
+# -- the AST path: a query the compiler built is checked without being parsed again ----------------
+
+
+def _single_trees(sqls: list[str], dialect: str) -> list[exp.Expr]:
+    """The hostile texts that parse into exactly one statement, as trees (the others are refused by the
+    text path for being several statements, which an AST cannot be)."""
+    trees = []
+    for sql in sqls:
+        try:
+            parsed = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+        except sqlglot.errors.SqlglotError:
+            continue
+        if len(parsed) == 1:
+            trees.append(parsed[0])
+    return trees
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_ast_path_refuses_every_hostile_tree_the_text_path_refuses(dialect: str) -> None:
+    trees = _single_trees(HOSTILE, dialect)
+    assert len(trees) > 100  # the list above, bar the multi-statement and unparseable texts
+    for tree in trees:
+        with pytest.raises(GuardError) as info:
+            guard_ast(tree, dialect=dialect, allowed_tables=set(CONTRACT_TABLES), row_limit=100)
+        assert str(info.value) and "\n" not in str(info.value), tree.sql()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("sql", LEGIT)
+def test_the_ast_path_runs_the_same_text_as_the_text_path(sql: str, dialect: str) -> None:
+    tree = sqlglot.parse_one(sql, read=dialect)
+    before = tree.sql(dialect=dialect)
+    out = guard_ast(tree, dialect=dialect, allowed_tables=set(CONTRACT_TABLES), row_limit=100)
+    assert out == guard_sql(sql, dialect=dialect, allowed_tables=set(CONTRACT_TABLES), row_limit=100)
+    assert tree.sql(dialect=dialect) == before, "the AST is not modified (compiled queries are shared)"
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_compiled_queries_guarded_as_asts_equal_their_reparsed_text(dialect: str) -> None:
+    from semantic_layer.compiler import compile_query
+    from tests.golden.test_golden_sql import CASES
+
+    for name, (query, principal) in CASES.items():
+        compiled = compile_query(query, principal=principal, dialect=dialect)
+        by_ast = guard_ast(compiled.ast, dialect=dialect, allowed_tables=set(CONTRACT_TABLES), row_limit=10_001)
+        by_text = guard_sql(compiled.sql, dialect=dialect, allowed_tables=set(CONTRACT_TABLES), row_limit=10_001)
+        assert by_ast == by_text, name
+        with pytest.raises(GuardError, match="not allowed"):  # the allow-list applies to the AST path too
+            guard_ast(compiled.ast, dialect=dialect, allowed_tables={"dim_sku"}, row_limit=10)
+
+
+def _injected_column(text: str) -> exp.Select:
+    return exp.select(exp.Column(this=exp.Identifier(this=text))).from_("dim_sku")
+
+
+CRAFTED: dict[str, exp.Expr] = {
+    # relations and statements the allow-lists refuse
+    "relation not allowed": exp.select("*").from_("pg_shadow"),
+    "catalog-qualified": exp.select("*").from_(exp.to_table("other.main.dim_sku")),
+    "insert": exp.insert(exp.select("*").from_("dim_sku"), "dim_sku"),
+    "delete": exp.delete("fact_sales"),
+    "drop": exp.Drop(this=exp.to_table("fact_sales"), kind="TABLE"),
+    "update inside a CTE": exp.select("*").from_("x").with_("x", as_=exp.update("dim_sku", {"unit_cost": 0})),
+    "table function": exp.select("*").from_(exp.Table(this=exp.Anonymous(this="read_csv_auto", expressions=[]))),
+    "function off the allow-list": exp.select(exp.Anonymous(this="pg_read_file", expressions=[])).from_("dim_sku"),
+    "a command": exp.Command(this="COPY", expression=exp.Literal.string("x")),
+    # text the generator would write out verbatim
+    "identifier with a statement": _injected_column("x FROM dim_sku; DROP TABLE fact_sales"),
+    "identifier with a subquery": _injected_column("(SELECT * FROM pg_shadow)"),
+    "number with a statement": exp.select(exp.Literal(this="1; DELETE FROM dim_sku", is_string=False)).from_("dim_sku"),
+    "variable with a relation": exp.select(exp.Var(this="1 FROM pg_shadow --")).from_("dim_sku"),
+    "join side with a statement": exp.select("*").from_("dim_sku").join("dim_store", on="TRUE", join_type="LEFT"),
+    # characters and shapes the text path refuses
+    "zero-width space in a literal": exp.select(exp.Literal.string("面\u200b膜")).from_("dim_sku"),
+    "NUL in a quoted identifier": _injected_column("a").select(exp.column(exp.to_identifier("b\x00", quoted=True))),
+    "not a query": exp.to_table("dim_sku"),
+}
+CRAFTED["join side with a statement"].args["joins"][0].set("side", "LEFT; DROP TABLE fact_sales; --")
+#: Why each is refused: the check that must catch it, not just any failure.
+REASONS = {
+    "relation not allowed": "relation 'pg_shadow' is not allowed",
+    "catalog-qualified": "catalog-qualified",
+    "insert": "got INSERT",
+    "delete": "got DELETE",
+    "drop": "got DROP",
+    "update inside a CTE": "UPDATE is not allowed",
+    "table function": "table function read_csv_auto",
+    "function off the allow-list": "pg_read_file.*allow-list",
+    "a command": "got COPY",
+    "identifier with a statement": "not a plain name",
+    "identifier with a subquery": "not a plain name",
+    "number with a statement": "not a plain number",
+    "variable with a relation": "not a plain name",
+    "join side with a statement": "not a plain name",
+    "zero-width space in a literal": "U\\+200B",
+    "NUL in a quoted identifier": "U\\+0000",
+    "not a query": "got TABLE",
+}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("case", sorted(CRAFTED))
+def test_crafted_trees_that_parsing_would_never_produce_are_refused(case: str, dialect: str) -> None:
+    with pytest.raises(GuardError, match=REASONS[case]):
+        guard_ast(CRAFTED[case], dialect=dialect, allowed_tables=set(CONTRACT_TABLES), row_limit=10)
+
+
+def test_a_part_of_a_query_is_refused_its_ctes_would_not_be_rendered() -> None:
+    tree = sqlglot.parse_one("WITH pg_user AS (SELECT sku_id FROM dim_sku) SELECT * FROM (SELECT * FROM pg_user) AS t")
+    inner = tree.find(exp.Subquery).this
+    with pytest.raises(GuardError, match="whole query"):
+        guard_ast(inner, dialect="duckdb", allowed_tables=set(CONTRACT_TABLES), row_limit=10)
+
+
+def test_a_string_literal_may_hold_quotes_and_semicolons_and_stays_one_statement() -> None:
+    tree = exp.select(exp.Literal.string("x'; DROP TABLE fact_sales; --").as_("s")).from_("dim_sku")
+    out = guard_ast(tree, dialect="duckdb", allowed_tables=set(CONTRACT_TABLES), row_limit=10)
+    assert out == "SELECT 'x''; DROP TABLE fact_sales; --' AS s FROM dim_sku LIMIT 10"
+    assert len(sqlglot.parse(out, read="duckdb")) == 1
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"), [(None, "LIMIT 10"), (5, "LIMIT 5"), (500, "LIMIT 10")], ids=["none", "smaller", "larger"]
+)
+def test_the_ast_path_limits_rows_without_changing_the_tree(limit: int | None, expected: str) -> None:
+    tree = exp.select("sku_id").from_("dim_sku").order_by("sku_id")
+    tree = tree.limit(limit) if limit is not None else tree
+    before = tree.sql()
+    assert guard_ast(tree, dialect="duckdb", allowed_tables={"dim_sku"}, row_limit=10).endswith(expected)
+    assert tree.sql() == before

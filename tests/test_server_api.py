@@ -29,6 +29,7 @@ from api.server.services import Services
 
 ANSWER_FIELDS = {
     "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
+    "cached", "data_version",
 }  # fmt: skip
 KEYS = {"alice": "k-alice", "bob": "k-bob", "mia": "k-mia", "ivan": "k-ivan", "sam": "k-sam"}
 USERS = [
@@ -162,8 +163,9 @@ def test_sse_streams_plan_sql_rows_text_done(demo: TestClient) -> None:
     assert set(done) == ANSWER_FIELDS | {"conversation_id"} and done["conversation_id"] == "t-sse"
     assert done["rows"] == data["rows"]["rows"] and done["text"] == data["text"]["text"]
     as_json = demo.post("/v1/ask", json={"question": "GMV by channel last month"}).json()
-    assert {k: v for k, v in done.items() if k != "conversation_id"} == {
-        k: v for k, v in as_json.items() if k != "conversation_id"
+    assert as_json["cached"] is True  # asked just before: the same SQL at the same data version
+    assert {k: v for k, v in done.items() if k not in ("conversation_id", "cached")} == {
+        k: v for k, v in as_json.items() if k not in ("conversation_id", "cached")
     }
 
 

@@ -81,4 +81,14 @@ def run_sql_plan(
         text += say("sql_truncated", lang, limit=ROW_LIMIT)
     if len(rows) == 1 and len(result.columns) == 1 and not is_missing(rows[0][0]):
         text += say("sql_value", lang, value=json_value(rows[0][0]))
-    return Answer(status="answer", text=text, language=lang, plan=dumped, sql=sql, columns=result.columns, rows=rows)
+    return Answer(
+        status="answer",
+        text=text,
+        language=lang,
+        plan=dumped,
+        sql=sql,
+        columns=result.columns,
+        rows=rows,
+        cached=result.cached,
+        data_version=result.data_version,
+    )

@@ -39,7 +39,7 @@ class MetricRun:
 def run(query: MetricQuery, context: ToolContext) -> MetricRun:
     """Compile ``query`` for the asker (the compiler applies the role's policy) and run it."""
     compiled = compile_query(query, context.model, context.principal, dialect=context.engine.dialect)
-    result = context.engine.execute(compiled.sql, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S)
+    result = context.engine.execute(compiled.ast, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S)
     if result.truncated:
         raise EngineError(f"more than {ROW_LIMIT:,} rows for {', '.join(query.metrics)}; narrow the period")
     frame = pd.DataFrame(result.rows, columns=compiled.columns)

@@ -252,7 +252,7 @@ def governed(
         {"metrics": metrics, "dimensions": [dimension], "period": period, "filters": filters or []}
     )
     compiled = compile_query(query, context.model, context.principal, dialect=context.engine.dialect)
-    result = context.engine.execute(compiled.sql, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S)
+    result = context.engine.execute(compiled.ast, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S)
     if result.truncated:
         raise ValueError(f"a governed read for the elasticity estimate hit its row limit of {ROW_LIMIT:,}")
     frame = pd.DataFrame(result.rows, columns=compiled.columns)
