@@ -67,7 +67,7 @@ def _labelled_members(engine: Engine, model: SemanticModel, timeout_s: float) ->
         for language in ("zh", "en"):
             query = AttributeQuery(dimension=dimension.name, attributes=[], limit=None)
             compiled = compile_attributes(query, model, dialect=engine.dialect, language=language)
-            result = engine.execute(compiled.sql, row_limit=_MAX_ROWS, timeout_s=timeout_s)
+            result = engine.execute(compiled.ast, row_limit=_MAX_ROWS, timeout_s=timeout_s)
             if result.truncated:
                 raise EngineError(f"master data: more than {_MAX_ROWS:,} members of {dimension.name}")
             key_at, name_at = compiled.columns.index(dimension.name), compiled.columns.index(f"{dimension.name}_name")
