@@ -64,8 +64,8 @@ class Phrases:
 
     @classmethod
     def load(cls, model: SemanticModel, directory: Path | None = None) -> Phrases:
-        """The phrase book of the model folder ``directory`` (default: the bundled model)."""
-        return cls(_read((directory or MODEL_DIR) / PHRASES_FILE), model)
+        """The phrase book of the model folder ``directory`` (default: the folder ``model`` was read from)."""
+        return cls(_read((directory or model.folder or MODEL_DIR) / PHRASES_FILE), model)
 
 
 @functools.lru_cache(maxsize=8)

@@ -322,6 +322,8 @@ class SemanticModel(BaseModel):
     roles: dict[str, Role]
     events: list[Event] = []
     freshness: Freshness | None = None
+    #: The folder the model was read from: the planner's phrase book lives beside it (planner/phrases.yaml).
+    folder: Path | None = None
 
     # -- reachability ---------------------------------------------------------------
     def join_path(self, start: str, target: str) -> list[Join] | None:
@@ -556,7 +558,7 @@ def _load(folder: Path) -> SemanticModel:
     if time_dimension is None:
         raise ModelError(f"{folder}: no time_dimension section in any model file")
     events = list(entries.pop("events").values())
-    model = SemanticModel(time_dimension=time_dimension, events=events, freshness=freshness, **entries)
+    model = SemanticModel(time_dimension=time_dimension, events=events, freshness=freshness, folder=folder, **entries)
     _check_references(model, origin)
     for metric in model.metrics.values():
         metric._point_in_time = _is_point_in_time(model, metric)
