@@ -13,6 +13,7 @@ anything else is offered as options.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -64,9 +65,41 @@ class NearMisses:
         return out
 
     @functools.cached_property
-    def _sku_names(self) -> list[tuple[tuple[str, ...], Member]]:
-        """Every SKU with its names normalised once: the containment fallback scans them all."""
-        return [(tuple(normalize(name) for name in (m.name, m.name_en) if name), m) for m in self.master.members("sku")]
+    def _sku_text(self) -> tuple[str, list[int], list[Member]]:
+        """Every SKU name normalised once, in one text (one name a line), with where each line starts:
+        the containment fallback is then one substring search instead of a scan of every name."""
+        lines: list[str] = []
+        starts: list[int] = []
+        owners: list[Member] = []
+        at = 0
+        for member in self.master.members("sku"):
+            for name in (member.name, member.name_en):
+                if name:
+                    line = normalize(name)
+                    starts.append(at)
+                    owners.append(member)
+                    lines.append(line)
+                    at += len(line) + 1
+        return "\n".join(lines), starts, owners
+
+    def _skus_containing(self, norm: str) -> list[Member]:
+        text, starts, owners = self._sku_text
+        found: list[Member] = []
+        at = text.find(norm)
+        while at >= 0:
+            member = owners[bisect.bisect_right(starts, at) - 1]
+            if member not in found:
+                found.append(member)
+            at = text.find(norm, at + 1)
+        return found
+
+    @functools.cached_property
+    def _by_length(self) -> dict[int, list[tuple[str, Reading]]]:
+        """Surfaces by length: a near miss is within a few characters of the name it resembles."""
+        out: dict[int, list[tuple[str, Reading]]] = {}
+        for surface, reading in self._surfaces:
+            out.setdefault(len(surface), []).append((surface, reading))
+        return out
 
     def readings(self, word: str, with_skus: bool = True) -> list[Reading]:
         """The model's names ``word`` may be a typo of, close ones first; with ``with_skus``, when none
@@ -75,7 +108,9 @@ class NearMisses:
         if len(norm) < 2:
             return []
         found: dict[tuple, Reading] = {}
-        for surface, reading in self._surfaces:
+        spread = 1 if is_cjk(norm[0]) else 2 * len(norm) // 3 + 1  # beyond it no ratio reaches a candidate
+        nearby = (p for n in range(len(norm) - spread, len(norm) + spread + 1) for p in self._by_length.get(n, ()))
+        for surface, reading in nearby:
             close = _close(norm, surface)
             if close is None:
                 continue
@@ -85,11 +120,7 @@ class NearMisses:
                 found[key] = Reading(word, reading.surface, reading.kind, reading.member, reading.metric, close)
         out = sorted(found.values(), key=lambda r: not r.close)
         if not out and with_skus:
-            out = [
-                Reading(word, m.name, "member", member=m)
-                for names, m in self._sku_names
-                if any(norm in name for name in names)
-            ]
+            out = [Reading(word, m.name, "member", member=m) for m in self._skus_containing(norm)]
         return out[:MAX_OPTIONS]
 
 

@@ -468,11 +468,17 @@ class SemanticModel(BaseModel):
 
 def formula_names(formula: str) -> list[str]:
     """The identifiers a metric formula refers to, in order of appearance."""
+    return list(_formula_names(formula))
+
+
+@functools.lru_cache(maxsize=1024)
+def _formula_names(formula: str) -> tuple[str, ...]:
+    # parsed once per formula: validation asks for a metric's dimensions on every question
     names: list[str] = []
     for column in sqlglot.parse_one(formula).find_all(exp.Column):
         if column.name not in names:
             names.append(column.name)
-    return names
+    return tuple(names)
 
 
 # -- loading ------------------------------------------------------------------------
