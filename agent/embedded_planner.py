@@ -139,6 +139,13 @@ class EmbeddedPlanner:
         """Apply each leftover word that is close to exactly one name of the model ("面模" -> 面膜);
         the words applied leave ``parsed.leftover``, and the answer says how they were read."""
         applied: list[Reading] = []
+        for glued, metric_id in parsed.glued:
+            # "毛利律" is 毛利率 mistyped, not 毛利 and a stray character
+            close = [r for r in self.near.readings(glued, with_skus=False) if r.close and r.kind == "metric"]
+            if len(close) == 1 and close[0].metric != metric_id and metric_id in parsed.metrics:
+                assert close[0].metric is not None
+                parsed.metrics[parsed.metrics.index(metric_id)] = close[0].metric
+                applied.append(close[0])
         kept: list[str] = []
         words = parsed.leftover.split()
         i = 0

@@ -74,6 +74,7 @@ class Parsed:
     event: str | None = None  # the event whose window is the period ("双11期间")
     compare_period: Period | None = None  # an explicit comparison period (the event a year earlier, "环比Q3")
     attributes: list[tuple[str, ...]] = field(default_factory=list)  # per word: "supplier.payment_terms_days", ...
+    glued: list[tuple[str, str]] = field(default_factory=list)  # a metric word with the unread character after it
     unknown_metric: str | None = None
     why: bool = False
     components: bool = False  # 构成, components: a composite metric with the metrics it is built from
@@ -573,6 +574,9 @@ def _terms(work: _Text, parsed: Parsed, vocabulary: Vocabulary) -> None:
         elif metrics:
             if metrics[0] not in parsed.metrics and not _part_of_a_stock(vocabulary, match.text, parsed.metrics):
                 parsed.metrics.append(metrics[0])
+            after = work.text[match.end : match.end + 1]
+            if after and is_cjk(after):  # "毛利律": the planner checks whether 毛利律 is a typo of another name
+                parsed.glued.append((match.text + after, metrics[0]))
         elif grains:
             parsed.grain = grains[0]
         elif (

@@ -50,11 +50,11 @@ def test_never_answered_wrong_where_it_should_ask_or_refuse(report: tuple[int, s
 
 
 #: The issue-12 families (evals/cases/understanding/, written from the contract before the planner
-#: work, holdout2.yaml among them) meet the same floor as the suite: 96.0% execution and 2 answered
-#: wrong (both outside the zero-tolerance categories) when the planner work landed; the cap keeps
-#: that count from growing.
+#: work, holdout2.yaml among them) meet the same floor as the suite: 96.2% execution and 1 answered
+#: wrong (an attribute listing, outside the zero-tolerance categories) when the planner work landed;
+#: the cap keeps that count from growing.
 UNDERSTANDING_FLOOR = 0.95
-UNDERSTANDING_MAX_ANSWERED_WRONG = 2
+UNDERSTANDING_MAX_ANSWERED_WRONG = 1
 
 
 def test_understanding_families_meet_the_floor(demo_db: Path, tmp_path: Path) -> None:
