@@ -125,7 +125,27 @@ class EmbeddedPlanner:
                 return Refuse(reason="unsupported", text=say("follow_up_unclear", language))
         if not parsed.metrics and not parsed.ambiguous_metric:
             return _noted(self._no_metric(parsed, text, today, user, language), read_as, language)
+        if parsed.disjoint:
+            return self._clarify_periods(self._fresh(parsed, text, today), parsed.disjoint, user, language)
         return _noted(self._finish(self._fresh(parsed, text, today), parsed, user, language), read_as, language)
+
+    def _clarify_periods(self, query: dict, periods: list[Period], user: Principal, language: Language) -> PlanT:
+        """ "1月和3月的销售额": one query cannot leave February out; each period is an option, and the
+        whole span by its grain the last (said as such, so nobody reads it as the two months alone)."""
+        options: list[ClarifyOption] = []
+        for period in [*periods, query_period := Period(start=periods[0].start, end=periods[-1].end)]:
+            one = {**query, "period": period.model_dump()}
+            if period is not query_period:
+                one["grain"] = None
+            label = format_period(period.start, period.end, language)
+            grain = next((g for g in self.model.time_dimension.grains if g.name == query.get("grain")), None)
+            if period is query_period and grain is not None:
+                label += f"(按{grain.name_zh})" if language == "zh" else f" (by {grain.name_en})"
+            plan = self._finish(one, Parsed(), user, language)
+            if isinstance(plan, QueryPlan):
+                options.append(ClarifyOption(label=label, plan=plan))
+        names = join_names([format_period(p.start, p.end, language) for p in periods], language)
+        return Clarify(text=say("disjoint_periods", language, periods=names), options=options)
 
     def _names_a_relation(self, folded: str) -> bool:
         """A question naming a warehouse table ("导出 fact_receivable") asks for raw rows, not a metric."""

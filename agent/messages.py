@@ -41,6 +41,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "“{word}”可以指以下几个指标,您想看哪一个?",
         "en": '"{word}" can mean several metrics. Which one do you mean?',
     },
+    "disjoint_periods": {
+        "zh": "{periods}不相连,一次查询只能覆盖一段连续的时间。您想看哪一段?",
+        "en": "{periods} are not next to each other, and one query covers one continuous period. Which would you like?",
+    },
     "ambiguous_member": {
         "zh": "“{word}”对应多个{kind},您指的是哪一个?",
         "en": '"{word}" matches several {kind}s. Which one do you mean?',

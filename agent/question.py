@@ -73,6 +73,7 @@ class Parsed:
     distributive: bool = False  # 各, 每个, each, per: one row per member
     event: str | None = None  # the event whose window is the period ("双11期间")
     compare_period: Period | None = None  # an explicit comparison period (the event a year earlier, "环比Q3")
+    disjoint: list[Period] = field(default_factory=list)  # periods named with a gap between them ("1月和3月")
     attributes: list[tuple[str, ...]] = field(default_factory=list)  # per word: "supplier.payment_terms_days", ...
     glued: list[tuple[str, str]] = field(default_factory=list)  # a metric word with the unread character after it
     unknown_metric: str | None = None
@@ -282,6 +283,9 @@ def _time(work: _Text, parsed: Parsed, today: dt.date, compare_ends: list[int] |
     if len(periods) == 1:
         parsed.period = periods[0]
         return
+    ordered = sorted(periods, key=lambda p: p.start)
+    if any(b.start != a.end + dt.timedelta(days=1) for a, b in zip(ordered, ordered[1:], strict=False)):
+        parsed.disjoint = ordered  # "1月和3月": the span between would add February; the planner asks
     # "2024、2025两年", "1月和3月": the span they cover, one row per named period.
     parsed.period = Period(start=min(p.start for p in periods), end=max(p.end for p in periods))
     parsed.grain = _common_grain(periods)

@@ -284,3 +284,16 @@ def test_a_ranking_follow_up_replaces_the_time_series(planner) -> None:
     conversation.turns.append(Turn(question="q", language="zh", plan=QueryPlan(query=first), status="answer"))
     top = query_of(planner, "top 3 SKUs", conversation)
     assert (top.grain, top.dimensions, top.limit) == (None, ["sku"], 3)
+
+
+def test_periods_with_a_gap_ask_instead_of_answering_the_span(planner) -> None:
+    plan = plan_of(planner, "1月和3月的销售额")
+    assert isinstance(plan, Clarify)
+    periods = [o.plan.query.period for o in plan.options if isinstance(o.plan, QueryPlan)]
+    assert [(p.start.month, p.end.month) for p in periods] == [(1, 1), (3, 3), (1, 3)]
+    months = query_of(planner, "去年10、11、12月各月的订单数")  # consecutive: one span by month
+    assert (months.period.start, months.period.end, months.grain) == (
+        dt.date(2025, 10, 1),
+        dt.date(2025, 12, 31),
+        "month",
+    )
