@@ -22,7 +22,7 @@ from typing import Any, Literal
 from agent.metric_format import format_bucket, format_period, format_value, is_missing
 from semantic_layer.compiler import CompiledQuery
 from semantic_layer.query import Filter
-from semantic_layer.semantic_model import SemanticModel
+from semantic_layer.semantic_model import SemanticModel, formula_signs
 
 Language = Literal["zh", "en"]
 #: (dimension name, member code, language) -> the member's display name, or None if unknown.
@@ -168,7 +168,30 @@ class _Composer:
     # -- shapes ---------------------------------------------------------------------
     def single(self, row: list[Any]) -> str:
         phrases = [self.metric_phrase(m, row) for m in self.query.metrics]
-        return "; ".join(phrases) + ("。" if self.zh else ".")
+        driver = self.driver(row)
+        return "; ".join(phrases) + ("。" if self.zh else ".") + driver
+
+    def driver(self, row: list[Any]) -> str:
+        """ "变化主要来自库存周转天数。": with a comparison, the component whose change moved a composite
+        the most (ccc = dio + dso - dpo: a falling dpo lengthens it), for formulas that add and subtract."""
+        if self.query.compare is None or not self.query.metrics:
+            return ""
+        composite = self.model.metrics[self.query.metrics[0]]
+        signs = formula_signs(composite.formula) if composite.components else None
+        if not signs or not all(c in self.query.metrics for c in signs):
+            return ""
+        moves: dict[str, float] = {}
+        for part, sign in signs.items():
+            now, before = self.cell(row, part), self.cell(row, f"{part}_previous")
+            if is_missing(now) or is_missing(before):
+                return ""
+            moves[part] = sign * (float(now) - float(before))
+        total = sum(moves.values())
+        if total == 0:
+            return ""
+        part = max(moves, key=lambda p: moves[p] * (1 if total > 0 else -1))
+        name = self.key_name(part)
+        return f"变化主要来自{name}。" if self.zh else f" The change comes mainly from {name}."
 
     def ranking(self, rows: list[list[Any]]) -> str:
         """``按销售额从高到低前5(品类): 1. 面膜 ¥…; 2. …``: the rows in the order the query asked."""

@@ -472,6 +472,25 @@ def formula_names(formula: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1024)
+def formula_signs(formula: str) -> dict[str, int] | None:
+    """Each name's sign in a formula that only adds and subtracts names ("dio + dso - dpo": dpo -1);
+    None for any other formula (a ratio), where a part's change has no fixed direction."""
+    signs: dict[str, int] = {}
+
+    def walk(node: exp.Expr, sign: int) -> bool:
+        if isinstance(node, exp.Paren):
+            return walk(node.this, sign)
+        if isinstance(node, exp.Column):
+            signs[node.name] = signs.get(node.name, 0) + sign
+            return True
+        if isinstance(node, exp.Add | exp.Sub):
+            return walk(node.left, sign) and walk(node.right, -sign if isinstance(node, exp.Sub) else sign)
+        return False
+
+    return dict(signs) if walk(sqlglot.parse_one(formula), 1) else None
+
+
+@functools.lru_cache(maxsize=1024)
 def _formula_names(formula: str) -> tuple[str, ...]:
     # parsed once per formula: validation asks for a metric's dimensions on every question
     names: list[str] = []

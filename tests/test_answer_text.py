@@ -397,3 +397,24 @@ def test_demo_answers_name_members_and_state_only_result_numbers(demo_db: Path) 
         engine.close()
     assert "天猫" in texts["channel", "zh"] and "Tmall" in texts["channel", "en"]
     assert "面膜" in texts["sku", "zh"] and "Face mask" in texts["sku", "en"]
+
+
+@pytest.mark.parametrize(
+    ("values", "driver"),
+    [
+        # dio +7, dso -5.5, dpo -1.9 (a falling dpo lengthens the cycle): dio moved it most
+        ({"dio": (101.9, 94.9), "dso": (18.8, 24.3), "dpo": (61.4, 63.3)}, "库存周转天数"),
+        # dpo fell by 20 days: the cycle is longer mainly because we pay suppliers sooner
+        ({"dio": (95.0, 94.0), "dso": (20.0, 20.0), "dpo": (43.0, 63.0)}, "应付周转天数"),
+    ],
+)
+def test_a_composite_compared_says_which_component_moved_it(values: dict, driver: str) -> None:
+    plan = compiled(metrics=["ccc", "dio", "dso", "dpo"], period=DECEMBER, compare="pop")
+    now = {m: v[0] for m, v in values.items()}
+    before = {m: v[1] for m, v in values.items()}
+    now["ccc"], before["ccc"] = now["dio"] + now["dso"] - now["dpo"], before["dio"] + before["dso"] - before["dpo"]
+    cells = {**now, **{f"{m}_previous": v for m, v in before.items()}}
+    cells |= {f"{m}_growth": now[m] / before[m] - 1 for m in now}
+    answer = text(plan, [[cells[c] for c in plan.columns]], "zh")
+    assert f"变化主要来自{driver}。" in answer, answer
+    assert unexplained(answer, plan, [[cells[c] for c in plan.columns]], "zh", labels) == []
