@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import Kind, MasterData, MemberRows
@@ -29,7 +30,24 @@ def load_master_data(
     extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] | None = None,
     timeout_s: float = 30.0,
 ) -> MasterData:
-    """Build the master-data index from the warehouse behind `engine` (plus model synonyms, if any)."""
+    """Build the master-data index from the warehouse behind `engine` (plus model synonyms, if any).
+
+    On a DuckDB file the index is kept in the disk cache, keyed by the file's identity and modification
+    time (a rebuilt warehouse is a new key), the synonyms and these queries; other engines read it each time.
+    """
+    path = getattr(engine, "path", None)
+    if engine.dialect != "duckdb" or not isinstance(path, Path):
+        return _load(engine, extra_synonyms, timeout_s)
+    from semantic_layer.disk_cache import cached, file_digest, file_identity
+
+    synonyms = repr(sorted((key, list(names)) for key, names in (extra_synonyms or {}).items())).encode()
+    inputs = [file_identity(path), synonyms, file_digest([Path(__file__)])]
+    return cached("master-data", inputs, lambda: _load(engine, extra_synonyms, timeout_s))
+
+
+def _load(
+    engine: Engine, extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] | None, timeout_s: float
+) -> MasterData:
     rows: dict[str, list[tuple]] = {}
     for name, sql in _QUERIES.items():
         result = engine.execute(sql + " ORDER BY 1, 2", row_limit=_MAX_ROWS, timeout_s=timeout_s)
