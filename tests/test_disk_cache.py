@@ -108,7 +108,13 @@ def test_master_data_from_the_cache_answers_like_a_fresh_index(
 
     fresh, cached = open_index(), open_index()
     assert len(builds) == 1
-    questions = ["上个月天猫的毛利率", "GMV of Tmall and JD in Shanghai", "面膜和精华的销量", "华东地区的门店", "珂兰面膜套装"]
+    questions = [
+        "上个月天猫的毛利率",
+        "GMV of Tmall and JD in Shanghai",
+        "面膜和精华的销量",
+        "华东地区的门店",
+        "珂兰面膜套装",
+    ]
     for question in questions:
         assert cached.find_mentions(question) == fresh.find_mentions(question)
     for mention in ["天猫", "tmall", "面模", "shanghai", "套装", "不存在的东西"]:

@@ -112,8 +112,15 @@ def server(demo_db: Path, recorder: Recorder, tmp_path_factory: pytest.TempPathF
     config.write_text(
         json.dumps(
             {
-                "users": [{"name": "alice", "role": "admin", "api_keys": [KEY], "slack_ids": [ADMIN],
-                           "dingtalk_ids": ["staff-admin"]}],
+                "users": [
+                    {
+                        "name": "alice",
+                        "role": "admin",
+                        "api_keys": [KEY],
+                        "slack_ids": [ADMIN],
+                        "dingtalk_ids": ["staff-admin"],
+                    }
+                ],
                 "slack": {"signing_secret": SLACK_SECRET, "bot_token": "xoxb-test", "api_base": recorder.url + "api/"},
                 "dingtalk": {"app_secret": DINGTALK_SECRET, "webhook_hosts": ["127.0.0.1"]},
             }
@@ -192,9 +199,7 @@ def dingtalk_delivery(server: Server, message: dict[str, Any], headers: dict[str
     return httpx.post(f"{server.base}/dingtalk/callback", content=body, headers=headers, timeout=30)
 
 
-def test_a_dingtalk_message_delivered_twice_is_answered_once_across_workers(
-    server: Server, recorder: Recorder
-) -> None:
+def test_a_dingtalk_message_delivered_twice_is_answered_once_across_workers(server: Server, recorder: Recorder) -> None:
     def twice(n: int) -> tuple[str, str]:
         message = robot_message(recorder, "上个月销售额")
         first = dingtalk_delivery(server, message, dingtalk_headers())
