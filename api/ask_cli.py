@@ -84,7 +84,9 @@ def _show(answer: Answer) -> None:
 
 
 def ask(
-    question: str = typer.Argument(..., help='The question, e.g. "上个月天猫的毛利率?" or "GMV by channel last month".'),
+    question: str = typer.Argument(
+        ..., help='The question, e.g. "上个月天猫的毛利率?" or "GMV by channel last month".'
+    ),
     db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The DuckDB warehouse file."),
     engine_url: str | None = typer.Option(None, "--engine", help="Engine URL instead of --db, e.g. postgresql://..."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer object (DESIGN.md) as one JSON object."),

@@ -1,4 +1,4 @@
-"""`chatbi serve`: the HTTP API, the web widget and the chat bots in one process.
+"""`chatbi serve`: the HTTP API, the web widget and the chat bots, in one process or ``--workers N``.
 
 FastAPI and uvicorn are imported inside the command, so the rest of `chatbi` starts without them.
 """
@@ -6,7 +6,7 @@ FastAPI and uvicorn are imported inside the command, so the rest of `chatbi` sta
 from __future__ import annotations
 
 import ipaddress
-import logging
+import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from agent.assistant import Assistant
     from agent.conversation_store import ConversationStore
     from api.server.config import ServerConfig
+    from semantic_layer.semantic_model import SemanticModel
 
 _PLANNERS = ("auto", "embedded", "llm")
 _LOOPBACK_NAMES = ("localhost",)
@@ -72,6 +73,14 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+def default_workers() -> int:
+    """The cores this process may run on (a container's CPU set where there is one, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def serve(
     db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The DuckDB warehouse file."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (demo mode: loopback only)."),
@@ -89,6 +98,14 @@ def serve(
         help="Forget conversation turns older than this (default: $CHATBI_CONVERSATION_MAX_AGE_DAYS, else 30).",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every query on the database: no result cache."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help=f"Processes serving the one port (default: the cores this machine gives us, {default_workers()} here; "
+        "so 1 on a one-core machine). Each worker loads the model and master data itself; conversations and the "
+        "bots' dedupe are shared through SQLite in $CHATBI_HOME, so any worker can take any request.",
+    ),
 ) -> None:
     """Serve the HTTP API, the web widget (open the printed URL) and the Slack/DingTalk bots."""
     from agent.conversation_store import default_path
@@ -117,21 +134,54 @@ def serve(
             typer.echo(build(db, progress=True))
         except BuildError as exc:
             _fail(str(exc))
-    assistant, planner_used = _open(db, planner, store, cache=not no_cache)
-    try:
-        _run(
-            assistant,
-            server_config,
-            host,
-            port,
-            banner=_banner(db, host, port, server_config, planner_used, assistant.conversations.max_age_days),
-        )
-    finally:
-        assistant.close()
+    count = workers or default_workers()
+    if count == 1:
+        assistant, planner_used = _open(db, planner, store, cache=not no_cache)
+        banner = _banner(db, host, port, server_config, planner_used, store.max_age_days, count)
+        try:
+            _run(assistant, server_config, host, port, banner=banner)
+        finally:
+            assistant.close()
+    else:
+        store.close()  # each worker opens its own; this one only checked that the store works
+        kind, note = _planner_for_workers(planner)
+        _check_warehouse(db)
+        from api.server.worker import worker_environment
+
+        banner = _banner(db, host, port, server_config, kind + note, store.max_age_days, count)
+        env = worker_environment(db, kind, config, keep_days, cache=not no_cache)
+        _run_workers(count, env, server_config, host, port, banner)
     typer.echo(f"chatbi serve stopped; conversations are kept in {default_path()}")
 
 
-def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str, keep_days: float) -> str:
+def _planner_for_workers(planner: str) -> tuple[Literal["embedded", "llm"], str]:
+    """The planner every worker builds, chosen once here (as :func:`_open` chooses it) so that all agree."""
+    from agent.llm.config import choose_planner
+
+    if planner == "embedded":
+        return "embedded", ""
+    try:
+        choose_planner("llm")
+    except ValueError as exc:
+        if planner == "llm":
+            _fail(str(exc))
+        return "embedded", f" (no LLM planner: {exc})"
+    return "llm", ""
+
+
+def _check_warehouse(db: Path) -> None:
+    """Open and close the warehouse once, so a file DuckDB cannot read stops the start with its reason."""
+    from engines import connect
+    from semantic_layer.engine import EngineError
+
+    try:
+        connect(db).close()
+    except EngineError as exc:
+        _fail(str(exc))
+
+
+def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str, keep_days: float,
+            workers: int) -> str:  # fmt: skip
     from agent.conversation_store import default_path
 
     url = _url(host, port)
@@ -144,43 +194,38 @@ def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str, 
         [
             f"chatbi is serving {db} at {url}  (open it in a browser; API docs at {url}docs)",
             who,
-            f"planner: {planner}; conversations: {default_path()} (turns kept {keep_days:g} days)",
+            f"planner: {planner}; workers: {workers}; conversations: {default_path()} (turns kept {keep_days:g} days)",
         ]
     )
+
+
+def _warn_about_users(config: ServerConfig, model: SemanticModel) -> None:
+    from api.server.auth import user_problem
+
+    for user in config.users:
+        problem = user_problem(user, model)
+        if problem:
+            typer.secho(f"warning: {problem}; their requests get 403", err=True, fg=typer.colors.YELLOW)
 
 
 def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banner: str) -> None:
     import uvicorn
 
     from api.server.app import create_app
-    from api.server.auth import user_problem
     from api.server.services import Services
-
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
-    server_log = logging.getLogger("chatbi.server")  # one line per question (user, status, ms), and incidents
-    server_log.addHandler(handler)
-    server_log.setLevel(logging.INFO)
+    from api.server.worker import configure_logging, start_background
     from api.shared_state import SharedStateError
 
+    configure_logging()
     services = Services(assistant, config)
     try:
         app = create_app(services)
     except SharedStateError as exc:
         _fail(str(exc))
     typer.secho(banner, fg=typer.colors.GREEN)
-    if config.dingtalk is not None and config.dingtalk.client_id:
-        import threading
-
-        from api.bots.dingtalk import run_stream
-
-        # Stream mode: DingTalk pushes robot messages over a connection we open (no public URL needed).
-        threading.Thread(target=run_stream, args=(services,), daemon=True, name="dingtalk-stream").start()
+    if start_background(services):
         typer.echo("DingTalk Stream mode: connecting with the configured client id")
-    for user in config.users:
-        problem = user_problem(user, services)
-        if problem:
-            typer.secho(f"warning: {problem}; their requests get 403", err=True, fg=typer.colors.YELLOW)
+    _warn_about_users(config, assistant.model)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the handler it found;
     # finding this one, `chatbi serve` goes on to close the warehouse and exits 0 (no "Aborted!", no -15).
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -189,6 +234,37 @@ def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banne
     finally:
         for sig, before in previous.items():
             signal.signal(sig, before)
+
+
+def _run_workers(count: int, env: dict[str, str], config: ServerConfig, host: str, port: int, banner: str) -> None:
+    """uvicorn's supervisor: binds the port, spawns ``count`` workers (each builds the app from ``env``), restarts
+    one that dies, and on SIGINT/SIGTERM stops them all, each finishing its requests in flight first."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    from api.server.worker import FACTORY
+    from semantic_layer.semantic_model import load_model
+
+    os.environ.update(env)  # spawned workers inherit the environment, and nothing else of this process
+    settings = uvicorn.Config(FACTORY, factory=True, host=host.strip("[]"), port=port, workers=count,
+                              log_level="info", timeout_graceful_shutdown=5)  # fmt: skip
+    sock = settings.bind_socket()
+    typer.secho(banner, fg=typer.colors.GREEN)
+    if config.dingtalk is not None and config.dingtalk.client_id:
+        typer.echo("DingTalk Stream mode: every worker connects with the configured client id")
+    if config.users:
+        _warn_about_users(config, load_model())
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    supervisor = Multiprocess(settings, sockets=[sock])  # installs its own signal handlers
+    try:
+        supervisor.run()
+    finally:
+        sock.close()
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        _fail("chatbi serve stopped: a worker could not start (the reason is above)", 1)
 
 
 def _stopped(signum: int, frame: object) -> None:

@@ -1,58 +1,99 @@
 """How `chatbi serve` holds up under many users: concurrent askers against a real server on loopback.
 
-1. Direct baseline: the same conversations through ``Assistant.ask`` in this process, one after
-   another (``--rounds`` times), so the server's figures can be read against the work itself;
-   run before and again after the server phases, as other work on the machine shifts the figures.
-2. One HTTP user: the same conversations over HTTP, one request at a time: what HTTP, JSON and
-   the threadpool add when nobody waits.
-3. Load: ``--users`` concurrent users (bounded asyncio + httpx, one connection each) asking
-   for ``--duration`` seconds. Each user runs conversations from a fixed mix (questions with
-   follow-ups, a clarification then the pick, zh and en); every ``--sse-every``-th request
-   streams (``Accept: text/event-stream``) and is timed to its ``done`` event.
+The question mix is generated from the model and master data (``--conversations``, default 400,
+seeded): metric names from the YAML (zh and en) x periods as people say them x members of the
+dimensions each metric takes (channels, categories, brands, cities, regions, stores), a follow-up
+on a third of them (another member, another period), and about 2% analysis-tool questions.
 
-The server is started here as a subprocess (``chatbi serve --db DB --host 127.0.0.1 --planner
-embedded``, demo mode, conversations in a temporary ``CHATBI_HOME``) and stopped at the end.
-Target: zero 5xx and zero failed requests. Prints markdown; exits 1 on any 5xx or failure.
+1. Direct baseline: the whole mix through ``Assistant.ask`` in this process, one after another.
+2. For each ``--workers`` count, a fresh ``chatbi serve --workers N --planner embedded`` (demo mode,
+   conversations in a temporary ``CHATBI_HOME``), warmed, then two user models for ``--duration`` s:
+   back to back (``--users``, no think time) and realistic (``--realistic-users``, a uniform think time
+   of ``--think`` seconds after every answer, arrivals spread over the first think interval).
 
-    python benchmarks/load_test.py --db case.duckdb [--users 50] [--duration 60]
+Reported per phase: requests, throughput, p50 / p95 / max latency, errors (transport errors, non-200,
+answers with status ``error``) and the cache hit rate when answers carry a ``cached`` field ("absent"
+otherwise). ``--serve-arg`` passes more flags to ``chatbi serve`` (e.g. ``--serve-arg=--no-cache``).
+Prints markdown; exits 1 on any error.
+
+    python benchmarks/load_test.py --db case.duckdb [--workers 1 2] [--users 50] [--realistic-users 200] [--duration 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from agent.assistant import Assistant
+from semantic_layer.master_data import MasterData, Member
+from semantic_layer.semantic_model import SemanticModel
 
-#: Conversations: a question and its follow-ups, each turn with the answer status it must get.
-CONVERSATIONS: list[list[tuple[str, str]]] = [
-    [("上个月天猫的毛利率是多少?", "answer"), ("那京东呢?", "answer")],
-    [("What was GMV last month?", "answer")],
-    [("2025年各渠道的销售额和订单数", "answer")],
-    [("days of inventory by category last year", "answer")],
-    [("去年GMV前10的商品", "answer")],
-    [("近30天销售额趋势", "answer")],
-    [("2025年按月的毛利率", "answer")],
-    [("12月GMV同比", "answer")],
-    [("上个月缺货率最高的3个品类", "answer")],
-    [("上海门店上个月客单价", "answer")],
-    [("conversion rate by store last quarter", "answer")],
-    [("上个月周转怎么样?", "clarification"), ("库存周转天数", "answer")],
-    [("gross margin by channel last quarter", "answer")],
-    [("上个月各门店的销售额", "answer")],
-]
+#: Periods as people say them, zh and en (the planner's conventions turn them into dates).
+PERIODS = {
+    "zh": ["上个月", "2025年", "去年", "2025年Q3", "近30天", "12月", "上个季度", "今年上半年"],
+    "en": ["last month", "in 2025", "last year", "Q3 2025", "last 30 days", "in December", "last quarter"],
+}
+#: Member kinds a question may filter on, with the model dimension that takes them.
+FILTER_KINDS = ("channel", "category", "brand", "city", "region", "store")
+#: Follow-ups: another member of the same kind, or another period.
+FOLLOW_MEMBER = {"zh": "那{name}呢?", "en": "what about {name}?"}
+FOLLOW_PERIOD = {"zh": "{period}呢?", "en": "and {period}?"}
+#: Decisions rather than numbers (each runs an analysis tool; a few per hundred questions).
+TOOL_QUESTIONS = {"zh": "给{category}做一份补货建议", "en": "which {category} SKUs should we reorder now?"}
+TOOL_SHARE = 0.02
+
+
+def question_mix(model: SemanticModel, master: MasterData, conversations: int, seed: int) -> list[list[str]]:
+    """Conversations built from the model's metric names and master data's members, zh and en:
+    metric x period x member, a follow-up on a third of them, a few tool questions. Deterministic."""
+    rng = random.Random(seed)
+    metrics = [m for m in model.metrics.values() if not m.components]  # composites are slow analyses, kept out
+    members = {kind: master.members(kind) for kind in FILTER_KINDS}
+    mix: list[list[str]] = []
+    for _ in range(conversations):
+        language = rng.choice(["zh", "en"])
+        if rng.random() < TOOL_SHARE:
+            category = rng.choice(members["category"])
+            mix.append([TOOL_QUESTIONS[language].format(category=_name(category, language))])
+            continue
+        metric = rng.choice(metrics)
+        name = metric.name_zh if language == "zh" else metric.name_en
+        period = rng.choice(PERIODS[language])
+        kinds = [k for k in FILTER_KINDS if k in model.metric_dimensions(metric.id) and members[k]]
+        member = rng.choice(members[rng.choice(kinds)]) if kinds and rng.random() < 0.7 else None
+        if language == "zh":
+            first = f"{period}{_name(member, language) if member else ''}的{name}是多少?"
+        else:
+            first = f"What was {name}{' for ' + _name(member, language) if member else ''} {period}?"
+        turns = [first]
+        if rng.random() < 1 / 3:
+            if member is not None and len(members[member.kind]) > 1:
+                other = rng.choice([m for m in members[member.kind] if m != member])
+                turns.append(FOLLOW_MEMBER[language].format(name=_name(other, language)))
+            else:
+                turns.append(FOLLOW_PERIOD[language].format(period=rng.choice(PERIODS[language])))
+        mix.append(turns)
+    return mix
+
+
+def _name(member: Member | None, language: str) -> str:
+    if member is None:
+        return ""
+    return member.name_en if language == "en" and member.name_en else member.name
+
 
 #: `chatbi serve ...` with this interpreter (the console script may not be on PATH).
 SERVE = "from api.cli import app\napp(prog_name='chatbi')\n"
@@ -60,23 +101,27 @@ SERVE = "from api.cli import app\napp(prog_name='chatbi')\n"
 
 @dataclass
 class Run:
-    """What one phase measured: latencies of completed requests, HTTP statuses, answer statuses, failures."""
+    """What one phase measured: latencies of answered requests, answer statuses, errors, cache hits."""
 
     latencies_ms: list[float] = field(default_factory=list)
-    http: Counter[str] = field(default_factory=Counter)
     answers: Counter[str] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    cached: int = 0
+    has_cached_field: bool = False
+    workers: set[str] = field(default_factory=set)
     wall_s: float = 0.0
 
-    def record(self, started: float, status: int, answer: dict | None, expected: str) -> None:
+    def record(self, started: float, status: int, answer: dict | None) -> None:
         self.latencies_ms.append((time.perf_counter() - started) * 1000)
-        self.http[str(status)] += 1
         if answer is None:
-            self.failures[f"HTTP {status}"] += 1
+            self.errors[f"HTTP {status}"] += 1
             return
         self.answers[answer["status"]] += 1
-        if answer["status"] != expected:
-            self.failures[f"expected {expected}, got {answer['status']}"] += 1
+        if answer["status"] == "error":
+            self.errors["answer status error"] += 1
+        if "cached" in answer:
+            self.has_cached_field = True
+            self.cached += bool(answer["cached"])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -84,90 +129,60 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-# -- 1. direct ----------------------------------------------------------------------------
+# -- direct: the work itself, in this process -----------------------------------------------
 
 
-def direct(db: Path, rounds: int) -> Run:
-    assistant = Assistant.open(db, conversations=":memory:")
+def direct(assistant: Assistant, mix: list[list[str]]) -> Run:
     run = Run()
-    try:
-        for n in range(2):  # warm: master data, DuckDB's caches
-            for i, turns in enumerate(CONVERSATIONS):
-                _converse_directly(assistant, turns, Run(), f"warm-{n}-{i}")
-        start = time.perf_counter()
-        for n in range(rounds):
-            for i, turns in enumerate(CONVERSATIONS):
-                _converse_directly(assistant, turns, run, f"direct-{n}-{i}")
-        run.wall_s = time.perf_counter() - start
-    finally:
-        assistant.close()
+    start = time.perf_counter()
+    for i, turns in enumerate(mix):
+        for question in turns:
+            started = time.perf_counter()
+            answer = assistant.ask(question, conversation_id=f"direct-{i}")
+            run.record(started, 200, answer.model_dump(mode="json"))
+    run.wall_s = time.perf_counter() - start
     return run
 
 
-def _converse_directly(assistant: Assistant, turns: list[tuple[str, str]], run: Run, conversation: str) -> None:
-    for question, expected in turns:
-        started = time.perf_counter()
-        answer = assistant.ask(question, conversation_id=conversation)
-        run.record(started, 200, {"status": answer.status}, expected)
-
-
-# -- 2 and 3. over HTTP -------------------------------------------------------------------
+# -- over HTTP ---------------------------------------------------------------------------------
 
 
 async def converse(
-    client: httpx.AsyncClient, turns: list[tuple[str, str]], run: Run, conversation: str, stream: bool
+    client: httpx.AsyncClient, turns: list[str], run: Run, conversation: str, think: Callable[[], float]
 ) -> None:
-    for question, expected in turns:
+    for question in turns:
         body = {"question": question, "conversation_id": conversation}
         started = time.perf_counter()
         try:
-            if stream:
-                status, answer = await _ask_streaming(client, body)
-            else:
-                response = await client.post("/v1/ask", json=body)
-                status, answer = response.status_code, response.json() if response.status_code == 200 else None
+            response = await client.post("/v1/ask", json=body)
         except httpx.HTTPError as exc:
-            run.failures[type(exc).__name__] += 1
+            run.errors[type(exc).__name__] += 1
             return
-        run.record(started, status, answer, expected)
+        run.record(started, response.status_code, response.json() if response.status_code == 200 else None)
+        run.workers.add(response.headers.get("x-chatbi-worker", "?"))
+        pause = think()
+        if pause:
+            await asyncio.sleep(pause)
 
 
-async def _ask_streaming(client: httpx.AsyncClient, body: dict) -> tuple[int, dict | None]:
-    async with client.stream("POST", "/v1/ask", json=body, headers={"Accept": "text/event-stream"}) as response:
-        if response.status_code != 200:
-            await response.aread()
-            return response.status_code, None
-        event = ""
-        async for line in response.aiter_lines():
-            if line.startswith("event: "):
-                event = line[len("event: ") :]
-            elif line.startswith("data: ") and event == "done":
-                return 200, json.loads(line[len("data: ") :])
-    return 200, None  # the stream ended without its done event
-
-
-async def one_user(base: str, rounds: int) -> Run:
+async def load(
+    base: str, mix: list[list[str]], users: int, duration: float, think: tuple[float, float], seed: int
+) -> Run:
+    """``users`` users, each walking the mix from its own offset for ``duration`` seconds, pausing a uniform
+    ``think`` interval after each answer (0, 0: back to back)."""
     run = Run()
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        start = time.perf_counter()
-        for n in range(rounds):
-            for i, turns in enumerate(CONVERSATIONS):
-                await converse(client, turns, run, f"one-{n}-{i}", stream=False)
-        run.wall_s = time.perf_counter() - start
-    return run
-
-
-async def load(base: str, users: int, duration: float, sse_every: int) -> Run:
-    run = Run()
+    rng = random.Random(seed)
     deadline = time.perf_counter() + duration
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
 
         async def user(u: int) -> None:
+            if think[1]:
+                await asyncio.sleep(rng.uniform(0, think[1]))  # arrivals spread, not all at once
             n = 0
             while time.perf_counter() < deadline:
-                turns = CONVERSATIONS[(u + n) % len(CONVERSATIONS)]
-                await converse(client, turns, run, f"load-{u}-{n}", stream=sse_every > 0 and n % sse_every == 0)
+                turns = mix[(u * 7 + n) % len(mix)]
+                await converse(client, turns, run, f"load-{u}-{n}", lambda: rng.uniform(*think) if think[1] else 0)
                 n += 1
 
         start = time.perf_counter()
@@ -185,15 +200,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(db: Path, home: Path, workers: int, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBI_")}
     env["CHATBI_HOME"] = str(home)
-    command = [sys.executable, "-c", SERVE, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-c", SERVE, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port),
+               "--planner", "embedded", "--workers", str(workers), *extra]  # fmt: skip
     with (home / "serve.log").open("wb") as log:
-        server = subprocess.Popen([*command, "--planner", "embedded"], stdout=log, stderr=subprocess.STDOUT, env=env)
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
             sys.exit("the server exited:\n" + (home / "serve.log").read_text())
@@ -201,72 +217,89 @@ def start_server(db: Path, home: Path) -> tuple[subprocess.Popen[bytes], str]:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return server, base
         except httpx.TransportError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.3)
     server.kill()
-    sys.exit("the server did not become healthy in 120 s")
+    sys.exit("the server did not become healthy in 180 s")
+
+
+async def warm(base: str, mix: list[list[str]], workers: int) -> None:
+    """Every worker answers a few questions first (its first question pays the lazy loads)."""
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        for turns in mix[: 4 * workers]:
+            await asyncio.gather(*(client.post("/v1/ask", json={"question": q}) for q in turns))
 
 
 # -- report -------------------------------------------------------------------------------
 
 
-def row(name: str, run: Run, concurrency: int, over_http: bool = True) -> str:
+def row(name: str, run: Run, users: int) -> str:
     done = len(run.latencies_ms)
-    fivexx = sum(n for status, n in run.http.items() if status.startswith("5")) if over_http else "-"
-    statuses = dict(sorted(run.http.items())) if over_http else "-"
+    hits = f"{run.cached / done:.1%}" if run.has_cached_field and done else "absent"
     return (
-        f"| {name} | {concurrency} | {done} | {done / run.wall_s:.1f} | {percentile(run.latencies_ms, 0.5):.1f} | "
-        f"{percentile(run.latencies_ms, 0.95):.1f} | {max(run.latencies_ms, default=float('nan')):.1f} | "
-        f"{statuses} | {fivexx} | {sum(run.failures.values())} |"
+        f"| {name} | {users} | {done} | {done / run.wall_s:.1f} | {percentile(run.latencies_ms, 0.5):.0f} | "
+        f"{percentile(run.latencies_ms, 0.95):.0f} | {max(run.latencies_ms, default=float('nan')):.0f} | "
+        f"{sum(run.errors.values())} | {hits} |"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--db", type=Path, required=True, help="A demo DuckDB file (case scale for the README figures)."
-    )
-    parser.add_argument("--users", type=int, default=50, help="Concurrent users (default 50).")
-    parser.add_argument("--duration", type=float, default=60, help="Seconds of load (default 60).")
-    parser.add_argument("--rounds", type=int, default=5, help="Rounds of the mix for the direct and one-user phases.")
-    parser.add_argument("--sse-every", type=int, default=5, help="Every Nth conversation of a user streams (0: none).")
+    parser.add_argument("--db", type=Path, required=True, help="A demo DuckDB file (case scale for the README).")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Server runs, one per count (1 2).")
+    parser.add_argument("--users", type=int, default=50, help="Back-to-back users (default 50).")
+    parser.add_argument("--realistic-users", type=int, default=200, help="Users with think time (default 200).")
+    parser.add_argument("--think", type=float, nargs=2, default=[2.0, 10.0], help="Think time range, s (2 10).")
+    parser.add_argument("--duration", type=float, default=60, help="Seconds per load phase (default 60).")
+    parser.add_argument("--conversations", type=int, default=400, help="Conversations in the mix (default 400).")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--serve-arg", action="append", default=[], help="Extra `chatbi serve` argument (repeat).")
     args = parser.parse_args()
     if not args.db.is_file():
         sys.exit(f"database not found: {args.db} (build one with: chatbi demo build --db {args.db})")
 
     load_before = os.getloadavg()
-    before = direct(args.db, args.rounds)
-    with tempfile.TemporaryDirectory(prefix="chatbi-load-") as home:
-        server, base = start_server(args.db, Path(home))
-        try:
-            asyncio.run(one_user(base, 2))  # warm the server's caches
-            single = asyncio.run(one_user(base, args.rounds))
-            loaded = asyncio.run(load(base, args.users, args.duration, args.sse_every))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    after = direct(args.db, args.rounds)
+    assistant = Assistant.open(args.db, conversations=":memory:")
+    try:
+        mix = question_mix(assistant.model, assistant.master, args.conversations, args.seed)
+        distinct = len({q for turns in mix for q in turns})
+        direct(assistant, mix[:20])  # warm
+        baseline = direct(assistant, mix)
+    finally:
+        assistant.close()
+    runs: list[tuple[int, Run, Run, set[str]]] = []
+    for workers in args.workers:
+        with tempfile.TemporaryDirectory(prefix="chatbi-load-") as home:
+            server, base = start_server(args.db, Path(home), workers, args.serve_arg)
+            try:
+                asyncio.run(warm(base, mix, workers))
+                back = asyncio.run(load(base, mix, args.users, args.duration, (0.0, 0.0), args.seed))
+                real = asyncio.run(
+                    load(base, mix, args.realistic_users, args.duration, tuple(args.think), args.seed)  # type: ignore[arg-type]
+                )
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+            runs.append((workers, back, real, back.workers | real.workers))
     load_after = os.getloadavg()
 
-    print(f"`chatbi serve` on {args.db} ({args.db.stat().st_size / 2**20:.0f} MiB), embedded planner, demo mode; ")
-    print(f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before and {load_after[0]:.2f} after ")
-    print("(the load generator runs on the same machine).\n")
-    print("| phase | users | requests | req/s | p50 ms | p95 ms | max ms | HTTP statuses | 5xx | failed |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
-    print(row("direct `Assistant.ask`, before", before, 1, over_http=False))
-    print(row("direct `Assistant.ask`, after", after, 1, over_http=False))
-    print(row("HTTP, one user", single, 1))
-    print(row(f"HTTP, {args.users} users, {args.duration:.0f} s", loaded, args.users))
-    direct_p50 = percentile(before.latencies_ms + after.latencies_ms, 0.5)
-    print(
-        f"\nserver p50 / direct p50 (both direct runs: {direct_p50:.1f} ms): "
-        f"{percentile(single.latencies_ms, 0.5) / direct_p50:.2f} with one user, "
-        f"{percentile(loaded.latencies_ms, 0.5) / direct_p50:.2f} with {args.users} users. "
-        f"Answers under load: {dict(loaded.answers)}."
-    )
-    failures = before.failures + after.failures + single.failures + loaded.failures
-    fivexx = sum(n for run in (single, loaded) for status, n in run.http.items() if status.startswith("5"))
-    if failures or fivexx:
-        print(f"\nFAILED: {dict(failures)}; 5xx: {fivexx}")
+    questions = sum(len(t) for t in mix)
+    follow_ups = sum(len(t) - 1 for t in mix)
+    print(f"`chatbi serve` on {args.db} ({args.db.stat().st_size / 2**20:.0f} MiB), embedded planner, demo mode; "
+          f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before and {load_after[0]:.2f} after "
+          "(the load generator runs on the same machine).\n")  # fmt: skip
+    print(f"Question mix: {len(mix)} conversations, {questions} questions ({distinct} distinct, {follow_ups} "
+          f"follow-ups), seed {args.seed}; answers in the direct run: {dict(baseline.answers)}.\n")  # fmt: skip
+    print("| phase | users | requests | req/s | p50 ms | p95 ms | max ms | errors | cache hits |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(row("direct `Assistant.ask`, one after another", baseline, 1))
+    for workers, back, real, seen in runs:
+        print(row(f"--workers {workers} ({len(seen)} answered), back to back, {args.duration:.0f} s", back, args.users))
+        think = f"think {args.think[0]:g}-{args.think[1]:g} s"
+        print(row(f"--workers {workers}, {think}, {args.duration:.0f} s", real, args.realistic_users))
+    errors = baseline.errors + sum((r.errors for _, back, real, _ in runs for r in (back, real)), Counter())
+    if errors:
+        print(f"\nERRORS: {dict(errors)}")
         sys.exit(1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from semantic_layer.compiler import compile_attributes
 from semantic_layer.engine import Engine, EngineError
@@ -37,7 +38,28 @@ def load_master_data(
 
     With ``model``, the members of its other labelled dimensions (customers, suppliers) are read
     too, through the governed attribute listing, so "天猫结算账户的应收余额" names a customer.
+
+    On a DuckDB file the index is kept in the disk cache, keyed by the file's identity and modification
+    time (a rebuilt warehouse is a new key), the synonyms, the model's files and these queries; other
+    engines read it each time.
     """
+    path = getattr(engine, "path", None)
+    if engine.dialect != "duckdb" or not isinstance(path, Path):
+        return _load(engine, extra_synonyms, model, timeout_s)
+    from semantic_layer.disk_cache import cached, file_digest, file_identity
+
+    synonyms = repr(sorted((key, list(names)) for key, names in (extra_synonyms or {}).items())).encode()
+    model_files = sorted(model.folder.glob("*.yaml")) if model is not None and model.folder is not None else []
+    inputs = [file_identity(path), synonyms, file_digest([Path(__file__), *model_files]), repr(model is None).encode()]
+    return cached("master-data", inputs, lambda: _load(engine, extra_synonyms, model, timeout_s))
+
+
+def _load(
+    engine: Engine,
+    extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] | None,
+    model: SemanticModel | None,
+    timeout_s: float,
+) -> MasterData:
     rows: dict[str, list[tuple]] = {}
     for name, sql in _QUERIES.items():
         result = engine.execute(sql + " ORDER BY 1, 2", row_limit=_MAX_ROWS, timeout_s=timeout_s)

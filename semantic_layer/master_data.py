@@ -23,7 +23,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -94,6 +94,10 @@ class Member:
     name_en: str | None = None
     starts: dt.date | None = None  # promotions: the start date, to pick "去年双11" among the years
 
+    def __reduce__(self) -> tuple[type[Member], tuple[Any, ...]]:
+        """Pickled as its constructor call: twice as fast to load as the slots state (the disk cache)."""
+        return (Member, (self.kind, self.key, self.name, self.name_en, self.starts))
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -102,6 +106,9 @@ class Candidate:
     member: Member
     matched: str
     via: str  # "name", "name_en", "id", "alias:<source_system>", "synonym", "short_name"
+
+    def __reduce__(self) -> tuple[type[Candidate], tuple[Any, ...]]:
+        return (Candidate, (self.member, self.matched, self.via))
 
 
 @dataclass(frozen=True, slots=True)

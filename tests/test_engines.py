@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -131,10 +130,8 @@ def test_duckdb_is_read_only_even_without_the_guard(tiny_db: Path, no_guard: Non
 
 
 def test_duckdb_timeout_raises_query_timeout(duck: Engine) -> None:
-    start = time.perf_counter()
-    with pytest.raises(QueryTimeout):
+    with pytest.raises(QueryTimeout):  # how soon: benchmarks/deadlines_bench.py
         duck.execute(SLOW_SQL, timeout_s=0.3)
-    assert time.perf_counter() - start < 5
     assert duck.execute("SELECT COUNT(*) FROM dim_sku", timeout_s=5).rows == [(20,)], "usable after a timeout"
 
 
@@ -235,10 +232,8 @@ def test_postgres_row_limit_truncates_and_flags(pg: Engine) -> None:
 
 
 def test_postgres_timeout_raises_query_timeout(pg: Engine) -> None:
-    start = time.perf_counter()
-    with pytest.raises(QueryTimeout):
+    with pytest.raises(QueryTimeout):  # how soon: benchmarks/deadlines_bench.py
         pg.execute(SLOW_SQL, timeout_s=0.3)
-    assert time.perf_counter() - start < 5
     assert pg.execute("SELECT COUNT(*) FROM dim_sku").rows == [(20,)], "usable after a timeout"
 
 
@@ -282,11 +277,8 @@ def test_postgres_connection_error_is_clear(pg_url: str) -> None:
 
 
 def test_pg_load_copies_the_demo(pg_url: str, demo_db: Path) -> None:
-    """The small demo loads in seconds, with the same totals and types on both sides."""
-    start = time.perf_counter()
+    """The small demo loads with the same totals and types on both sides (how fast: benchmarks/deadlines_bench.py)."""
     counts = load_duckdb_into_postgres(demo_db, pg_url, schema=PG_SCHEMA + "_demo")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 15, f"loading the small demo took {elapsed:.1f} s"
     sep = "&" if "?" in pg_url else "?"
     pg = connect(f"{pg_url}{sep}options=-csearch_path%3D{PG_SCHEMA}_demo")
     duck = connect(str(demo_db))

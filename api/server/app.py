@@ -29,6 +29,7 @@ from api.server.body_limit import MAX_BODY_BYTES, BodyLimit
 from api.server.errors import ApiError, ErrorBody, install_error_handlers, store_message
 from api.server.schemas import CONVERSATION_ID, AskRequest, AskResponse, ConversationView, Health
 from api.server.services import Services
+from api.server.worker import WorkerHeader
 
 log = logging.getLogger("chatbi.server")
 
@@ -70,6 +71,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(WorkerHeader)
     if services.config.demo_mode:  # pages on this machine only (see api/server/auth.py)
         app.add_middleware(CORSMiddleware, allow_origin_regex=r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?")
     else:  # any page may embed the widget: every request must carry a key, never a cookie

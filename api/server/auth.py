@@ -20,6 +20,7 @@ from api.server.config import User
 from api.server.errors import ApiError
 from api.server.services import Services
 from semantic_layer.query import Principal
+from semantic_layer.semantic_model import SemanticModel
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chatbi"'}
 
@@ -55,7 +56,7 @@ async def authenticate(request: Request) -> Caller:
     user = config.by_api_key(key)
     if user is None:
         raise ApiError(401, "unknown API key", _CHALLENGE)
-    problem = user_problem(user, services)
+    problem = user_problem(user, services.assistant.model)
     if problem:
         raise ApiError(403, problem)
     return Caller(name=user.name, principal=user.principal)
@@ -71,9 +72,12 @@ def presented_key(request: Request) -> str | None:
     return token.strip() or None
 
 
-def user_problem(user: User, services: Services) -> str | None:
-    """Why this configured user can ask nothing (a sentence for them and their admin), or None."""
-    roles = services.assistant.model.roles
+def user_problem(user: User, model: SemanticModel) -> str | None:
+    """Why this configured user can ask nothing (a sentence for them and their admin), or None.
+
+    Only the model's roles are read, so `chatbi serve` can warn before any worker has opened the warehouse.
+    """
+    roles = model.roles
     role = roles.get(user.role)
     if role is None:
         return f"user '{user.name}' has role '{user.role}', which is not one of the roles: {', '.join(roles)}"

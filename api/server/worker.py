@@ -1,0 +1,135 @@
+"""One worker of `chatbi serve --workers N`: a new interpreter that builds its own app from the environment.
+
+uvicorn's supervisor binds the port once and spawns N interpreters that accept on it; each calls
+:func:`create_worker_app`, which opens its own warehouse connection, model, master data and
+conversation store from what the parent wrote into the environment (a spawned process shares
+nothing else with its parent). What the workers must agree on, the conversations, the bots'
+dedupe and DingTalk's replay memory, lives in SQLite under the shared ``$CHATBI_HOME``
+(agent/conversation_store.py, api/shared_state.py), so a follow-up or a redelivered event is
+handled the same whichever worker it reaches.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+#: The import string uvicorn's workers load (``factory=True``).
+FACTORY = "api.server.worker:create_worker_app"
+#: What the parent passes to its workers, beside ``CHATBI_SERVER_CONFIG``, ``CHATBI_HOME`` and the max age.
+ENV_DB = "CHATBI_SERVE_DB"
+ENV_PLANNER = "CHATBI_SERVE_PLANNER"
+ENV_CACHE = "CHATBI_SERVE_CACHE"  # "0": --no-cache
+
+log = logging.getLogger("chatbi.server")
+
+
+def worker_environment(db: Path, planner: Literal["embedded", "llm"], config: Path | None,
+                       keep_days: float | None, cache: bool = True) -> dict[str, str]:  # fmt: skip
+    """The variables a worker builds its app from: absolute paths, the planner already chosen by the parent."""
+    from agent.conversation_store import MAX_AGE_ENV
+
+    env = {ENV_DB: str(db.resolve()), ENV_PLANNER: planner, ENV_CACHE: "1" if cache else "0"}
+    if config is not None:
+        env["CHATBI_SERVER_CONFIG"] = str(config.resolve())
+    if keep_days is not None:
+        env[MAX_AGE_ENV] = repr(keep_days)
+    return env
+
+
+def configure_logging() -> None:
+    """One line per question (user, status, ms) and incidents on stderr, and the bots' skips (a redelivery)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    for name in ("chatbi.server", "api.bots"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def start_background(services: Any) -> bool:
+    """DingTalk Stream mode, when configured: each process opens its own connection; DingTalk hands a
+    message to one of an app's connections, and the shared dedupe answers it once anyway. True if started."""
+    dingtalk = services.config.dingtalk
+    if dingtalk is None or not dingtalk.client_id:
+        return False
+    from api.bots.dingtalk import run_stream
+
+    threading.Thread(target=run_stream, args=(services,), daemon=True, name="dingtalk-stream").start()
+    return True
+
+
+class WorkerHeader:
+    """ASGI middleware: ``X-Chatbi-Worker: <pid>`` on every response, so logs, load tests and the tests can
+    tell which process of a multi-worker server answered (a process id says nothing about the data)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.header = (b"x-chatbi-worker", str(os.getpid()).encode())
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def create_worker_app() -> Any:
+    """The app of one worker; a worker that cannot open what it needs exits with uvicorn's startup-failure
+    code, which stops the whole server (a restart would fail the same way) after one line saying why."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    from semantic_layer.engine import EngineError
+
+    try:
+        return _build()
+    except Exception as exc:  # whatever stops a worker stops the server, with the reason in the log
+        log_error = logging.getLogger("uvicorn.error")
+        if isinstance(exc, ValueError | EngineError):  # a setting or the warehouse: the message says which
+            log_error.error("chatbi worker %d cannot start: %s", os.getpid(), exc)
+        else:
+            log_error.exception("chatbi worker %d cannot start", os.getpid())
+        sys.exit(STARTUP_FAILURE)
+
+
+def _build() -> Any:
+    from agent.assistant import Assistant
+    from agent.conversation_store import ConversationStore
+    from api.server.app import create_app
+    from api.server.config import load_config
+    from api.server.services import Services
+
+    planner: Literal["embedded", "llm"] = "llm" if os.environ.get(ENV_PLANNER) == "llm" else "embedded"
+    config = load_config()
+    cache = os.environ.get(ENV_CACHE, "1") != "0"
+    assistant = Assistant.open(
+        Path(os.environ[ENV_DB]), planner=planner, conversations=ConversationStore(), cache=cache
+    )
+    try:
+        services = Services(assistant, config)
+        app = create_app(services)
+    except BaseException:
+        assistant.close()
+        raise
+    configure_logging()
+    start_background(services)
+
+    @asynccontextmanager
+    async def closing(_: Any) -> AsyncIterator[None]:
+        yield
+        assistant.close()  # the warehouse and the store, once uvicorn has finished the requests in flight
+
+    app.router.lifespan_context = closing
+    return app
