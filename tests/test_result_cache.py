@@ -290,7 +290,7 @@ def test_serve_keeps_a_result_cache_unless_told_not_to(
 
     monkeypatch.setenv("CHATBI_HOME", str(tmp_path))
     monkeypatch.setattr(api.serve_cli, "_run", serve_two_questions)
-    result = CliRunner().invoke(app, ["serve", "--db", str(demo_db), "--planner", "embedded", *flags])
+    result = CliRunner().invoke(app, ["serve", "--db", str(demo_db), "--planner", "embedded", "--workers", "1", *flags])
     assert result.exit_code == 0, result.output
     assert [a.cached for a in answers] == [False, cached]
 
