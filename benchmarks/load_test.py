@@ -3,7 +3,7 @@
 The question mix is generated from the model and master data (``--conversations``, default 400,
 seeded): metric names from the YAML (zh and en) x periods as people say them x members of the
 dimensions each metric takes (channels, categories, brands, cities, regions, stores), a follow-up
-on a third of them (another member, another period), and about 2% analysis-tool questions.
+on a third of them (another member, another period), and about 1% analysis-tool questions (a replenishment plan over every SKU: seconds each at case scale).
 
 1. Direct baseline: the whole mix through ``Assistant.ask`` in this process, one after another.
 2. For each ``--workers`` count, a fresh ``chatbi serve --workers N --planner embedded`` (demo mode,
@@ -53,7 +53,7 @@ FOLLOW_MEMBER = {"zh": "那{name}呢?", "en": "what about {name}?"}
 FOLLOW_PERIOD = {"zh": "{period}呢?", "en": "and {period}?"}
 #: Decisions rather than numbers (each runs an analysis tool; a few per hundred questions).
 TOOL_QUESTIONS = {"zh": "给{category}做一份补货建议", "en": "which {category} SKUs should we reorder now?"}
-TOOL_SHARE = 0.02
+TOOL_SHARE = 0.01
 
 
 def question_mix(model: SemanticModel, master: MasterData, conversations: int, seed: int) -> list[list[str]]:
@@ -106,19 +106,22 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     answers: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)  # the questions behind the errors
     cached: int = 0
     has_cached_field: bool = False
     workers: set[str] = field(default_factory=set)
     wall_s: float = 0.0
 
-    def record(self, started: float, status: int, answer: dict | None) -> None:
+    def record(self, started: float, status: int, answer: dict | None, question: str) -> None:
         self.latencies_ms.append((time.perf_counter() - started) * 1000)
         if answer is None:
             self.errors[f"HTTP {status}"] += 1
+            self.failed[question] += 1
             return
         self.answers[answer["status"]] += 1
         if answer["status"] == "error":
-            self.errors["answer status error"] += 1
+            self.errors["answer status error: " + answer["text"][:60]] += 1
+            self.failed[question] += 1
         if "cached" in answer:
             self.has_cached_field = True
             self.cached += bool(answer["cached"])
@@ -139,7 +142,7 @@ def direct(assistant: Assistant, mix: list[list[str]]) -> Run:
         for question in turns:
             started = time.perf_counter()
             answer = assistant.ask(question, conversation_id=f"direct-{i}")
-            run.record(started, 200, answer.model_dump(mode="json"))
+            run.record(started, 200, answer.model_dump(mode="json"), question)
     run.wall_s = time.perf_counter() - start
     return run
 
@@ -157,8 +160,9 @@ async def converse(
             response = await client.post("/v1/ask", json=body)
         except httpx.HTTPError as exc:
             run.errors[type(exc).__name__] += 1
+            run.failed[question] += 1
             return
-        run.record(started, response.status_code, response.json() if response.status_code == 200 else None)
+        run.record(started, response.status_code, response.json() if response.status_code == 200 else None, question)
         run.workers.add(response.headers.get("x-chatbi-worker", "?"))
         pause = think()
         if pause:
@@ -297,9 +301,11 @@ def main() -> None:
         print(row(f"--workers {workers} ({len(seen)} answered), back to back, {args.duration:.0f} s", back, args.users))
         think = f"think {args.think[0]:g}-{args.think[1]:g} s"
         print(row(f"--workers {workers}, {think}, {args.duration:.0f} s", real, args.realistic_users))
-    errors = baseline.errors + sum((r.errors for _, back, real, _ in runs for r in (back, real)), Counter())
+    phases = [baseline, *(r for _, back, real, _ in runs for r in (back, real))]
+    errors = sum((r.errors for r in phases), Counter())
     if errors:
-        print(f"\nERRORS: {dict(errors)}")
+        failed = sum((r.failed for r in phases), Counter())
+        print(f"\nERRORS: {dict(errors)}; most failed questions: {failed.most_common(5)}")
         sys.exit(1)
 
 
