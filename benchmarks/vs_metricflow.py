@@ -118,29 +118,35 @@ semantic_models:
       - {name: category, type: categorical}
 
 metrics:
-  - {name: gmv, type: simple, type_params: {measure: revenue_sum}}
-  - {name: cogs, type: simple, type_params: {measure: cogs_sum}}
-  - {name: orders, type: simple, type_params: {measure: order_count}}
-  - {name: inventory_value, type: simple, type_params: {measure: inventory_value_sum}}
-  - {name: stockout_row_count, type: simple, type_params: {measure: stockout_rows}}
-  - {name: inventory_row_count, type: simple, type_params: {measure: inventory_rows}}
-  - {name: visitors, type: simple, type_params: {measure: visitors_sum}}
+  - {name: gmv, label: gmv, type: simple, type_params: {measure: revenue_sum}}
+  - {name: cogs, label: cogs, type: simple, type_params: {measure: cogs_sum}}
+  - {name: orders, label: orders, type: simple, type_params: {measure: order_count}}
+  - {name: inventory_value, label: inventory_value, type: simple, type_params: {measure: inventory_value_sum}}
+  - {name: stockout_row_count, label: stockout_row_count, type: simple, type_params: {measure: stockout_rows}}
+  - {name: inventory_row_count, label: inventory_row_count, type: simple, type_params: {measure: inventory_rows}}
+  - {name: visitors, label: visitors, type: simple, type_params: {measure: visitors_sum}}
   - name: gross_margin
+    label: gross_margin
     type: derived
     type_params: {expr: (gmv - cogs) / gmv, metrics: [gmv, cogs]}
   - name: dio
+    label: dio
     type: ratio
     type_params: {numerator: inventory_value, denominator: cogs}
   - name: stockout_rate
+    label: stockout_rate
     type: ratio
     type_params: {numerator: stockout_row_count, denominator: inventory_row_count}
   - name: conversion_rate
+    label: conversion_rate
     type: ratio
     type_params: {numerator: orders, denominator: visitors}
   - name: gmv_previous
+    label: gmv_previous
     type: derived
     type_params: {expr: gmv_py, metrics: [{name: gmv, offset_window: 1 year, alias: gmv_py}]}
   - name: gmv_growth
+    label: gmv_growth
     type: derived
     type_params: {expr: gmv / gmv_py - 1, metrics: [gmv, {name: gmv, offset_window: 1 year, alias: gmv_py}]}
 """
