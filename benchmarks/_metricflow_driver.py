@@ -22,7 +22,7 @@ def main() -> None:
     engine = config.mf
     out = []
     for spec in json.load(sys.stdin):
-        def plan() -> str:
+        def plan(spec: dict = spec) -> str:
             request = MetricFlowQueryRequest.create(
                 metric_names=spec["metrics"], group_by_names=spec["group_by"], where_constraints=[spec["where"]],
                 order_by_names=spec.get("order_by"), limit=spec.get("limit"))

@@ -26,7 +26,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -227,8 +226,8 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, columns: list[str]) -> list[
 def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
     if len(a) != len(b):
         return False
-    for left, right in zip(a, b):
-        for x, y in zip(left, right):
+    for left, right in zip(a, b, strict=True):
+        for x, y in zip(left, right, strict=True):
             if isinstance(x, float) and isinstance(y, float):
                 if not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9):
                     return False
@@ -276,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if done.returncode != 0:
         print(done.stderr[-4000:], file=sys.stderr)
         return 1
-    planned = dict(zip([n for n, _ in cases], json.loads(done.stdout)))
+    planned = dict(zip([n for n, _ in cases], json.loads(done.stdout), strict=True))
 
     model = load_model()
     con = duckdb.connect(str(db_copy), read_only=True)
