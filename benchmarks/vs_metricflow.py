@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from benchmarks.semantic_layer_bench import CASES
+from benchmarks.semantic_layer_bench import CASES, _time
 from semantic_layer.compiler import compile_query
 from semantic_layer.semantic_model import load_model
 
@@ -239,12 +239,6 @@ def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
 def on_base_tables(sql: str) -> str:
     """MetricFlow's SQL with the dbt views (catalog.mf.table) replaced by the contract's base tables."""
     return re.sub(r'(?:"?[\w-]+"?\.)?"?mf"?\.(?="?(?:' + "|".join(TABLES) + r')\b)', "main.", sql)
-
-
-def _time(con: duckdb.DuckDBPyConnection, sql: str) -> float:
-    started = time.perf_counter()
-    con.execute(sql).fetchall()
-    return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> int:
