@@ -33,8 +33,6 @@ RANKING_SHOWN = 10
 _COMPARE = {"yoy": {"zh": "同比", "en": "YoY"}, "pop": {"zh": "环比", "en": "vs previous period"}}
 _NO_VALUE = {"zh": "无数据", "en": "n/a"}
 _BLANK_MEMBER = {"zh": "(空)", "en": "(none)"}
-#: How a filter on these dimensions reads; others read "品类: 面膜" / "category: Face mask".
-_FILTER_STYLE = {"channel": {"zh": "{}", "en": "{}"}, "channel_type": {"zh": "{}渠道", "en": "{} channels"}}
 
 
 def join_names(names: Sequence[str], language: str) -> str:
@@ -146,9 +144,10 @@ class _Composer:
 
     def filter_phrase(self, item: Filter) -> str:
         names = join_names([self.member(item.dimension, m) for m in item.members], self.language)
-        style = _FILTER_STYLE.get(item.dimension)
+        dim = self.model.dimensions.get(item.dimension)
+        style = dim.filter_phrase if dim is not None else None
         if style is not None:
-            phrase = style[self.language].format(names)
+            phrase = (style.zh if self.zh else style.en).format(names)
             return (("不含" if self.zh else "excluding ") + phrase) if item.exclude else phrase
         dimension = self.key_name(item.dimension)
         if item.exclude:

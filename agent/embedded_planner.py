@@ -26,7 +26,8 @@ from agent.messages import join_names, say
 from agent.metric_format import format_period
 from agent.phrases import compile_pattern
 from agent.plan import AttributePlan, Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
-from agent.question import Parsed, Rank, parse, wants_each, wants_total
+from agent.question import parse, wants_each, wants_total
+from agent.reading import Parsed, Rank
 from agent.vocabulary import Vocabulary, detect_language
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
 from semantic_layer.master_data import KINDS, MasterData, Member
@@ -38,8 +39,6 @@ Language = Literal["zh", "en"]
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse
 
 #: Offered when a question names no metric at all.
-_POPULAR = ("gmv", "gross_margin", "units_sold", "orders", "dio", "stockout_rate")
-_CHANNEL_FAMILY = {"channel", "channel_type"}
 _MEMBER_KINDS = frozenset(KINDS)
 _ORDINALS = {
     "1": 0, "一": 0, "first": 0, "1st": 0, "2": 1, "二": 1, "两": 1, "second": 1, "2nd": 1,
@@ -65,9 +64,10 @@ class EmbeddedPlanner:
         master: MasterData,
         tool_triggers: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
     ) -> None:
-        from tools.registry import triggers
+        from tools.registry import scopes, triggers
 
         self.model = model
+        self.scopes = scopes()
         self.master = master
         self.triggers = {
             (tool, ask): compile_pattern("|".join(f"(?:{p})" for p in patterns))
@@ -99,8 +99,8 @@ class EmbeddedPlanner:
         if cues.GREETING.match(folded):
             return Refuse(reason="out_of_scope", text=say("greeting", language) + say("help", language))
         parsed = parse(text, self.vocabulary, self.master, today)
-        read_as = self._read_near_misses(parsed)
-        tool = self._tool_call(folded, parsed)
+        parsed, read_as = self._read_near_misses(parsed)
+        tool = self._tool_call(parsed)
         if tool is not None:
             return tool
         if not parsed.metrics and not parsed.ambiguous_metric and not parsed.out_of_scope:
@@ -129,7 +129,7 @@ class EmbeddedPlanner:
             return self._clarify_periods(self._fresh(parsed, text, today), parsed.disjoint, user, language)
         return _noted(self._finish(self._fresh(parsed, text, today), parsed, user, language), read_as, language)
 
-    def _clarify_periods(self, query: dict, periods: list[Period], user: Principal, language: Language) -> PlanT:
+    def _clarify_periods(self, query: dict, periods: tuple[Period, ...], user: Principal, language: Language) -> PlanT:
         """ "1月和3月的销售额": one query cannot leave February out; each period is an option, and the
         whole span by its grain the last (said as such, so nobody reads it as the two months alone)."""
         options: list[ClarifyOption] = []
@@ -155,16 +155,17 @@ class EmbeddedPlanner:
     def _relations(self) -> tuple[str, ...]:
         return tuple({e.table.casefold().rsplit(".", 1)[-1] for e in self.model.entities.values()})
 
-    def _read_near_misses(self, parsed: Parsed) -> list[Reading]:
+    def _read_near_misses(self, parsed: Parsed) -> tuple[Parsed, list[Reading]]:
         """Apply each leftover word that is close to exactly one name of the model ("面模" -> 面膜);
-        the words applied leave ``parsed.leftover``, and the answer says how they were read."""
+        the words applied leave the leftover, and the answer says how they were read."""
         applied: list[Reading] = []
         for glued, metric_id in parsed.glued:
             # "毛利律" is 毛利率 mistyped, not 毛利 and a stray character
             close = [r for r in self.near.readings(glued, with_skus=False) if r.close and r.kind == "metric"]
             if len(close) == 1 and close[0].metric != metric_id and metric_id in parsed.metrics:
                 assert close[0].metric is not None
-                parsed.metrics[parsed.metrics.index(metric_id)] = close[0].metric
+                metrics = tuple(close[0].metric if m == metric_id else m for m in parsed.metrics)
+                parsed = parsed.model_copy(update={"metrics": metrics})
                 applied.append(close[0])
         kept: list[str] = []
         words = parsed.leftover.split()
@@ -177,22 +178,21 @@ class EmbeddedPlanner:
                     continue
                 close = [r for r in self.near.readings(phrase, with_skus=False) if r.close]
                 if len(close) == 1 and (close[0].kind == "member" or close[0].metric not in parsed.metrics):
-                    _apply(parsed, close[0])
+                    parsed = _apply(parsed, close[0])
                     applied.append(close[0])
                     i += span
                     break
             else:
                 kept.append(words[i])
                 i += 1
-        parsed.leftover = " ".join(kept)
-        return applied
+        return parsed.model_copy(update={"leftover": " ".join(kept)}), applied
 
     # -- decisions -------------------------------------------------------------------
     def _no_metric(self, parsed: Parsed, text: str, today: dt.date, user: Principal, language: Language) -> PlanT:
         if parsed.out_of_scope:
             return Refuse(reason="out_of_scope", text=say("out_of_scope", language) + say("help", language))
         if parsed.ambiguous_member is not None:
-            base = self._fresh(parsed, text, today, metrics=[_POPULAR[0]])
+            base = self._fresh(parsed, text, today, metrics=list(self.vocabulary.phrases.suggested_metrics[:1]))
             return self._clarify_member(base, *parsed.ambiguous_member, language)
         if parsed.leftover:
             suggestions = self.vocabulary.metric_suggestions(parsed.leftover)
@@ -206,11 +206,11 @@ class EmbeddedPlanner:
             return Refuse(reason="unsupported", text=say("why_nothing", language))
         if parsed.empty:
             return Refuse(reason="out_of_scope", text=say("out_of_scope", language) + say("help", language))
-        base = self._fresh(parsed, text, today, metrics=[_POPULAR[0]])
-        options = [self._option_for_metric(base, m, language) for m in _POPULAR]
-        return Clarify(
-            text=say("which_metric", language, options=self._metric_names(list(_POPULAR), language)), options=options
-        )
+        suggested = list(self.vocabulary.phrases.suggested_metrics)
+        base = self._fresh(parsed, text, today, metrics=suggested[:1])
+        options = [self._option_for_metric(base, m, language) for m in suggested]
+        names = self._metric_names(suggested, language)
+        return Clarify(text=say("which_metric", language, options=names), options=options)
 
     def _fresh(self, parsed: Parsed, text: str, today: dt.date, metrics: list[str] | None = None) -> dict:
         metrics = list(
@@ -219,15 +219,16 @@ class EmbeddedPlanner:
         if parsed.why or parsed.trend or parsed.components:
             metrics = _with_components(self.model, metrics)
         dimensions = list(parsed.dimensions)
-        if parsed.store_word and parsed.store_marked and "store" not in dimensions:
-            dimensions.append("store")  # "深圳 stores x category": the stores are a breakdown too
+        outlets = self.vocabulary.roles.outlets
+        if parsed.store_word and parsed.store_marked and outlets and outlets.dimension not in dimensions:
+            dimensions.append(outlets.dimension)  # "深圳 stores x category": the stores are a breakdown too
         each_store = parsed.store_word and parsed.distributive and not dimensions  # "天津和成都的门店分别"
         if not wants_total(text) and (wants_each(text) or parsed.rank is not None) and not each_store:
             many = [f.dimension for f in parsed.filters if len(f.members) > 1 and not f.exclude]
             dimensions += [d for d in many[:1] if d not in dimensions]
         marked = parsed.store_marked or parsed.distributive or parsed.rank is not None
-        if not dimensions and parsed.store_word and marked:
-            dimensions = ["store"]  # "每家实体店", "each of our Shenzhen stores", "转化率最低的3家门店"
+        if not dimensions and parsed.store_word and marked and outlets:
+            dimensions = [outlets.dimension]  # "每家实体店", "each of our Shenzhen stores", "转化率最低的3家门店"
         filters = [f.model_dump() for f in parsed.filters]
         if parsed.share and not dimensions and not parsed.grain:
             # "天猫的销售额占比": the channel's part of all channels, so every channel is a row
@@ -235,8 +236,9 @@ class EmbeddedPlanner:
             if named is not None:
                 dimensions = [named["dimension"]]
                 filters.remove(named)
-        if parsed.rank is not None and parsed.rank.limit is not None and not dimensions and not parsed.grain:
-            dimensions = ["sku"]  # "销量前10" means the top 10 products
+        items = self.vocabulary.roles.ranked_items
+        if parsed.rank is not None and parsed.rank.limit is not None and not dimensions and not parsed.grain and items:
+            dimensions = [items]  # "销量前10" means the top 10 products
         grain = parsed.grain
         period = parsed.period
         if grain is None and parsed.trend:
@@ -275,8 +277,9 @@ class EmbeddedPlanner:
         if parsed.period is not None:
             query["period"] = parsed.period.model_dump(mode="json")
         for new in parsed.filters:
-            family = _CHANNEL_FAMILY if new.dimension in _CHANNEL_FAMILY else {new.dimension}
-            query["filters"] = [f for f in query["filters"] if f["dimension"] not in family] + [new.model_dump()]
+            family = self.vocabulary.roles.family_of(new.dimension)
+            kept = [f for f in query["filters"] if self.vocabulary.roles.family_of(f["dimension"]) != family]
+            query["filters"] = [*kept, new.model_dump()]
         if parsed.dimensions:
             keep = query["dimensions"] if parsed.add_cue else []
             query["dimensions"] = keep + [d for d in parsed.dimensions if d not in keep]
@@ -296,34 +299,35 @@ class EmbeddedPlanner:
         if parsed.rank is not None:
             if parsed.dimensions and parsed.grain is None:
                 query["grain"] = None  # "top 3 SKUs" after a weekly view ranks SKUs, not weeks
-            if not query["dimensions"] and not query["grain"]:
-                query["dimensions"] = ["sku"]
+            items = self.vocabulary.roles.ranked_items
+            if not query["dimensions"] and not query["grain"] and items:
+                query["dimensions"] = [items]
             query.update(self._order(parsed.rank, query["metrics"][0]))
         elif query.get("order_by") and query["order_by"]["field"] not in query["metrics"]:
             query["order_by"]["field"] = query["metrics"][0]
         return query
 
-    def _tool_call(self, folded: str, parsed: Parsed) -> ToolCall | None:
+    def _tool_call(self, parsed: Parsed) -> ToolCall | None:
         """Decisions rather than numbers: 补货建议, 定价, 现金转换周期分析, 账龄 go to the analysis tools."""
-        if self._asks("replenishment", "slow_list", folded):
-            return ToolCall(tool="replenishment", arguments={**self._scope(parsed), "actions": ["slow_mover"]})
-        overstock = self._asks("replenishment", "overstock", folded)
-        if self._asks("replenishment", "replenish", folded) or (overstock and not parsed.metrics):
-            arguments = self._scope(parsed)
+        if self._asks("replenishment", "slow_list", parsed):
+            return ToolCall(
+                tool="replenishment", arguments={**self._scope("replenishment", parsed), "actions": ["slow_mover"]}
+            )
+        overstock = self._asks("replenishment", "overstock", parsed)
+        if self._asks("replenishment", "replenish", parsed) or (overstock and not parsed.metrics):
+            arguments = self._scope("replenishment", parsed)
             if overstock:
                 arguments["actions"] = ["overstock"]
-            elif self._asks("replenishment", "order_now", folded):
+            elif self._asks("replenishment", "order_now", parsed):
                 arguments["actions"] = ["order_now"]
             return ToolCall(tool="replenishment", arguments=arguments)
-        if self._asks("elasticity", "price", folded):
-            arguments = {k: v for k, v in self._scope(parsed).items() if k in ("category", "sku_ids")}
+        if self._asks("elasticity", "price", parsed):
+            arguments = self._scope("elasticity", parsed)
             if "sku_ids" in arguments:
                 arguments["level"] = "sku"
             return ToolCall(tool="elasticity", arguments={**arguments, **self._dates(parsed)})
-        if "ar_over_60_share" in parsed.metrics:
-            return None
-        focus = next((f for f in ("ar_aging", "ap_aging") if self._asks("ccc", f, folded)), None)
-        if focus is not None or self._asks("ccc", "overview", folded):
+        focus = next((f for f in ("ar_aging", "ap_aging") if self._asks("ccc", f, parsed)), None)
+        if focus is not None or self._asks("ccc", "overview", parsed):
             arguments = {**self._dates(parsed), "focus": focus or "overview"}
             if parsed.grain in ("month", "quarter"):
                 arguments["grain"] = parsed.grain
@@ -344,14 +348,14 @@ class EmbeddedPlanner:
             return None
         if len(dims) > 1 and not named:
             options = [ClarifyOption(label=f"{self._dimension_name(d, language)} ({d})", plan=plan)
-                       for d in dims if isinstance(plan := self._attribute_plan(d, words, parsed, text), AttributePlan)]  # fmt: skip
+                       for d in dims if isinstance(plan := self._attribute_plan(d, words, parsed, text)[0], AttributePlan)]  # fmt: skip
             if len(options) > 1:
                 return Clarify(text=say("which_dimension", language), options=options)
         dimension = named[0] if named else dims[0]
-        plan = self._attribute_plan(dimension, words, parsed, text)
-        if parsed.leftover:
+        plan, leftover = self._attribute_plan(dimension, words, parsed, text)
+        if leftover:
             understood = say("listing", language, dimension=self._dimension_name(dimension, language))
-            quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in parsed.leftover.split()], language)
+            quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in leftover.split()], language)
             text = say("not_understood", language, reading=understood, words=quoted)
             label = say("without_words", language, words=quoted, reading=understood)
             return Clarify(text=text, options=[ClarifyOption(label=label, plan=plan)])
@@ -359,7 +363,9 @@ class EmbeddedPlanner:
 
     def _attribute_plan(
         self, dimension: str, words: list[tuple[tuple[str, str], ...]], parsed: Parsed, text: str
-    ) -> AttributePlan:
+    ) -> tuple[AttributePlan, str]:
+        """The listing, and the words of the question still unread once an amount ("60天") is a condition."""
+        leftover = parsed.leftover
         attributes = list(dict.fromkeys(a for word in words for dim, a in word if dim == dimension))
         declared = {a.name: a for a in self.model.dimensions[dimension].attributes}
         conditions = []
@@ -369,7 +375,7 @@ class EmbeddedPlanner:
             # "账期60天的供应商", "60-day payment terms", "交期超过30天": a condition on the attribute named
             op = next((o for o, pattern in cues.AMOUNT_OPS if pattern.search(amount.group(0))), "=")
             conditions.append({"attribute": numeric[0], "op": op, "value": float(amount["n"])})
-            parsed.leftover = " ".join(w for w in parsed.leftover.split() if w not in amount.group(0))
+            leftover = " ".join(w for w in leftover.split() if w not in amount.group(0))
         dates = [a for a in attributes if declared[a].format == "date"] or [
             a.name for a in declared.values() if a.format == "date"
         ]
@@ -393,27 +399,36 @@ class EmbeddedPlanner:
             query["order_by"] = {"field": attributes[0], "descending": descending}
             # "账期最长的供应商": all of them, longest first; a number named ("账期最长的3家") is a limit
             query["limit"] = parsed.rank.limit if parsed.rank.limit and parsed.rank.limit > 1 else None
-        return AttributePlan(query=AttributeQuery.model_validate(query))
+        return AttributePlan(query=AttributeQuery.model_validate(query)), leftover
 
-    def _asks(self, tool: str, ask: str, folded: str) -> bool:
+    def _asks(self, tool: str, ask: str, parsed: Parsed) -> bool:
+        """A trigger of ``tool`` that is not part of a metric the question names: "应收账龄超过60天的占比"
+        asks for the number the phrase book's words name, not for the aging tool. A trigger overlapping a
+        metric phrase, or inside a metric's name ("AR aging over 60"), is the metric's."""
         pattern = self.triggers.get((tool, ask))
-        return pattern is not None and pattern.search(folded) is not None
+        if pattern is None:
+            return False
+        for m in pattern.finditer(parsed.text):
+            s, e = m.span()
+            inside = (
+                (s < pe and ps < e) if phrase else (ps <= s and e <= pe) for ps, pe, phrase in parsed.metric_spans
+            )
+            if not any(inside):
+                return True
+        return False
 
-    @staticmethod
-    def _scope(parsed: Parsed) -> dict:
-        """The SKUs a tool should look at, from the members the question names."""
+    def _scope(self, tool: str, parsed: Parsed) -> dict:
+        """What a tool should look at, from the members the question names and the tool's own declaration."""
         arguments: dict = {}
+        declared = self.scopes.get(tool, {})
         for f in parsed.filters:
-            if f.exclude:
+            argument, many = declared.get(f.dimension, (None, False))
+            if f.exclude or argument is None:
                 continue
-            if f.dimension == "category" and len(f.members) == 1:
-                arguments["category"] = f.members[0]
-            elif f.dimension == "brand" and len(f.members) == 1:
-                arguments["brand"] = f.members[0]
-            elif f.dimension == "sku":
-                arguments["sku_ids"] = list(f.members)
-            elif f.dimension == "warehouse" and len(f.members) == 1:
-                arguments["warehouse_id"] = f.members[0]
+            if many:
+                arguments[argument] = list(f.members)
+            elif len(f.members) == 1:
+                arguments[argument] = f.members[0]
         return arguments
 
     @staticmethod
@@ -435,7 +450,7 @@ class EmbeddedPlanner:
 
     def _finish(self, query: dict, parsed: Parsed, user: Principal, language: Language) -> PlanT:
         """Ask back about an ambiguous word, or validate the query against the model and the role."""
-        _drop_promotions_not_taken(self.model, query, parsed)
+        parsed = _drop_promotions_not_taken(self.model, query, parsed)
         _promotions_in_period(query, parsed)
         if parsed.ambiguous_metric is not None:
             word, ids = parsed.ambiguous_metric
@@ -467,9 +482,8 @@ class EmbeddedPlanner:
         options: list[ClarifyOption] = []
         readings = next((r for r in (self.near.readings(w) for w in words) if r), [])
         for reading in readings:
-            parsed = Parsed(metrics=list(plan.metrics), filters=[f.model_copy(deep=True) for f in plan.filters])
-            _apply(parsed, reading)
-            changed = plan.model_copy(update={"metrics": parsed.metrics, "filters": parsed.filters})
+            read = _apply(Parsed(metrics=tuple(plan.metrics), filters=tuple(plan.filters)), reading)
+            changed = plan.model_copy(update={"metrics": list(read.metrics), "filters": list(read.filters)})
             options.append(ClarifyOption(label=self._reading_label(reading, language), plan=QueryPlan(query=changed)))
         quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in words], language)
         understood = self._describe(plan, language)
@@ -615,16 +629,14 @@ class EmbeddedPlanner:
         return dim.name_zh if language == "zh" else dim.name_en
 
 
-def _apply(parsed: Parsed, reading: Reading) -> None:
+def _apply(parsed: Parsed, reading: Reading) -> Parsed:
     """Use a near miss as what it resembles: a member as a filter, a metric as a metric asked for."""
     if reading.member is not None:
-        found = next((f for f in parsed.filters if f.dimension == reading.member.kind and not f.exclude), None)
-        if found is None:
-            parsed.filters.append(Filter(dimension=reading.member.kind, members=[reading.member.key], exclude=False))
-        elif reading.member.key not in found.members:
-            found.members.append(reading.member.key)
-    elif reading.metric is not None and reading.metric not in parsed.metrics:
-        parsed.metrics.append(reading.metric)
+        filters = parsed.with_filter(reading.member.kind, reading.member.key, exclude=False)
+        return parsed.model_copy(update={"filters": filters})
+    if reading.metric is not None:
+        return parsed.model_copy(update={"metrics": parsed.with_metric(reading.metric)})
+    return parsed
 
 
 def _noted(plan: PlanT, applied: list[Reading], language: Language) -> PlanT:
@@ -648,29 +660,33 @@ def _option_keys(option: ClarifyOption) -> set[str]:
     return set(query.metrics) | {member for f in query.filters for member in f.members}
 
 
-def _drop_promotions_not_taken(model: SemanticModel, query: dict, parsed: Parsed) -> None:
-    """An event word ("双11") next to a metric that promotions do not cut (marketing spend) is
+def _drop_promotions_not_taken(model: SemanticModel, query: dict, parsed: Parsed) -> Parsed:
+    """An event word ("双11") next to a metric that its promotions do not cut (marketing spend) is
     not a filter it can take: leave it out, and the answer says it was left out."""
     if not parsed.promotion_words:
-        return
-    if all("promotion" in model.metric_dimensions(m) for m in query["metrics"] if m in model.metrics):
-        return
-    query["filters"] = [f for f in query["filters"] if f["dimension"] != "promotion"]
-    parsed.leftover = " ".join([parsed.leftover, *parsed.promotion_words]).strip()
+        return parsed
+    named = {key for key, _ in parsed.promotion_starts}
+    filters = [f for f in query["filters"] if not set(f["members"]) & named]
+    dropped = {f["dimension"] for f in query["filters"]} - {f["dimension"] for f in filters}
+    if all(d in model.metric_dimensions(m) for d in dropped for m in query["metrics"] if m in model.metrics):
+        return parsed
+    query["filters"] = filters
+    return parsed.model_copy(update={"leftover": " ".join([parsed.leftover, *parsed.promotion_words]).strip()})
 
 
 def _promotions_in_period(query: dict, parsed: Parsed) -> None:
     """ "去年双11": of the promotions an event word names, those that start in the period (or in
     the six weeks before it, for sales still running into it); all of them if none does."""
-    if not parsed.promotion_starts:
+    starts = dict(parsed.promotion_starts)
+    if not starts:
         return
     period = Period.model_validate(query["period"])
     earliest = period.start - dt.timedelta(days=42)
     for f in query["filters"]:
-        if f["dimension"] == "promotion":
+        if set(f["members"]) & starts.keys():
             kept = [
                 key for key in f["members"]
-                if (starts := parsed.promotion_starts.get(key)) is None or earliest <= starts <= period.end
+                if (start := starts.get(key)) is None or earliest <= start <= period.end
             ]  # fmt: skip
             f["members"] = kept or f["members"]
 

@@ -17,7 +17,7 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Levenshtein
@@ -26,8 +26,6 @@ from agent.vocabulary import Vocabulary, is_cjk
 from semantic_layer.master_data import Kind, MasterData, Member
 from semantic_layer.phrase_index import normalize
 
-#: Member kinds whose names are short words people type (SKU names are matched by containment).
-_WORD_KINDS: tuple[Kind, ...] = ("category", "brand", "city", "region", "store", "warehouse", "channel")
 _HOMOPHONE_COST = 0.25
 _CLOSE_RATIO = 88.0
 _CANDIDATE_RATIO = 75.0
@@ -54,8 +52,8 @@ class NearMisses:
     @functools.cached_property
     def _surfaces(self) -> list[tuple[str, Reading]]:
         out: list[tuple[str, Reading]] = []
-        for kind in _WORD_KINDS:
-            for member in self.master.members(kind):
+        for kind in self.vocabulary.roles.typo_names:
+            for member in self.master.members(cast(Kind, kind)):
                 for name in {member.name, member.name_en} - {None}:
                     assert name is not None
                     out.append((normalize(name), Reading("", name, "member", member=member)))
@@ -72,7 +70,8 @@ class NearMisses:
         starts: list[int] = []
         owners: list[Member] = []
         at = 0
-        for member in self.master.members("sku"):
+        kinds = self.vocabulary.roles.typo_within
+        for member in (m for kind in kinds for m in self.master.members(cast(Kind, kind))):
             for name in (member.name, member.name_en):
                 if name:
                     line = normalize(name)

@@ -1,5 +1,6 @@
 """The planner's phrase book from the model folder (``planner/phrases.yaml``): metric phrases,
-fallbacks, metric-like words the model does not define, snapshot words and scope words.
+fallbacks, metric-like words the model does not define, snapshot words, scope words and the roles
+some dimensions play in how people ask (which dimension a shared name means, what "前10" lists).
 
 They are domain words (which metric "能卖几天" asks for), so they live beside the model, not in
 planner code: a phrase added there is askable at once. Loading checks that every metric named
@@ -37,8 +38,55 @@ class _MetricPhrase(BaseModel):
     patterns: list[str] = Field(min_length=1)
 
 
+class _Outlets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dimension: str
+    words: str  # a member name ending in one of these names shops ("实体店", "offline stores")
+    members_of: list[str] = []
+
+
+class DimensionRoles(BaseModel):
+    """How the planner uses some dimensions; every name is one of the model's dimensions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mention_priority: list[str] = []  # a name shared by members of several dimensions: the one meant, first
+    named_all: list[str] = []  # a name shared by several members of these names all of them ("双11")
+    ranked_items: str | None = None  # what a ranking with a number and no breakdown lists ("销量前10")
+    outlets: _Outlets | None = None  # "每家实体店": a breakdown by shops
+    families: list[tuple[str, str]] = []  # (coarse, fine): "线上和线下" reads 线下 as the coarse member
+    typo_names: list[str] = []  # short member names people type: a near miss is a typo of a whole name
+    typo_within: list[str] = []  # long member names (products): a word is looked for inside them
+
+    def priority(self, dimension: str) -> int:
+        order = self.mention_priority
+        return order.index(dimension) if dimension in order else len(order)
+
+    def family_of(self, dimension: str) -> str:
+        """The coarse dimension of ``dimension``'s family, or itself: a filter on either names the other's kind."""
+        return next((coarse for coarse, fine in self.families if dimension in (coarse, fine)), dimension)
+
+    def names_outlets(self, dimension: str, name: str) -> bool:
+        outlets = self.outlets
+        return (
+            outlets is not None
+            and dimension in outlets.members_of
+            and re.search(outlets.words, name.casefold()) is not None
+        )
+
+    def dimensions(self) -> set[str]:
+        named = {*self.mention_priority, *self.named_all, *(d for f in self.families for d in f)}
+        named |= {*self.typo_names, *self.typo_within}
+        if self.ranked_items:
+            named.add(self.ranked_items)
+        if self.outlets is not None:
+            named |= {self.outlets.dimension, *self.outlets.members_of}
+        return named
+
+
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    dimension_roles: DimensionRoles = DimensionRoles()
+    suggested_metrics: list[str] = []
     metric_phrases: list[_MetricPhrase] = []
     metric_fallbacks: list[_MetricPhrase] = []
     unknown_metrics: list[str] = []
@@ -50,9 +98,15 @@ class Phrases:
     """Compiled patterns; ``None`` for a kind of phrase the file does not declare."""
 
     def __init__(self, data: _File, model: SemanticModel) -> None:
-        for entry in (*data.metric_phrases, *data.metric_fallbacks):
-            if entry.metric not in model.metrics:
-                raise ModelError(f"{PHRASES_FILE}: metric '{entry.metric}' is not defined in the model")
+        for metric_id in [*(e.metric for e in (*data.metric_phrases, *data.metric_fallbacks)), *data.suggested_metrics]:
+            if metric_id not in model.metrics:
+                raise ModelError(f"{PHRASES_FILE}: metric '{metric_id}' is not defined in the model")
+        #: what "which metric?" offers when a question names none: the file's, else the model's first
+        self.suggested_metrics = tuple(data.suggested_metrics or list(model.metrics)[:6])
+        unknown = sorted(data.dimension_roles.dimensions() - set(model.dimensions))
+        if unknown:
+            raise ModelError(f"{PHRASES_FILE}: dimension_roles name dimensions the model does not define: {unknown}")
+        self.roles = data.dimension_roles
         try:
             self.metric_phrases = tuple((_alternation(e.patterns), e.metric) for e in data.metric_phrases)
             self.metric_fallbacks = tuple((_alternation(e.patterns), e.metric) for e in data.metric_fallbacks)
@@ -68,10 +122,17 @@ class Phrases:
         return cls(_read((directory or model.folder or MODEL_DIR) / PHRASES_FILE), model)
 
 
-@functools.lru_cache(maxsize=8)
 def _read(path: Path) -> _File:
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return _File()
+    return _read_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_version(path: Path, mtime_ns: int, size: int) -> _File:
+    """One version of the file: an edited phrase book is read again, an unchanged one once."""
     try:
         return _File.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
     except (yaml.YAMLError, ValidationError) as exc:

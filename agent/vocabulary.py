@@ -37,6 +37,7 @@ class Vocabulary:
     ) -> None:
         self.model = model
         self.phrases = phrases or Phrases.load(model)
+        self.roles = self.phrases.roles
         self.index: PhraseIndex[Term] = PhraseIndex()
         self.events: PhraseIndex[Term] = PhraseIndex()
         for event in model.events:

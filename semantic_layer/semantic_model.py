@@ -104,6 +104,9 @@ class Dimension(_Strict):
     label: Label | None = None
     members: list[Member] = []
     attributes: list[Attribute] = []
+    #: How a filter on this dimension reads in an answer, "{}" standing for the members ("{}渠道");
+    #: without it a filter reads "品类: 面膜" / "category: Face mask".
+    filter_phrase: Label | None = None
 
     def member(self, code: str) -> Member | None:
         return next((m for m in self.members if m.code == code), None)

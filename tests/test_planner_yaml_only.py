@@ -106,3 +106,58 @@ def test_customers_are_named_from_the_warehouse_through_the_model(demo_db: Path)
     query = query_of(planner, "2025年6月30日天猫结算账户的应收余额")
     assert query.metrics == ["ar_balance"]
     assert [(f.dimension, f.members) for f in query.filters] == [("customer", ["cus_tmall"])]
+
+
+def _set_role(folder: Path, line: str, new: str) -> None:
+    book = folder / "planner" / "phrases.yaml"
+    text = book.read_text(encoding="utf-8")
+    assert line in text
+    book.write_text(text.replace(line, new, 1), encoding="utf-8")
+
+
+def test_what_a_bare_ranking_lists_is_the_models_choice(folder: Path, demo_db: Path) -> None:
+    assert query_of(planner_for(load_model(), demo_db), "上个月销量前3").dimensions == ["sku"]
+    _set_role(folder, "  ranked_items: sku\n", "  ranked_items: category\n")
+    assert query_of(planner_for(load_model(folder), demo_db), "上个月销量前3").dimensions == ["category"]
+
+
+def test_the_dimension_a_shared_name_means_is_the_models_choice(folder: Path, demo_db: Path) -> None:
+    # "上海" made a nickname of the Shanghai warehouse as well as the city: the phrase book says which
+    dims = folder / "dimensions.yaml"
+    dims.write_text(dims.read_text(encoding="utf-8").replace("sh仓, sh dc,", "sh仓, sh dc, 上海,"), encoding="utf-8")
+    city_first = query_of(planner_for(load_model(folder), demo_db), "上海上个月的销售额")
+    assert [(f.dimension, f.members) for f in city_first.filters] == [("city", ["上海"])]
+    _set_role(
+        folder,
+        "city, region, category, brand, store, warehouse, sku]",
+        "warehouse, city, region, category, brand, store, sku]",
+    )
+    warehouse_first = query_of(planner_for(load_model(folder), demo_db), "上海上个月的库存件数")
+    assert [(f.dimension, f.members) for f in warehouse_first.filters] == [("warehouse", ["wh_sh"])]
+
+
+def test_a_dimension_role_naming_no_dimension_fails_at_load(folder: Path) -> None:
+    from agent.phrases import Phrases
+    from semantic_layer.semantic_model import ModelError
+
+    _set_role(folder, "  ranked_items: sku\n", "  ranked_items: product\n")
+    with pytest.raises(ModelError, match="product"):
+        Phrases.load(load_model(folder))
+
+
+def test_how_a_filter_reads_in_the_answer_comes_from_the_model(folder: Path, demo_db: Path) -> None:
+    from agent.assistant import Assistant
+
+    dims = folder / "dimensions.yaml"
+    dims.write_text(
+        dims.read_text(encoding="utf-8").replace('filter_phrase: {zh: "{}渠道"', 'filter_phrase: {zh: "{}业务"', 1),
+        encoding="utf-8",
+    )
+    engine = connect(demo_db)
+    try:
+        model = load_model(folder)
+        assistant = Assistant(engine, model=model, planner=planner_for(model, demo_db))
+        assert "(线上业务)" in assistant.ask("2025年12月线上的销售额").text
+        assert "(线上、线下业务)" in assistant.ask("2025年12月线上和线下的销售额").text
+    finally:
+        engine.close()

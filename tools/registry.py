@@ -21,6 +21,10 @@ class Entry:
     module: str
     cls: str
     triggers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: A filter the question names that scopes the tool: dimension -> (argument, takes several members).
+    scope: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    #: How people ask for the tool, for the LLM planner's retrieval (the docstrings are English and technical).
+    words: str = ""
 
 
 _TOOLS: dict[str, Entry] = {
@@ -44,6 +48,13 @@ _TOOLS: dict[str, Entry] = {
                 r"积压|压货|库存过多|库存太多|超储|\boverstock|\btoo much stock\b|\bexcess (?:stock|inventory)\b",
             ),
         },
+        scope={
+            "category": ("category", False),
+            "brand": ("brand", False),
+            "sku": ("sku_ids", True),
+            "warehouse": ("warehouse_id", False),
+        },
+        words="补货 补货建议 订货 进货 备货 下单 安全库存 订货点 restock reorder replenish what to order",
     ),
     "elasticity": Entry(
         "tools.elasticity",
@@ -55,6 +66,8 @@ _TOOLS: dict[str, Entry] = {
                 r"|\bhow (?:should|to) (?:we )?price\b|\braise (?:the )?price|\bcut (?:the )?price",
             ),
         },
+        scope={"category": ("category", False), "sku": ("sku_ids", True)},
+        words="价格弹性 定价 调价 涨价 降价 最优价格 pricing price elasticity optimal price",
     ),
     "ccc": Entry(
         "tools.ccc",
@@ -76,9 +89,19 @@ _TOOLS: dict[str, Entry] = {
                 r"应付(?:账款)?账龄|应付.{0,4}逾期|\b(?:ap|payables?) aging\b|\baging (?:of )?(?:ap|payables)\b|\boverdue (?:bills|payables)\b",
             ),
         },
+        words="现金转换周期 现金周期 营运资金 资金周转 账龄 应收账龄 应付账龄 working capital cash cycle aging",
     ),
 }
 NAMES = tuple(_TOOLS)
+
+
+def scopes() -> dict[str, Mapping[str, tuple[str, bool]]]:
+    """Each tool's arguments that members named in a question fill, by dimension."""
+    return {name: entry.scope for name, entry in _TOOLS.items()}
+
+
+def words(name: str) -> str:
+    return _TOOLS[name].words
 
 
 def triggers() -> dict[str, Mapping[str, tuple[str, ...]]]:

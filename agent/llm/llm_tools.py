@@ -31,12 +31,6 @@ _SENTENCE_END = re.compile(r"(?<=[.。])\s+(?=[A-Z])")
 #: be shown to the user verbatim).
 PLANNER_FIELDS = ("kind", "note")
 SEARCH, RESOLVE = "search_catalog", "resolve_members"
-#: How people ask for the analysis tools, for retrieval: their docstrings are English and technical.
-TOOL_WORDS = {
-    "replenishment": "补货 补货建议 订货 进货 备货 下单 安全库存 订货点 restock reorder replenish what to order",
-    "elasticity": "价格弹性 定价 调价 涨价 降价 最优价格 pricing price elasticity optimal price",
-    "ccc": "现金转换周期 现金周期 营运资金 资金周转 账龄 应收账龄 应付账龄 working capital cash cycle aging",
-}
 QUERY, CLARIFY, REFUSE, SQL = "query_metrics", "ask_clarification", "refuse", "run_sql"
 
 
@@ -111,7 +105,7 @@ def core_tools(dialect: str, sql_fallback: bool) -> list[ToolSpec]:
 def analysis_tools() -> dict[str, ToolSpec]:
     """The analysis tools whose modules import, by name; a tool still being written is skipped. A tool is
     described by its class docstring, else its package's, else its arguments'."""
-    from tools.registry import NAMES, load
+    from tools.registry import NAMES, load, words
 
     specs: dict[str, ToolSpec] = {}
     for name in NAMES:
@@ -123,7 +117,7 @@ def analysis_tools() -> dict[str, ToolSpec]:
             continue
         package = sys.modules.get(".".join(type(tool).__module__.split(".")[:2]))
         docs = [d for d in (type(tool).__doc__, package.__doc__ if package else None, arguments.__doc__) if d]
-        about = " ".join([*map(_first_paragraph, docs), TOOL_WORDS.get(name, "")])
+        about = " ".join([*map(_first_paragraph, docs), words(name)])
         specs[name] = ToolSpec(name, _first_paragraph(docs[0] if docs else name), arguments, tuple(tool.reads), about)
     return specs
 

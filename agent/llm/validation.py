@@ -38,7 +38,6 @@ from semantic_layer.validation import check_query
 
 Language = Literal["zh", "en"]
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
-_CHANNEL_FAMILY = {"channel", "channel_type"}
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 #: Refusals whose fixed wording is complete; the model's own words are not needed for them.
 _FIXED_REFUSALS = {
@@ -138,12 +137,14 @@ class PlanValidator:
         if reading.share and not query.share:
             missed.append("share must be true (the question asks for a share of the total)")
         for wanted in reading.filters:
-            family = _CHANNEL_FAMILY if wanted.dimension in _CHANNEL_FAMILY else {wanted.dimension}
-            if reading.share and family & set(query.dimensions):
+            family_of = self.embedded.vocabulary.roles.family_of
+            family = family_of(wanted.dimension)
+            if reading.share and family in {family_of(d) for d in query.dimensions}:
                 continue  # "天猫的销售额占比": the channel is a row of the breakdown the share is of
             have = {
-                m for f in query.filters if f.dimension in family and f.exclude == wanted.exclude for m in f.members
-            }
+                m for f in query.filters
+                if family_of(f.dimension) == family and f.exclude == wanted.exclude for m in f.members
+            }  # fmt: skip
             lost = [m for m in wanted.members if m not in have]
             if lost:
                 word = "exclude" if wanted.exclude else "filter"

@@ -13,6 +13,11 @@ CONVERSATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 MAX_QUESTION_CHARS = 2000
 
 
+#: A character that is not whitespace, spelled out rather than as \S: schema checkers read \S with
+#: JavaScript's whitespace, the server strips with Python's (U+001C-U+001F, U+0085 differ).
+_NOT_BLANK = r"[^\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
 class AskRequest(BaseModel):
     """``POST /v1/ask``: a question, and the conversation it continues (a new one when omitted)."""
 
@@ -22,7 +27,12 @@ class AskRequest(BaseModel):
         }
     )
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="In Chinese or English.")
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        description="In Chinese or English; not blank.",
+        json_schema_extra={"pattern": _NOT_BLANK},
+    )
     conversation_id: str | None = Field(
         default=None,
         pattern=CONVERSATION_ID,
