@@ -84,10 +84,10 @@ def main() -> None:
     finally:
         assistant.close()
     if args.pg:
-        from engines.pg_load import load_duckdb_into_postgres
+        from engines.load import load_demo
 
         rows.append(("PostgreSQL query timeout", TIMEOUT_S, timed(query_timeout(args.pg), args.repeat)))
-        load = timed(lambda: load_duckdb_into_postgres(args.db, args.pg, schema="chatbi_deadlines_bench"), 1)
+        load = timed(lambda: load_demo(args.db, args.pg, schema="chatbi_deadlines_bench"), 1)
         rows.append(("pg_load of the demo file", float("nan"), load))
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n")
     print("| what | deadline (s) | took (s) | took / deadline |\n|---|---:|---:|---:|")

@@ -1,4 +1,4 @@
-"""Engine adapters (DuckDB, PostgreSQL) behind the semantic layer's small engine protocol.
+"""Engine adapters (DuckDB, PostgreSQL, MySQL/MariaDB, embedded ClickHouse) behind the semantic layer's small engine protocol.
 
 `connect(target)` is the only entry point callers need: it picks the adapter from
 the target's form and returns a read-only, guarded Engine.
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 _PG_PREFIXES = ("postgresql://", "postgres://")
 _DUCKDB_PREFIX = "duckdb://"
+_MYSQL_PREFIX = "mysql://"
+_CHDB_PREFIX = "chdb://"
 
 
 def connect(
@@ -29,11 +31,12 @@ def connect(
 ) -> Engine:
     """Open a read-only engine on `target`.
 
-    target: a DuckDB file path, "duckdb:///path/to/file.duckdb", or
-    "postgresql://user:pw@host:port/db". `allowed_tables` (default: the data
+    target: a DuckDB file path, "duckdb:///path/to/file.duckdb",
+    "postgresql://user:pw@host:port/db", "mysql://user:pw@host:port/db" or
+    "chdb:///path/to/dir" (embedded ClickHouse). `allowed_tables` (default: the data
     contract's tables) is the guard's allow-list for every query on this engine.
     `cache`: keep results there (default: none); `freshness`: the model's freshness
-    query, which versions a PostgreSQL engine's cached results (DuckDB uses its file).
+    query, which versions a server engine's cached results (DuckDB uses its file).
     """
     tables = frozenset(CONTRACT_TABLES if allowed_tables is None else allowed_tables)
     text = os.fspath(target)
@@ -41,6 +44,14 @@ def connect(
         from engines.postgres_engine import PostgresEngine
 
         return PostgresEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
+    if text.startswith(_MYSQL_PREFIX):
+        from engines.mysql_engine import MySQLEngine
+
+        return MySQLEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
+    if text.startswith(_CHDB_PREFIX):
+        from engines.chdb_engine import ChdbEngine
+
+        return ChdbEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
     if text.startswith(_DUCKDB_PREFIX):
         text = text[len(_DUCKDB_PREFIX) :]
     if not text or text == ":memory:":

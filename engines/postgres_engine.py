@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from engines._limits import cut, guarded_sql, one_line
-from engines.result_cache import ResultCache, Throttled
+from engines._limits import cut, one_line
+from engines._server import FreshnessVersioned
+from engines.result_cache import ResultCache
 from semantic_layer.engine import EngineError, QueryResult, QueryTimeout
 from semantic_layer.semantic_model import Freshness
 
@@ -40,7 +41,7 @@ def _require_psycopg() -> None:
         raise EngineError("PostgreSQL support needs psycopg: pip install 'chatbi[postgres]'")
 
 
-class PostgresEngine:
+class PostgresEngine(FreshnessVersioned):
     """Read-only PostgreSQL engine over one connection, serialised by a lock."""
 
     dialect = "postgres"
@@ -58,16 +59,12 @@ class PostgresEngine:
         self._url = url
         self._lock = threading.Lock()
         self._conn = self._open()
-        self.cache = cache
         self.identity = "postgres:" + " ".join(
             f"{key}={value}"
             for key, value in sorted(conninfo_to_dict(url).items())
             if key in ("host", "hostaddr", "port", "dbname", "user", "options")
         )
-        self._version: Throttled | None = None
-        if freshness is not None and cache is not None:  # read on the cache's clock, so tests can move both
-            query = freshness.ast
-            self._version = Throttled(lambda: self._read_version(query), freshness.check_every_s, cache.clock)
+        self._versioning(cache, freshness)
 
     def _open(self) -> Any:
         try:
@@ -78,23 +75,6 @@ class PostgresEngine:
             raise EngineError(f"cannot connect to PostgreSQL: {one_line(exc)}") from None
         conn.read_only = True
         return conn
-
-    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
-        """Guard `sql`, run it with a server-side time limit and return at most `row_limit` rows (from the
-        cache if one is kept and holds this SQL at the freshness query's current value)."""
-        text = guarded_sql(sql, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=row_limit)
-        if self.cache is None or self._version is None:  # no version: a change could not be noticed
-            return self._run(text, row_limit, timeout_s)
-        return self.cache.fetch(text, self.identity, self._version(), lambda: self._run(text, row_limit, timeout_s))
-
-    def _read_version(self, query: exp.Expr) -> str | None:
-        """The freshness query's result as text; None when it fails (then nothing is cached until it works)."""
-        try:
-            text = guarded_sql(query, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=1)
-            rows = self._run(text, 1, 5.0).rows
-        except EngineError:
-            return None
-        return "|".join("" if value is None else str(value) for value in rows[0]) if rows else ""
 
     def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
         timeout_ms = str(max(1, int(timeout_s * 1000)))

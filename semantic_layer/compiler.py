@@ -27,6 +27,7 @@ import sqlglot
 from sqlglot import exp
 
 from semantic_layer import sql_parts as sp
+from semantic_layer.dialects import for_dialect
 from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import (
     AS_OF,
@@ -113,7 +114,7 @@ def compile_query(
     return CompiledQuery(
         query=query,
         principal=principal,
-        ast=ast,
+        ast=for_dialect(ast, dialect),
         dialect=dialect,
         columns=output_names(query),
         previous_period=previous_period,
@@ -204,7 +205,7 @@ def compile_attributes(
     return CompiledAttributes(
         query=query,
         principal=principal,
-        ast=select,
+        ast=for_dialect(select, dialect),
         dialect=dialect,
         columns=attribute_output_names(query, model, shown),
     )

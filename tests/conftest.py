@@ -33,3 +33,70 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "small.duckdb"
     build_demo(path, scale="small", seed=SMALL_SEED, force=False, progress=False)
     return path
+
+
+def server_url(kind: str) -> str:
+    """The test server's URL for `kind` ("PG" or "MYSQL"): CHATBI_TEST_<kind>_URL. Unset, the test is
+    skipped, or fails when CHATBI_REQUIRE_<kind>=1 (CI, which starts the servers)."""
+    import os
+
+    url = os.environ.get(f"CHATBI_TEST_{kind}_URL")
+    if not url:
+        if os.environ.get(f"CHATBI_REQUIRE_{kind}") == "1":
+            pytest.fail(f"CHATBI_REQUIRE_{kind}=1 but CHATBI_TEST_{kind}_URL is not set")
+        pytest.skip(f"CHATBI_TEST_{kind}_URL is not set")
+    return url
+
+
+def with_database(url: str, database: str) -> str:
+    """A mysql:// URL on another database of the same server."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one chdb directory of the test session (chdb runs one embedded server per process, on one
+    directory; tests load their tables into their own databases in it). Skipped without the chdb
+    package, or fails when CHATBI_REQUIRE_CHDB=1."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("chdb") is None:
+        if os.environ.get("CHATBI_REQUIRE_CHDB") == "1":
+            pytest.fail("CHATBI_REQUIRE_CHDB=1 but the chdb package is not installed")
+        pytest.skip("the chdb package is not installed (pip install 'chatbi[engines]')")
+    return tmp_path_factory.mktemp("chdb")
+
+
+#: Where the small demo is loaded in each server engine, once per session.
+DEMO_NAMESPACE = "chatbi_demo_small"
+
+
+@pytest.fixture(scope="session")
+def demo_pg_url(demo_db: Path) -> str:
+    from engines.load import load_demo
+
+    url = server_url("PG")
+    load_demo(demo_db, url, schema=DEMO_NAMESPACE)
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{DEMO_NAMESPACE}"
+
+
+@pytest.fixture(scope="session")
+def demo_mysql_url(demo_db: Path) -> str:
+    from engines.load import load_demo
+
+    url = server_url("MYSQL")
+    load_demo(demo_db, url, schema=DEMO_NAMESPACE)
+    return with_database(url, DEMO_NAMESPACE)
+
+
+@pytest.fixture(scope="session")
+def demo_chdb_url(demo_db: Path, chdb_dir: Path) -> str:
+    from engines.load import load_demo
+
+    url = f"chdb://{chdb_dir}?database={DEMO_NAMESPACE}"
+    load_demo(demo_db, url)
+    return url

@@ -1,13 +1,16 @@
-"""Every metric gives the same result on DuckDB and on PostgreSQL (the small demo, loaded in both).
+"""Every metric gives the same result on DuckDB as on PostgreSQL, MySQL (MariaDB) and embedded
+ClickHouse (chdb): the small demo, loaded in each once per test session (tests/conftest.py).
 
-Needs a PostgreSQL server: CHATBI_TEST_PG_URL (skipped when unset, unless CHATBI_REQUIRE_PG=1).
+DuckDB's results are checked against hand-written SQL (tests/test_compiler_*.py); here every other
+engine must give DuckDB's. Needs the servers: CHATBI_TEST_PG_URL, CHATBI_TEST_MYSQL_URL (skipped
+when unset, unless CHATBI_REQUIRE_PG=1 / CHATBI_REQUIRE_MYSQL=1) and the chdb package (skipped
+without it unless CHATBI_REQUIRE_CHDB=1).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,25 +25,18 @@ from tests.handwritten_sql import BREAKDOWNS
 from tests.test_compiler_attributes import CASES as ATTRIBUTE_CASES
 
 PERIOD = Period(start=dt.date(2024, 11, 1), end=dt.date(2025, 6, 30))
-PG_SCHEMA = "chatbi_cross_engine"  # its own schema: other PostgreSQL tests load other data
 
 
-@pytest.fixture(scope="module")
-def engines(demo_db: Path) -> Iterator[tuple[Engine, Engine]]:
-    url = os.environ.get("CHATBI_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CHATBI_REQUIRE_PG") == "1":
-            pytest.fail("CHATBI_REQUIRE_PG=1 but CHATBI_TEST_PG_URL is not set")
-        pytest.skip("CHATBI_TEST_PG_URL is not set")
+@pytest.fixture(scope="module", params=["pg", "mysql", "chdb"])
+def engines(request: pytest.FixtureRequest, demo_db: Path) -> Iterator[tuple[Engine, Engine]]:
+    """DuckDB and one other engine on the same demo data."""
     from engines import connect
-    from engines.pg_load import load_duckdb_into_postgres
 
-    load_duckdb_into_postgres(demo_db, url, schema=PG_SCHEMA)
-    sep = "&" if "?" in url else "?"
-    duck, pg = connect(str(demo_db)), connect(f"{url}{sep}options=-csearch_path%3D{PG_SCHEMA}")
-    yield duck, pg
+    url = request.getfixturevalue(f"demo_{request.param}_url")
+    duck, other = connect(str(demo_db)), connect(url)
+    yield duck, other
     duck.close()
-    pg.close()
+    other.close()
 
 
 def same(a: object, b: object) -> bool:
@@ -58,31 +54,31 @@ def run_both(engines: tuple[Engine, Engine], query: MetricQuery, principal: Prin
     for engine in engines:
         compiled = compile_query(query, principal=principal, dialect=engine.dialect)
         results.append(engine.execute(compiled.sql))
-    duck, pg = results
-    assert duck.columns == pg.columns
-    assert len(duck.rows) == len(pg.rows) > 0
-    for d_row, p_row in zip(duck.rows, pg.rows, strict=True):
+    duck, other = results
+    assert duck.columns == other.columns
+    assert len(duck.rows) == len(other.rows) > 0
+    for d_row, p_row in zip(duck.rows, other.rows, strict=True):
         assert all(same(a, b) for a, b in zip(d_row, p_row, strict=True)), (d_row, p_row)
 
 
 @pytest.mark.parametrize("metric", sorted(load_model().metrics))
-def test_metric_total_same_on_both_engines(engines, metric: str) -> None:
+def test_metric_total_same_on_every_engine(engines, metric: str) -> None:
     run_both(engines, MetricQuery(metrics=[metric], period=PERIOD))
 
 
 @pytest.mark.parametrize("case", list(BREAKDOWNS), ids=lambda c: f"{c[0]}-by-{'+'.join(c[1]) or '-'}-{c[2]}")
-def test_breakdowns_same_on_both_engines(engines, case) -> None:
+def test_breakdowns_same_on_every_engine(engines, case) -> None:
     metric, dims, grain = case
     run_both(engines, MetricQuery(metrics=[metric], dimensions=list(dims), grain=grain, period=PERIOD))
 
 
 @pytest.mark.parametrize("compare", ["yoy", "pop"])
-def test_comparisons_same_on_both_engines(engines, compare: str) -> None:
+def test_comparisons_same_on_every_engine(engines, compare: str) -> None:
     metrics = ["gmv", "gross_margin", "dio", "ccc", "ar_over_60_share", "slow_moving_share"]
     run_both(engines, MetricQuery(metrics=metrics, grain="month", period=PERIOD, compare=compare))
 
 
-def test_store_manager_same_on_both_engines(engines) -> None:
+def test_store_manager_same_on_every_engine(engines) -> None:
     principal = Principal(role="store_manager", store_id="tmall_flagship")
     run_both(engines, MetricQuery(metrics=["gmv", "conversion_rate"], grain="week", period=PERIOD), principal)
 
@@ -112,14 +108,14 @@ def test_store_manager_same_on_both_engines(engines) -> None:
     ],
     ids=["gmv-share-yoy", "stock-share-top3", "ap-share-by-month", "snapshots-yoy", "pop-by-week", "event-window-yoy"],
 )
-def test_shares_and_snapshots_same_on_both_engines(engines, query: MetricQuery) -> None:
+def test_shares_and_snapshots_same_on_every_engine(engines, query: MetricQuery) -> None:
     run_both(engines, query)
 
 
 @pytest.mark.parametrize("case", sorted(ATTRIBUTE_CASES))
-def test_attribute_listings_same_on_both_engines(engines, case: str) -> None:
+def test_attribute_listings_same_on_every_engine(engines, case: str) -> None:
     query, _ = ATTRIBUTE_CASES[case]
-    duck, pg = (engine.execute(compile_attributes(query, dialect=engine.dialect).sql) for engine in engines)
-    assert duck.columns == pg.columns and len(duck.rows) == len(pg.rows) > 0
-    for d_row, p_row in zip(duck.rows, pg.rows, strict=True):
+    duck, other = (engine.execute(compile_attributes(query, dialect=engine.dialect).sql) for engine in engines)
+    assert duck.columns == other.columns and len(duck.rows) == len(other.rows) > 0
+    for d_row, p_row in zip(duck.rows, other.rows, strict=True):
         assert all(same(a, b) for a, b in zip(d_row, p_row, strict=True)), (d_row, p_row)

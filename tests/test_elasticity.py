@@ -324,11 +324,11 @@ def postgres(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         if os.environ.get("CHATBI_REQUIRE_PG") == "1":
             pytest.fail("CHATBI_REQUIRE_PG=1 but CHATBI_TEST_PG_URL is not set")
         pytest.skip("CHATBI_TEST_PG_URL is not set")
-    from engines.pg_load import load_duckdb_into_postgres
+    from engines.load import load_demo
 
     copy = tmp_path_factory.mktemp("elasticity") / "small.duckdb"  # the demo file is open in the engine fixture
     shutil.copy(demo_db, copy)
-    load_duckdb_into_postgres(copy, url, schema=PG_SCHEMA)
+    load_demo(copy, url, schema=PG_SCHEMA)
     sep = "&" if "?" in url else "?"
     eng = connect(f"{url}{sep}options=-csearch_path%3D{PG_SCHEMA}")
     yield eng

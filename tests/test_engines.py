@@ -17,7 +17,8 @@ import pytest
 
 import engines._limits
 from engines import connect
-from engines.pg_load import load_duckdb_into_postgres, pg_type
+from engines.load import load_demo
+from engines.pg_load import pg_type
 from semantic_layer.engine import Engine, EngineError, QueryTimeout
 from semantic_layer.guard import GuardError
 
@@ -199,7 +200,7 @@ def pg_url() -> str:
 @pytest.fixture(scope="module")
 def pg_tiny_url(pg_url: str, tiny_db: Path) -> str:
     """The tiny warehouse loaded into its own schema; the URL selects that schema."""
-    counts = load_duckdb_into_postgres(tiny_db, pg_url, schema=PG_SCHEMA)
+    counts = load_demo(tiny_db, pg_url, schema=PG_SCHEMA)
     assert counts == {"dim_sku": 20, "fact_sales": 100}
     sep = "&" if "?" in pg_url else "?"
     return f"{pg_url}{sep}options=-csearch_path%3D{PG_SCHEMA}"
@@ -278,7 +279,7 @@ def test_postgres_connection_error_is_clear(pg_url: str) -> None:
 
 def test_pg_load_copies_the_demo(pg_url: str, demo_db: Path) -> None:
     """The small demo loads with the same totals and types on both sides (how fast: benchmarks/deadlines_bench.py)."""
-    counts = load_duckdb_into_postgres(demo_db, pg_url, schema=PG_SCHEMA + "_demo")
+    counts = load_demo(demo_db, pg_url, schema=PG_SCHEMA + "_demo")
     sep = "&" if "?" in pg_url else "?"
     pg = connect(f"{pg_url}{sep}options=-csearch_path%3D{PG_SCHEMA}_demo")
     duck = connect(str(demo_db))

@@ -212,9 +212,9 @@ def pg_url(demo_db: Path) -> str:
         if os.environ.get("CHATBI_REQUIRE_PG") == "1":
             pytest.fail("CHATBI_REQUIRE_PG=1 but CHATBI_TEST_PG_URL is not set")
         pytest.skip("CHATBI_TEST_PG_URL is not set")
-    from engines.pg_load import load_duckdb_into_postgres
+    from engines.load import load_demo
 
-    load_duckdb_into_postgres(demo_db, url, tables=["fact_sales"], schema=PG_SCHEMA)
+    load_demo(demo_db, url, tables=["fact_sales"], schema=PG_SCHEMA)
     return url
 
 

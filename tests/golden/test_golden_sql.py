@@ -1,8 +1,9 @@
 """The compiled SQL of representative queries, per dialect, is pinned in reviewable files.
 
-DuckDB and PostgreSQL are the engines the project runs on; Snowflake, BigQuery, Trino,
-Spark and ClickHouse are sqlglot transpilations of the same AST, kept to show (and
-review) that the model is portable. A change in any of them shows up as a file diff.
+DuckDB, PostgreSQL, MySQL (MariaDB) and ClickHouse (chdb) are the engines the tests execute
+(tests/test_cross_engine.py); StarRocks and Doris (the MySQL family's rewrites, semantic_layer/
+dialects.py), Snowflake, BigQuery, Trino and Spark are compiled only, kept to show (and review)
+that the model is portable. A change in any of them shows up as a file diff.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from semantic_layer.compiler import compile_attributes, compile_query
 from semantic_layer.query import AttributeQuery, MetricQuery, Period, Principal
 
 GOLDEN = Path(__file__).parent / "sql"
-DIALECTS = ["duckdb", "postgres", "snowflake", "bigquery", "trino", "spark", "clickhouse"]
+DIALECTS = ["duckdb", "postgres", "mysql", "clickhouse", "starrocks", "doris", "snowflake", "bigquery", "trino", "spark"]
 Q1 = Period(start=dt.date(2025, 1, 1), end=dt.date(2025, 3, 31))
 YEAR = Period(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
 

@@ -1,11 +1,74 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS Nullable(DATE)) AS day
-  FROM GENERATE_SERIES(
-    CAST('2025-01-01' AS Nullable(DATE)),
-    CAST('2025-03-31' AS Nullable(DATE)),
-    INTERVAL '1' DAY
-  ) AS gs(d)
+  FROM (
+    SELECT
+      DATE_ADD(DAY, p0.n + p1.n * 10, CAST('2025-01-01' AS Nullable(DATE))) AS d
+    FROM (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p0
+    CROSS JOIN (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p1
+    WHERE
+      p0.n + p1.n * 10 <= 89
+  ) AS gs
 ), calendar AS (
   SELECT
     COUNT(*) AS days,
@@ -23,7 +86,7 @@ WITH spine AS (
     fact_receivable.customer_id
 )
 SELECT
-  agg_fact_receivable.customer,
+  agg_fact_receivable.customer AS customer,
   agg_fact_receivable.ar_balance_end AS ar_balance
 FROM agg_fact_receivable
 ORDER BY

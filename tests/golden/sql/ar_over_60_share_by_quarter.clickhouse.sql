@@ -1,11 +1,105 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS Nullable(DATE)) AS day
-  FROM GENERATE_SERIES(
-    CAST('2025-01-01' AS Nullable(DATE)),
-    CAST('2025-12-31' AS Nullable(DATE)),
-    INTERVAL '1' DAY
-  ) AS gs(d)
+  FROM (
+    SELECT
+      DATE_ADD(DAY, p0.n + p1.n * 10 + p2.n * 100, CAST('2025-01-01' AS Nullable(DATE))) AS d
+    FROM (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p0
+    CROSS JOIN (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p1
+    CROSS JOIN (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p2
+    WHERE
+      p0.n + p1.n * 10 + p2.n * 100 <= 364
+  ) AS gs
 ), calendar AS (
   SELECT
     CAST(dateTrunc('QUARTER', spine.day) AS Nullable(DATE)) AS quarter,
@@ -52,19 +146,19 @@ WITH spine AS (
     dateTrunc('QUARTER', fact_sales.order_date)
 ), grid AS (
   SELECT
-    quarter
+    quarter AS quarter
   FROM agg_fact_receivable
   UNION DISTINCT
   SELECT
-    quarter
+    quarter AS quarter
   FROM agg_fact_receivable_2
   UNION DISTINCT
   SELECT
-    quarter
+    quarter AS quarter
   FROM agg_fact_sales
 )
 SELECT
-  grid.quarter,
+  grid.quarter AS quarter,
   CAST(COALESCE(agg_fact_receivable.ar_over_60_balance_end, 0) AS Nullable(Float64)) / nullIf(COALESCE(agg_fact_receivable.ar_balance_end, 0), 0) AS ar_over_60_share,
   CAST((
     CAST(COALESCE(agg_fact_receivable_2.ar_balance_day_sum, 0) AS Nullable(Float64)) / nullIf(calendar.days, 0)

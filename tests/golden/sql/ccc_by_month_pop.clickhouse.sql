@@ -1,11 +1,105 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS Nullable(DATE)) AS day
-  FROM GENERATE_SERIES(
-    CAST('2024-12-01' AS Nullable(DATE)),
-    CAST('2025-03-31' AS Nullable(DATE)),
-    INTERVAL '1' DAY
-  ) AS gs(d)
+  FROM (
+    SELECT
+      DATE_ADD(DAY, p0.n + p1.n * 10 + p2.n * 100, CAST('2024-12-01' AS Nullable(DATE))) AS d
+    FROM (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p0
+    CROSS JOIN (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p1
+    CROSS JOIN (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p2
+    WHERE
+      p0.n + p1.n * 10 + p2.n * 100 <= 120
+  ) AS gs
 ), calendar AS (
   SELECT
     CAST(dateTrunc('MONTH', spine.day) AS Nullable(DATE)) AS month,
@@ -55,23 +149,23 @@ WITH spine AS (
     dateTrunc('MONTH', spine.day)
 ), grid AS (
   SELECT
-    month
+    month AS month
   FROM agg_fact_payable
   UNION DISTINCT
   SELECT
-    month
+    month AS month
   FROM agg_fact_sales
   UNION DISTINCT
   SELECT
-    month
+    month AS month
   FROM agg_fact_inventory_daily
   UNION DISTINCT
   SELECT
-    month
+    month AS month
   FROM agg_fact_receivable
 ), series AS (
   SELECT
-    grid.month,
+    grid.month AS month,
     (
       CAST((
         CAST(COALESCE(agg_fact_inventory_daily.inventory_value_sum, 0) AS Nullable(Float64)) / nullIf(calendar.days, 0)
@@ -126,14 +220,14 @@ WITH spine AS (
 ), previous_period AS (
   SELECT
     CAST(series.month + INTERVAL '1' MONTH AS Nullable(DATE)) AS month,
-    series.ccc
+    series.ccc AS ccc
   FROM series
   WHERE
     series.month <= CAST('2025-02-01' AS Nullable(DATE))
 )
 SELECT
-  this_period.month,
-  this_period.ccc,
+  this_period.month AS month,
+  this_period.ccc AS ccc,
   previous_period.ccc AS ccc_previous,
   CAST(this_period.ccc AS Nullable(Float64)) / nullIf(previous_period.ccc, 0) - 1 AS ccc_growth
 FROM this_period

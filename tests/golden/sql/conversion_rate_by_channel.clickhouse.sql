@@ -29,15 +29,15 @@ WITH agg_fact_sales AS (
     dim_store.channel
 ), grid AS (
   SELECT
-    channel
+    channel AS channel
   FROM agg_fact_sales
   UNION DISTINCT
   SELECT
-    channel
+    channel AS channel
   FROM agg_fact_traffic_daily
 )
 SELECT
-  grid.channel,
+  grid.channel AS channel,
   CAST((
     COALESCE(agg_fact_sales.order_count, 0)
   ) AS Nullable(Float64)) / nullIf((

@@ -20,7 +20,7 @@ WITH agg_fact_sales AS (
     dim_store.channel
 ), this_period AS (
   SELECT
-    agg_fact_sales.channel,
+    agg_fact_sales.channel AS channel,
     agg_fact_sales.revenue AS gmv
   FROM agg_fact_sales
 ), prev_agg_fact_sales AS (
@@ -45,13 +45,13 @@ WITH agg_fact_sales AS (
     dim_store.channel
 ), previous_period AS (
   SELECT
-    prev_agg_fact_sales.channel,
+    prev_agg_fact_sales.channel AS channel,
     prev_agg_fact_sales.revenue AS gmv
   FROM prev_agg_fact_sales
 )
 SELECT
-  this_period.channel,
-  this_period.gmv,
+  this_period.channel AS channel,
+  this_period.gmv AS gmv,
   previous_period.gmv AS gmv_previous,
   CAST(this_period.gmv AS Nullable(Float64)) / nullIf(previous_period.gmv, 0) - 1 AS gmv_growth
 FROM this_period

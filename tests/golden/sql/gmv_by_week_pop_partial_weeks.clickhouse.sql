@@ -22,8 +22,8 @@ WITH agg_fact_sales AS (
     dim_store.channel
 ), this_period AS (
   SELECT
-    agg_fact_sales.week,
-    agg_fact_sales.channel,
+    agg_fact_sales.week AS week,
+    agg_fact_sales.channel AS channel,
     agg_fact_sales.revenue AS gmv
   FROM agg_fact_sales
 ), prev_agg_fact_sales AS (
@@ -50,15 +50,15 @@ WITH agg_fact_sales AS (
     dim_store.channel
 ), previous_period AS (
   SELECT
-    prev_agg_fact_sales.week,
-    prev_agg_fact_sales.channel,
+    prev_agg_fact_sales.week AS week,
+    prev_agg_fact_sales.channel AS channel,
     prev_agg_fact_sales.revenue AS gmv
   FROM prev_agg_fact_sales
 )
 SELECT
-  this_period.week,
-  this_period.channel,
-  this_period.gmv,
+  this_period.week AS week,
+  this_period.channel AS channel,
+  this_period.gmv AS gmv,
   previous_period.gmv AS gmv_previous,
   CAST(this_period.gmv AS Nullable(Float64)) / nullIf(previous_period.gmv, 0) - 1 AS gmv_growth
 FROM this_period

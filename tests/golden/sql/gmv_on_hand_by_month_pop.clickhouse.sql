@@ -23,15 +23,15 @@ WITH agg_fact_sales AS (
     dateTrunc('MONTH', fact_inventory_daily.snapshot_date)
 ), grid AS (
   SELECT
-    month
+    month AS month
   FROM agg_fact_sales
   UNION DISTINCT
   SELECT
-    month
+    month AS month
   FROM agg_fact_inventory_daily
 ), series AS (
   SELECT
-    grid.month,
+    grid.month AS month,
     COALESCE(agg_fact_sales.revenue, 0) AS gmv,
     COALESCE(agg_fact_inventory_daily.on_hand_qty_end, 0) AS on_hand_units
   FROM grid
@@ -48,18 +48,18 @@ WITH agg_fact_sales AS (
 ), previous_period AS (
   SELECT
     CAST(series.month + INTERVAL '1' MONTH AS Nullable(DATE)) AS month,
-    series.gmv,
-    series.on_hand_units
+    series.gmv AS gmv,
+    series.on_hand_units AS on_hand_units
   FROM series
   WHERE
     series.month <= CAST('2025-02-01' AS Nullable(DATE))
 )
 SELECT
-  this_period.month,
-  this_period.gmv,
+  this_period.month AS month,
+  this_period.gmv AS gmv,
   previous_period.gmv AS gmv_previous,
   CAST(this_period.gmv AS Nullable(Float64)) / nullIf(previous_period.gmv, 0) - 1 AS gmv_growth,
-  this_period.on_hand_units,
+  this_period.on_hand_units AS on_hand_units,
   previous_period.on_hand_units AS on_hand_units_previous,
   CAST(this_period.on_hand_units AS Nullable(Float64)) / nullIf(previous_period.on_hand_units, 0) - 1 AS on_hand_units_growth
 FROM this_period

@@ -18,13 +18,13 @@ WITH agg_fact_sales AS (
     dim_sku.category
 ), this_period AS (
   SELECT
-    agg_fact_sales.category,
+    agg_fact_sales.category AS category,
     agg_fact_sales.revenue AS gmv
   FROM agg_fact_sales
 )
 SELECT
-  this_period.category,
-  this_period.gmv,
+  this_period.category AS category,
+  this_period.gmv AS gmv,
   CAST(this_period.gmv AS Nullable(Float64)) / nullIf(SUM(this_period.gmv) OVER (), 0) AS gmv_share
 FROM this_period
 ORDER BY

@@ -24,8 +24,8 @@ WITH agg_fact_sales AS (
     dim_sku.category
 )
 SELECT
-  agg_fact_sales.month,
-  agg_fact_sales.category,
+  agg_fact_sales.month AS month,
+  agg_fact_sales.category AS category,
   CAST((
     (
       agg_fact_sales.revenue

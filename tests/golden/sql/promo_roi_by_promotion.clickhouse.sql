@@ -20,15 +20,15 @@ WITH agg_fact_sales AS (
     dim_promotion.promo_id
 ), grid AS (
   SELECT
-    promotion
+    promotion AS promotion
   FROM agg_fact_sales
   UNION DISTINCT
   SELECT
-    promotion
+    promotion AS promotion
   FROM agg_dim_promotion
 )
 SELECT
-  grid.promotion,
+  grid.promotion AS promotion,
   CAST(COALESCE(agg_fact_sales.promo_line_gross_profit, 0) AS Nullable(Float64)) / nullIf(COALESCE(agg_dim_promotion.promo_cost, 0), 0) AS promo_roi
 FROM grid
 LEFT JOIN agg_fact_sales

@@ -1,11 +1,105 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS Nullable(DATE)) AS day
-  FROM GENERATE_SERIES(
-    CAST('2025-01-01' AS Nullable(DATE)),
-    CAST('2025-12-31' AS Nullable(DATE)),
-    INTERVAL '1' DAY
-  ) AS gs(d)
+  FROM (
+    SELECT
+      DATE_ADD(DAY, p0.n + p1.n * 10 + p2.n * 100, CAST('2025-01-01' AS Nullable(DATE))) AS d
+    FROM (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p0
+    CROSS JOIN (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p1
+    CROSS JOIN (
+      SELECT
+        0 AS n
+      UNION ALL
+      SELECT
+        1
+      UNION ALL
+      SELECT
+        2
+      UNION ALL
+      SELECT
+        3
+      UNION ALL
+      SELECT
+        4
+      UNION ALL
+      SELECT
+        5
+      UNION ALL
+      SELECT
+        6
+      UNION ALL
+      SELECT
+        7
+      UNION ALL
+      SELECT
+        8
+      UNION ALL
+      SELECT
+        9
+    ) AS p2
+    WHERE
+      p0.n + p1.n * 10 + p2.n * 100 <= 364
+  ) AS gs
 ), calendar AS (
   SELECT
     COUNT(*) AS days,
@@ -13,7 +107,7 @@ WITH spine AS (
   FROM spine
 ), agg_fact_inventory_daily AS (
   SELECT
-    stocked.category,
+    stocked.category AS category,
     SUM(CASE WHEN sold.sku_id IS NULL THEN 1 ELSE 0 END) AS unsold_stocked_skus
   FROM (
     SELECT
@@ -65,15 +159,15 @@ WITH spine AS (
     dim_sku.category
 ), grid AS (
   SELECT
-    category
+    category AS category
   FROM agg_fact_inventory_daily
   UNION DISTINCT
   SELECT
-    category
+    category AS category
   FROM agg_fact_inventory_daily_2
 )
 SELECT
-  grid.category,
+  grid.category AS category,
   CAST(COALESCE(agg_fact_inventory_daily.unsold_stocked_skus, 0) AS Nullable(Float64)) / nullIf(COALESCE(agg_fact_inventory_daily_2.stocked_skus, 0), 0) AS slow_moving_share
 FROM grid
 LEFT JOIN agg_fact_inventory_daily

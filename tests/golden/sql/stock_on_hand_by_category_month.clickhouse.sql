@@ -30,8 +30,8 @@ WITH agg_fact_inventory_daily AS (
     dim_sku.category
 )
 SELECT
-  agg_fact_inventory_daily.month,
-  agg_fact_inventory_daily.category,
+  agg_fact_inventory_daily.month AS month,
+  agg_fact_inventory_daily.category AS category,
   agg_fact_inventory_daily.on_hand_qty_end AS on_hand_units,
   agg_fact_inventory_daily.inventory_value_at_end AS inventory_value_end,
   agg_fact_inventory_daily.in_transit_qty_end AS in_transit_units

@@ -21,15 +21,15 @@ WITH agg_fact_sales AS (
     dateTrunc('WEEK', fact_traffic_daily.date)
 ), grid AS (
   SELECT
-    week
+    week AS week
   FROM agg_fact_sales
   UNION DISTINCT
   SELECT
-    week
+    week AS week
   FROM agg_fact_traffic_daily
 )
 SELECT
-  grid.week,
+  grid.week AS week,
   COALESCE(agg_fact_sales.revenue, 0) AS gmv,
   COALESCE(agg_fact_sales.order_count, 0) AS orders,
   CAST((

@@ -1,0 +1,94 @@
+"""Rewrites of the compiler's tree for engines that lack a construct it uses (pure AST transforms).
+
+The compiler builds one tree for every dialect; sqlglot renders it. Where sqlglot's rendering
+does not run, or runs wrong, on an engine the project executes, the tree is rewritten here for
+that dialect only, so the others' SQL (and golden files) stay as they are:
+
+- **Date spine** (MySQL/MariaDB, StarRocks, Doris, ClickHouse): ``generate_series`` of dates does
+  not exist there (ClickHouse's takes numbers only) and recursive CTEs are refused by the guard,
+  so the spine's days are the start date plus a number built from cross-joined digit tables
+  (``SELECT 0 AS n UNION ALL ... SELECT 9``): one digit table per decimal digit of the day count.
+- **Week start** (MySQL family): sqlglot renders ``DATE_TRUNC('WEEK', d)`` through
+  ``STR_TO_DATE(... WEEK(d, 1) ...)``, which is wrong around New Year (week 0); the Monday on or
+  before ``d`` is ``d - ((DAYOFWEEK(d) + 5) % 7)`` days (DAYOFWEEK counts from Sunday = 1).
+- **Output names** (ClickHouse): a projected ``grid.month`` is not named ``month`` there in every
+  case (a CTE's column cannot be read as ``this_period.month``, and ``ORDER BY category`` is
+  ambiguous when several joined relations have one), so every bare column projection is given its
+  own name as an alias.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+_MYSQL_FAMILY = frozenset({"mysql", "starrocks", "doris"})
+_NO_DATE_SERIES = _MYSQL_FAMILY | {"clickhouse"}
+
+
+def for_dialect(tree: exp.Select, dialect: str) -> exp.Select:
+    """`tree` with what `dialect` lacks rewritten (the tree itself when nothing applies)."""
+    if dialect in _NO_DATE_SERIES:
+        tree = tree.transform(_digit_spine)
+    if dialect in _MYSQL_FAMILY:
+        tree = tree.transform(_monday_week_start)
+    if dialect == "clickhouse":
+        tree = tree.transform(_named_outputs)
+    return tree
+
+
+def _named_outputs(node: exp.Expr) -> exp.Expr:
+    """A SELECT with every bare column projection aliased to its own name."""
+    if not isinstance(node, exp.Select):
+        return node
+    node.set("expressions", [exp.alias_(e, e.name) if isinstance(e, exp.Column) else e for e in node.expressions])
+    return node
+
+
+def _date_of(node: exp.Expr) -> dt.date | None:
+    """The day of a ``CAST('YYYY-MM-DD' AS DATE)`` literal."""
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        return dt.date.fromisoformat(node.this.this)
+    return None
+
+
+def _digit_spine(node: exp.Expr) -> exp.Expr:
+    """``generate_series(start, end, 1 day) AS gs(d)`` -> ``(SELECT start + n days AS d FROM digits...) AS gs``."""
+    if not (isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries)):
+        return node
+    series, alias = node.this, node.args.get("alias")
+    start, end = _date_of(series.args["start"]), _date_of(series.args["end"])
+    if start is None or end is None or alias is None or len(alias.columns) != 1:
+        return node
+    last = (end - start).days
+    digits = [f"p{i}" for i in range(len(str(max(last, 1))))]
+    number: exp.Expr = exp.column("n", table=digits[0])
+    for power, name in enumerate(digits[1:], start=1):
+        number = exp.Add(this=number, expression=exp.Mul(this=exp.column("n", table=name), expression=exp.Literal.number(10**power)))
+    day = exp.DateAdd(this=series.args["start"].copy(), expression=number, unit=exp.var("DAY"))
+    select = exp.select(exp.alias_(day, alias.columns[0].name)).from_(_digit_table(digits[0]))
+    for name in digits[1:]:
+        select = select.join(_digit_table(name), join_type="CROSS")
+    select = select.where(exp.LTE(this=number.copy(), expression=exp.Literal.number(last)))
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=alias.this.copy()))
+
+
+def _digit_table(name: str) -> exp.Subquery:
+    """``(SELECT 0 AS n UNION ALL SELECT 1 ... UNION ALL SELECT 9) AS name``."""
+    union: exp.Query = exp.select(exp.alias_(exp.Literal.number(0), "n"))
+    for digit in range(1, 10):
+        union = exp.union(union, exp.select(exp.Literal.number(digit)), distinct=False)
+    return exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(name)))
+
+
+def _monday_week_start(node: exp.Expr) -> exp.Expr:
+    """``DATE_TRUNC('WEEK', d)`` -> ``d - ((DAYOFWEEK(d) + 5) % 7) days`` (the Monday on or before d)."""
+    if not (isinstance(node, exp.DateTrunc) and node.text("unit").upper() == "WEEK"):
+        return node
+    day = node.this
+    since_monday = exp.Mod(
+        this=exp.Paren(this=exp.Add(this=exp.DayOfWeek(this=day.copy()), expression=exp.Literal.number(5))),
+        expression=exp.Literal.number(7),
+    )
+    return exp.DateSub(this=day.copy(), expression=since_monday, unit=exp.var("DAY"))
