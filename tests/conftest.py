@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
+
+import engines._limits
 
 SMALL_SEED = 7
 
@@ -100,3 +103,35 @@ def demo_chdb_url(demo_db: Path, chdb_dir: Path) -> str:
     url = f"chdb://{chdb_dir}?database={DEMO_NAMESPACE}"
     load_demo(demo_db, url)
     return url
+
+
+@pytest.fixture(scope="session")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny warehouse with two contract tables and their real column types."""
+    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE dim_sku (sku_id VARCHAR, sku_name VARCHAR, category VARCHAR, unit_cost DECIMAL(18,2),"
+        " launch_date DATE)"
+    )
+    con.execute(
+        "INSERT INTO dim_sku SELECT printf('sku%05d', i), '面膜' || i, '面膜', (i * 1.25)::DECIMAL(18,2),"
+        " DATE '2024-01-01' + i::INTEGER FROM range(1, 21) t(i)"
+    )
+    con.execute(
+        "CREATE TABLE fact_sales (order_id BIGINT, line_no INTEGER, order_date DATE, sku_id VARCHAR,"
+        " quantity INTEGER, revenue DECIMAL(18,2), fulfillment_error BOOLEAN)"
+    )
+    con.execute(
+        "INSERT INTO fact_sales SELECT i, 1, DATE '2024-01-01' + (i % 30)::INTEGER,"
+        " printf('sku%05d', 1 + i % 20), 1 + i % 3, ((1 + i % 3) * 9.99)::DECIMAL(18,2), i % 17 = 0"
+        " FROM range(100) t(i)"
+    )
+    con.close()
+    return path
+
+
+@pytest.fixture()
+def no_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulate a guard bug: the engines run whatever text they are given."""
+    monkeypatch.setattr(engines._limits, "guard_sql", lambda sql, **_: sql)

@@ -12,10 +12,8 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-import engines._limits
 from engines import connect
 from engines.load import load_demo
 from engines.pg_load import pg_type
@@ -30,43 +28,11 @@ SLOW_SQL = (
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny warehouse with two contract tables and their real column types."""
-    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE dim_sku (sku_id VARCHAR, sku_name VARCHAR, category VARCHAR, unit_cost DECIMAL(18,2),"
-        " launch_date DATE)"
-    )
-    con.execute(
-        "INSERT INTO dim_sku SELECT printf('sku%05d', i), '面膜' || i, '面膜', (i * 1.25)::DECIMAL(18,2),"
-        " DATE '2024-01-01' + i::INTEGER FROM range(1, 21) t(i)"
-    )
-    con.execute(
-        "CREATE TABLE fact_sales (order_id BIGINT, line_no INTEGER, order_date DATE, sku_id VARCHAR,"
-        " quantity INTEGER, revenue DECIMAL(18,2), fulfillment_error BOOLEAN)"
-    )
-    con.execute(
-        "INSERT INTO fact_sales SELECT i, 1, DATE '2024-01-01' + (i % 30)::INTEGER,"
-        " printf('sku%05d', 1 + i % 20), 1 + i % 3, ((1 + i % 3) * 9.99)::DECIMAL(18,2), i % 17 = 0"
-        " FROM range(100) t(i)"
-    )
-    con.close()
-    return path
-
-
 @pytest.fixture()
 def duck(tiny_db: Path):
     engine = connect(str(tiny_db))
     yield engine
     engine.close()
-
-
-@pytest.fixture()
-def no_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Simulate a guard bug: the engines run whatever text they are given."""
-    monkeypatch.setattr(engines._limits, "guard_sql", lambda sql, **_: sql)
 
 
 # --- DuckDB --------------------------------------------------------------------------------
@@ -275,26 +241,3 @@ def test_postgres_connection_error_is_clear(pg_url: str) -> None:
     with pytest.raises(EngineError, match="cannot connect") as info:
         connect("postgresql://chatbi:wrong@127.0.0.1:1/chatbi")
     assert "\n" not in str(info.value)
-
-
-def test_pg_load_copies_the_demo(pg_url: str, demo_db: Path) -> None:
-    """The small demo loads with the same totals and types on both sides (how fast: benchmarks/deadlines_bench.py)."""
-    counts = load_demo(demo_db, pg_url, schema=PG_SCHEMA + "_demo")
-    sep = "&" if "?" in pg_url else "?"
-    pg = connect(f"{pg_url}{sep}options=-csearch_path%3D{PG_SCHEMA}_demo")
-    duck = connect(str(demo_db))
-    try:
-        for table, n in counts.items():
-            assert duck.execute(f"SELECT COUNT(*) FROM {table}").rows == [(n,)]
-            assert pg.execute(f"SELECT COUNT(*) FROM {table}").rows == [(n,)]
-        sql = (
-            "SELECT SUM(revenue), SUM(cogs), COUNT(promo_id),"
-            " SUM(CASE WHEN fulfillment_error THEN 1 ELSE 0 END), MIN(order_date), MAX(order_date)"
-            " FROM fact_sales"
-        )
-        assert duck.execute(sql).rows == pg.execute(sql).rows
-        sql = "SELECT SUM(amount), COUNT(paid_date), MIN(invoice_date) FROM fact_receivable"
-        assert duck.execute(sql).rows == pg.execute(sql).rows
-    finally:
-        pg.close()
-        duck.close()
