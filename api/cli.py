@@ -17,7 +17,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-demo_app = typer.Typer(help="The demo retail warehouse (DuckDB).", no_args_is_help=True)
+demo_app = typer.Typer(
+    help="The demo retail warehouse (DuckDB), and copies of it in other engines.", no_args_is_help=True
+)
 app.add_typer(demo_app, name="demo")
 
 
@@ -46,6 +48,32 @@ def demo_build(
         fail(str(exc))
         return
     typer.echo(summary)
+
+
+@demo_app.command("load")
+def demo_load(
+    db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The demo DuckDB file to copy."),
+    engine: str = typer.Option(
+        ..., "--engine", help="postgresql://…, mysql://user:pw@host:port/db or chdb:///path/to/dir."
+    ),
+    schema: str | None = typer.Option(
+        None, "--schema", help="PostgreSQL schema (default public), MySQL/ClickHouse database (default the URL's)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Copy the demo warehouse into PostgreSQL, MySQL/MariaDB or embedded ClickHouse (chdb), replacing its tables."""
+    import time
+
+    from engines.load import load_demo
+    from semantic_layer.engine import EngineError
+
+    start = time.perf_counter()
+    try:
+        counts = load_demo(db, engine, schema=schema, progress=not quiet)
+    except EngineError as exc:
+        fail(str(exc))
+        return
+    typer.echo(f"loaded {len(counts)} tables, {sum(counts.values()):,} rows in {time.perf_counter() - start:.1f} s")
 
 
 # `chatbi ask` / `chat` (questions), `serve` (HTTP, widget, bots), `query` / `metrics` (the semantic

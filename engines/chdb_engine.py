@@ -104,4 +104,3 @@ class ChdbEngine(FreshnessVersioned):
     def close(self) -> None:
         with _LOCK:
             self._anchor.close()
-

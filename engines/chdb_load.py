@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -75,7 +76,7 @@ def load_into_chdb(
     return counts
 
 
-def _copy_table(src: duckdb.DuckDBPyConnection, conn, database: str, table: str, on_rows: OnRows) -> int:  # type: ignore[no-untyped-def]
+def _copy_table(src: duckdb.DuckDBPyConnection, conn: Any, database: str, table: str, on_rows: OnRows) -> int:
     columns = source_columns(src, table)
     target = f"`{database}`.`{table}`"
     ddl = ", ".join(f"`{c.name}` {clickhouse_type(c)}" for c in columns)

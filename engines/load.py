@@ -98,11 +98,11 @@ def load_demo(
         wanted = source_tables(src, tables)
         if not progress:
             return loader(src, url, wanted, schema, lambda _: None)
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        with Progress(
-            TextColumn("loading rows"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
-        ) as bar:
+        columns = (TextColumn("loading rows"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("load", total=row_count(src, wanted))
             return loader(src, url, wanted, schema, lambda n: bar.advance(task, n))
 

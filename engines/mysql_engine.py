@@ -24,7 +24,7 @@ from semantic_layer.semantic_model import Freshness
 try:
     import pymysql
 except ImportError:  # pragma: no cover - exercised only without the extra installed
-    pymysql = None  # type: ignore[assignment]
+    pymysql = None
 
 #: Server errors that mean the time limit cancelled the statement (MariaDB, MySQL, "interrupted").
 _TIMEOUT_ERRORS = {1969, 3024, 1317}

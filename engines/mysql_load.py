@@ -20,7 +20,7 @@ from semantic_layer.engine import EngineError
 try:
     import pymysql
 except ImportError:  # pragma: no cover - exercised only without the extra installed
-    pymysql = None  # type: ignore[assignment]
+    pymysql = None
 
 _TYPES = {
     "BOOLEAN": "BOOLEAN",

@@ -16,8 +16,6 @@ import contextlib
 import threading
 from typing import Any
 
-from sqlglot import exp
-
 from engines._limits import cut, one_line
 from engines._server import FreshnessVersioned
 from engines.result_cache import ResultCache

@@ -29,13 +29,15 @@ _NO_DATE_SERIES = _MYSQL_FAMILY | {"clickhouse"}
 
 def for_dialect(tree: exp.Select, dialect: str) -> exp.Select:
     """`tree` with what `dialect` lacks rewritten (the tree itself when nothing applies)."""
+    out: exp.Expr = tree
     if dialect in _NO_DATE_SERIES:
-        tree = tree.transform(_digit_spine)
+        out = out.transform(_digit_spine)
     if dialect in _MYSQL_FAMILY:
-        tree = tree.transform(_monday_week_start)
+        out = out.transform(_monday_week_start)
     if dialect == "clickhouse":
-        tree = tree.transform(_named_outputs)
-    return tree
+        out = out.transform(_named_outputs)
+    assert isinstance(out, exp.Select)  # the root is never rewritten, only what is inside it
+    return out
 
 
 def _named_outputs(node: exp.Expr) -> exp.Expr:
@@ -65,7 +67,9 @@ def _digit_spine(node: exp.Expr) -> exp.Expr:
     digits = [f"p{i}" for i in range(len(str(max(last, 1))))]
     number: exp.Expr = exp.column("n", table=digits[0])
     for power, name in enumerate(digits[1:], start=1):
-        number = exp.Add(this=number, expression=exp.Mul(this=exp.column("n", table=name), expression=exp.Literal.number(10**power)))
+        number = exp.Add(
+            this=number, expression=exp.Mul(this=exp.column("n", table=name), expression=exp.Literal.number(10**power))
+        )
     day = exp.DateAdd(this=series.args["start"].copy(), expression=number, unit=exp.var("DAY"))
     select = exp.select(exp.alias_(day, alias.columns[0].name)).from_(_digit_table(digits[0]))
     for name in digits[1:]:

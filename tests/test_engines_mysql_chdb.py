@@ -162,3 +162,20 @@ def test_demo_load_copies_the_demo(request: pytest.FixtureRequest, demo_db: Path
         duck.close()
 
 
+def test_demo_load_command(chdb_dir: Path, tiny_db: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    url = f"chdb://{chdb_dir}?database=chatbi_cli_tests"
+    result = runner.invoke(app, ["demo", "load", "--db", str(tiny_db), "--engine", url, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "loaded 2 tables, 120 rows" in result.output
+    engine = connect(url)
+    try:
+        assert engine.execute("SELECT COUNT(*) FROM fact_sales").rows == [(100,)]
+    finally:
+        engine.close()
+    bad = runner.invoke(app, ["demo", "load", "--db", str(tiny_db), "--engine", "oracle://x"])
+    assert bad.exit_code == 2 and "postgresql://, mysql:// or chdb:///" in bad.output
