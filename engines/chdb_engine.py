@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from engines._limits import cut, one_line
 from engines._server import FreshnessVersioned
 from engines.result_cache import ResultCache
+from semantic_layer.dialects import named_outputs
 from semantic_layer.engine import EngineError, QueryResult, QueryTimeout
 from semantic_layer.semantic_model import Freshness
 
@@ -75,6 +76,7 @@ class ChdbEngine(FreshnessVersioned):
         self._versioning(cache, freshness)
 
     def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
+        text = named_outputs(text, self.dialect)  # text from tools, not only the compiler's: see dialects
         settings = {
             "max_execution_time": f"{max(0.001, timeout_s):g}",
             "max_result_rows": str(row_limit + 1),

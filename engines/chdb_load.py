@@ -36,7 +36,7 @@ _TYPES = {
     "FLOAT": "Float32",
     "DOUBLE": "Float64",
     "VARCHAR": "String",
-    "DATE": "Date32",
+    "DATE": "Date",  # 1970 to 2149; Date32 cannot be subtracted from Date (the tools' SQL does)
     "TIMESTAMP": "DateTime64(6)",
 }
 

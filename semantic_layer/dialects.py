@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlglot
 from sqlglot import exp
 
 _MYSQL_FAMILY = frozenset({"mysql", "starrocks", "doris"})
@@ -38,6 +39,12 @@ def for_dialect(tree: exp.Select, dialect: str) -> exp.Select:
         out = out.transform(_named_outputs)
     assert isinstance(out, exp.Select)  # the root is never rewritten, only what is inside it
     return out
+
+
+def named_outputs(sql: str, dialect: str) -> str:
+    """`sql` (one SELECT the guard has passed) with every bare column projection named, for SQL text
+    that does not come from the compiler (a tool's query) on ClickHouse."""
+    return sqlglot.parse_one(sql, read=dialect).transform(_named_outputs).sql(dialect=dialect)
 
 
 def _named_outputs(node: exp.Expr) -> exp.Expr:

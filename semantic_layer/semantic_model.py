@@ -698,7 +698,7 @@ def _check_freshness(model: SemanticModel, freshness: Freshness, file: str) -> N
     from semantic_layer.guard import GuardError, guard_ast
 
     tables = {entity.table for entity in model.entities.values()}
-    for dialect in ("duckdb", "postgres"):
+    for dialect in ("duckdb", "postgres", "mysql", "clickhouse"):
         try:
             guard_ast(freshness.ast, dialect=dialect, allowed_tables=tables, row_limit=1)
         except GuardError as exc:
