@@ -6,8 +6,8 @@ that dialect only, so the others' SQL (and golden files) stay as they are:
 
 - **Date spine** (MySQL/MariaDB, StarRocks, Doris, ClickHouse): ``generate_series`` of dates does
   not exist there (ClickHouse's takes numbers only) and recursive CTEs are refused by the guard,
-  so the spine's days are the start date plus a number built from cross-joined digit tables
-  (``SELECT 0 AS n UNION ALL ... SELECT 9``): one digit table per decimal digit of the day count.
+  so the spine's days are the start date plus a number built from a ``digits`` CTE
+  (``SELECT 0 AS n UNION ALL ... SELECT 9``) cross-joined once per decimal digit of the day count.
 - **Week start** (MySQL family): sqlglot renders ``DATE_TRUNC('WEEK', d)`` through
   ``STR_TO_DATE(... WEEK(d, 1) ...)``, which is wrong around New Year (week 0); the Monday on or
   before ``d`` is ``d - ((DAYOFWEEK(d) + 5) % 7)`` days (DAYOFWEEK counts from Sunday = 1).
@@ -26,13 +26,16 @@ from sqlglot import exp
 
 _MYSQL_FAMILY = frozenset({"mysql", "starrocks", "doris"})
 _NO_DATE_SERIES = _MYSQL_FAMILY | {"clickhouse"}
+DIGITS = "digits"
 
 
 def for_dialect(tree: exp.Select, dialect: str) -> exp.Select:
     """`tree` with what `dialect` lacks rewritten (the tree itself when nothing applies)."""
     out: exp.Expr = tree
     if dialect in _NO_DATE_SERIES:
-        out = out.transform(_digit_spine)
+        spined = out.transform(_digit_spine)
+        if spined != out:
+            out = _with_digits(spined)
     if dialect in _MYSQL_FAMILY:
         out = out.transform(_monday_week_start)
     if dialect == "clickhouse":
@@ -78,19 +81,22 @@ def _digit_spine(node: exp.Expr) -> exp.Expr:
             this=number, expression=exp.Mul(this=exp.column("n", table=name), expression=exp.Literal.number(10**power))
         )
     day = exp.DateAdd(this=series.args["start"].copy(), expression=number, unit=exp.var("DAY"))
-    select = exp.select(exp.alias_(day, alias.columns[0].name)).from_(_digit_table(digits[0]))
+    select = exp.select(exp.alias_(day, alias.columns[0].name)).from_(exp.table_(DIGITS, alias=digits[0]))
     for name in digits[1:]:
-        select = select.join(_digit_table(name), join_type="CROSS")
+        select = select.join(exp.table_(DIGITS, alias=name), join_type="CROSS")
     select = select.where(exp.LTE(this=number.copy(), expression=exp.Literal.number(last)))
     return exp.Subquery(this=select, alias=exp.TableAlias(this=alias.this.copy()))
 
 
-def _digit_table(name: str) -> exp.Subquery:
-    """``(SELECT 0 AS n UNION ALL SELECT 1 ... UNION ALL SELECT 9) AS name``."""
+def _with_digits(tree: exp.Expr) -> exp.Expr:
+    """`tree` with the ``digits`` CTE (0 to 9 as ``n``) first, before the spine that reads it."""
     union: exp.Query = exp.select(exp.alias_(exp.Literal.number(0), "n"))
     for digit in range(1, 10):
         union = exp.union(union, exp.select(exp.Literal.number(digit)), distinct=False)
-    return exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(name)))
+    cte = exp.CTE(this=union, alias=exp.TableAlias(this=exp.to_identifier(DIGITS)))
+    with_ = tree.args["with_"]  # the spine is a CTE: there is a WITH
+    with_.set("expressions", [cte, *with_.expressions])
+    return tree
 
 
 def _monday_week_start(node: exp.Expr) -> exp.Expr:

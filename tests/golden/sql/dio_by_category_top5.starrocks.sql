@@ -1,71 +1,41 @@
-WITH spine AS (
+WITH digits AS (
+  SELECT
+    0 AS n
+  UNION ALL
+  SELECT
+    1
+  UNION ALL
+  SELECT
+    2
+  UNION ALL
+  SELECT
+    3
+  UNION ALL
+  SELECT
+    4
+  UNION ALL
+  SELECT
+    5
+  UNION ALL
+  SELECT
+    6
+  UNION ALL
+  SELECT
+    7
+  UNION ALL
+  SELECT
+    8
+  UNION ALL
+  SELECT
+    9
+), spine AS (
   SELECT
     CAST(gs.d AS DATE) AS day
   FROM (
     SELECT
       DATE_ADD(CAST('2025-01-01' AS DATE), INTERVAL (p0.n + p1.n * 10) DAY) AS d
-    FROM (
-      SELECT
-        0 AS n
-      UNION ALL
-      SELECT
-        1
-      UNION ALL
-      SELECT
-        2
-      UNION ALL
-      SELECT
-        3
-      UNION ALL
-      SELECT
-        4
-      UNION ALL
-      SELECT
-        5
-      UNION ALL
-      SELECT
-        6
-      UNION ALL
-      SELECT
-        7
-      UNION ALL
-      SELECT
-        8
-      UNION ALL
-      SELECT
-        9
-    ) AS p0
-    CROSS JOIN (
-      SELECT
-        0 AS n
-      UNION ALL
-      SELECT
-        1
-      UNION ALL
-      SELECT
-        2
-      UNION ALL
-      SELECT
-        3
-      UNION ALL
-      SELECT
-        4
-      UNION ALL
-      SELECT
-        5
-      UNION ALL
-      SELECT
-        6
-      UNION ALL
-      SELECT
-        7
-      UNION ALL
-      SELECT
-        8
-      UNION ALL
-      SELECT
-        9
-    ) AS p1
+    FROM digits AS p0
+    CROSS JOIN digits AS p1
     WHERE
       p0.n + p1.n * 10 <= 89
   ) AS gs
