@@ -60,8 +60,8 @@ def load_into_mysql(
     """Replace `tables` in the database `schema` (created if missing; default: the URL's database)."""
     require_pymysql()
     params = mysql_params(url)
-    database = schema or params.pop("database")
-    params.pop("database", None)
+    database = schema or params["database"]
+    del params["database"]  # connect without one: it may not exist yet
     counts: dict[str, int] = {}
     try:
         conn = pymysql.connect(**params, autocommit=False)
