@@ -327,6 +327,8 @@ class SemanticModel(BaseModel):
     freshness: Freshness | None = None
     #: The folder the model was read from: the planner's phrase book lives beside it (planner/phrases.yaml).
     folder: Path | None = None
+    #: The file each entry was read from ("metrics/gmv" -> "metrics.yaml"), for problems that name it.
+    origins: dict[str, str] = {}
 
     # -- reachability ---------------------------------------------------------------
     def join_path(self, start: str, target: str) -> list[Join] | None:
@@ -591,7 +593,10 @@ def _load(folder: Path) -> SemanticModel:
     if time_dimension is None:
         raise ModelError(f"{folder}: no time_dimension section in any model file")
     events = list(entries.pop("events").values())
-    model = SemanticModel(time_dimension=time_dimension, events=events, freshness=freshness, folder=folder, **entries)
+    origins = {f"{section}/{name}": file for (section, name), file in origin.items()}
+    model = SemanticModel(
+        time_dimension=time_dimension, events=events, freshness=freshness, folder=folder, origins=origins, **entries
+    )
     _check_references(model, origin)
     for metric in model.metrics.values():
         metric._point_in_time = _is_point_in_time(model, metric)
