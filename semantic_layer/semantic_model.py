@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,10 @@ Format = Literal["cny", "count", "percent", "days", "times_per_year", "ratio"]
 DAYS = "days"
 #: The pseudo-column a balance expression uses for the day the balance is taken on.
 AS_OF = "as_of"
+
+
+#: The environment variable naming the model folder every command reads (``chatbi --model DIR``).
+MODEL_ENV = "CHATBI_MODEL"
 
 
 class ModelError(ValueError):
@@ -330,6 +335,11 @@ class SemanticModel(BaseModel):
     #: The file each entry was read from ("metrics/gmv" -> "metrics.yaml"), for problems that name it.
     origins: dict[str, str] = {}
 
+    @property
+    def relations(self) -> frozenset[str]:
+        """The warehouse relations the model reads: the SQL guard's allow-list."""
+        return frozenset(e.table for e in self.entities.values())
+
     # -- reachability ---------------------------------------------------------------
     def join_path(self, start: str, target: str) -> list[Join] | None:
         """The joins leading from entity ``start`` to ``target`` (breadth-first, shortest)."""
@@ -525,21 +535,24 @@ def _explain(error: ValidationError) -> str:
 
 
 def load_model(directory: Path | str | None = None) -> SemanticModel:
-    """Load and validate every ``*.yaml`` file of ``directory`` (default: the bundled model)."""
-    folder = Path(directory) if directory is not None else MODEL_DIR
+    """Load and validate every ``*.yaml`` file of ``directory``; by default the folder named by
+    ``$CHATBI_MODEL`` (a customer's model, set by ``chatbi --model DIR``), else the bundled demo model."""
     if directory is None:
-        return _load_default()
-    return _load(folder)
+        named = os.environ.get(MODEL_ENV)
+        return _load_default(Path(named).resolve() if named else MODEL_DIR)
+    return _load(Path(directory))
 
 
-@functools.lru_cache(maxsize=1)
-def _load_default() -> SemanticModel:
-    """The bundled model, from the disk cache when its files are unchanged (parsing them costs a cold start ~0.4 s)."""
+@functools.lru_cache(maxsize=4)
+def _load_default(folder: Path) -> SemanticModel:
+    """The process's model, from the disk cache when its files are unchanged (parsing them costs a cold start ~0.4 s)."""
     from semantic_layer.disk_cache import cached, file_digest
 
-    files = sorted(MODEL_DIR.glob("*.yaml"))
-    model = cached("model", [file_digest(files)], lambda: _load(MODEL_DIR))
-    return model if model.folder == MODEL_DIR else model.model_copy(update={"folder": MODEL_DIR})  # another checkout's
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: not a model folder (${MODEL_ENV})")
+    files = sorted(folder.glob("*.yaml"))
+    model = cached("model", [file_digest(files)], lambda: _load(folder))
+    return model if model.folder == folder else model.model_copy(update={"folder": folder})  # another checkout's
 
 
 def _load(folder: Path) -> SemanticModel:
