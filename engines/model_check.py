@@ -101,10 +101,11 @@ class _Checker:
             return
         have = {c.lower() for c in result.columns}
         self.present[entity.name] = have
-        for column in entity.columns:
+        for column in map(entity.physical, entity.columns):
             if column.lower() not in have:
                 yield Problem("error", where, f"{entity.table}.{column}", "the relation has no such column")
-        dated = entity.time or (entity.document.opened if entity.document is not None else None)
+        logical = entity.time or (entity.document.opened if entity.document is not None else None)
+        dated = entity.physical(logical) if logical else None
         if dated and dated.lower() in have:
             yield from self._time(entity, dated, where)
 
@@ -129,9 +130,10 @@ class _Checker:
 
     def _key(self, entity: Entity) -> Iterator[Problem]:
         assert entity.key is not None
-        self.progress(f"key {entity.table}.{entity.key}")
+        name = entity.physical(entity.key)
+        self.progress(f"key {entity.table}.{name}")
         self.checked["keys"] += 1
-        key = exp.column(entity.key)
+        key = exp.column(name)
         tree = exp.select(
             exp.Count(this=exp.Star()).as_("n"),
             exp.Count(this=exp.Distinct(expressions=[key])).as_("k"),
@@ -141,9 +143,9 @@ class _Checker:
         try:
             rows, distinct, filled = self._run(tree)[0]
         except EngineError as exc:
-            yield Problem("error", where, f"{entity.table}.{entity.key}", f"cannot read the key: {_first_line(exc)}")
+            yield Problem("error", where, f"{entity.table}.{name}", f"cannot read the key: {_first_line(exc)}")
             return
-        target = f"{entity.table}.{entity.key}"
+        target = f"{entity.table}.{name}"
         if distinct < filled:
             message = f"the key is not unique: {filled - distinct:,} repeated values in {rows:,} rows (joins through it multiply rows)"
             yield Problem("error", where, target, message)
@@ -154,10 +156,11 @@ class _Checker:
         other = self.model.entities[to]
         if entity.name not in self.present or to not in self.present or other.key is None:
             return
+        column, key = entity.physical(column), other.physical(other.key)
         self.progress(f"join {entity.table}.{column} -> {other.table}")
         self.checked["joins"] += 1
         local = exp.column(column, table="f")
-        keys = exp.select(exp.column(other.key)).from_(exp.to_table(other.table))
+        keys = exp.select(exp.column(key)).from_(exp.to_table(other.table))
         orphan = exp.and_(local.is_(exp.null()).not_(), local.isin(query=keys).not_())
         tree = exp.select(
             exp.Count(this=exp.Star()).as_("n"),
@@ -166,7 +169,7 @@ class _Checker:
             ).as_("orphans"),
         ).from_(exp.to_table(entity.table).as_("f"))
         where = self._where("entities", entity.name)
-        target = f"{entity.table}.{column} -> {other.table}.{other.key}"
+        target = f"{entity.table}.{column} -> {other.table}.{key}"
         try:
             rows, orphans = self._run(tree)[0]
         except EngineError as exc:

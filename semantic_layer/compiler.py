@@ -27,6 +27,7 @@ import sqlglot
 from sqlglot import exp
 
 from semantic_layer import sql_parts as sp
+from semantic_layer.physical import to_physical
 from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import (
     AS_OF,
@@ -113,7 +114,7 @@ def compile_query(
     return CompiledQuery(
         query=query,
         principal=principal,
-        ast=ast,
+        ast=to_physical(ast, model),
         dialect=dialect,
         columns=output_names(query),
         previous_period=previous_period,
@@ -204,7 +205,7 @@ def compile_attributes(
     return CompiledAttributes(
         query=query,
         principal=principal,
-        ast=select,
+        ast=to_physical(select, model),
         dialect=dialect,
         columns=attribute_output_names(query, model, shown),
     )
@@ -618,7 +619,7 @@ class _Core:
         sold = (
             exp.select(exp.alias_(as_of.copy(), AS_OF), exp.alias_(sp.col(SALES_ENTITY, "sku_id"), "sku_id"))
             .from_(calendar)
-            .join(SALES_ENTITY, on=window, join_type="inner")
+            .join(source.table(SALES_ENTITY), on=window, join_type="inner")
             .group_by(as_of.copy(), sp.col(SALES_ENTITY, "sku_id"))
             .having(
                 exp.GT(

@@ -64,6 +64,11 @@ class Entity(_Strict):
     document: Document | None = None
     columns: list[str]
     joins: list[Join] = []
+    #: The warehouse's names for columns whose names differ from the model's: {logical: physical}.
+    column_map: dict[str, str] = {}
+
+    def physical(self, column: str) -> str:
+        return self.column_map.get(column, column)
 
 
 class Member(_Strict):
@@ -638,6 +643,9 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
             fail(section, name, f"entity '{entity}' has no column '{column}'")
 
     for entity in model.entities.values():
+        for mapped in entity.column_map:
+            if mapped not in entity.columns:
+                fail("entities", entity.name, f"column_map: '{mapped}' is not one of the entity's columns")
         for column in [entity.key, entity.time, *(j.column for j in entity.joins)]:
             if column is not None:
                 check_column("entities", entity.name, entity.name, column)
