@@ -173,6 +173,8 @@ class Assistant:
             self.engine.execute(probe, row_limit=1, timeout_s=2.0)
 
     def close(self) -> None:
+        if self.tool_slots is not None:
+            self.tool_slots.close()
         self.conversations.close()
         self.engine.close()
 

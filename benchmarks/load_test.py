@@ -18,7 +18,8 @@ replenishment plan over every SKU: seconds each at case scale).
    think time) and realistic (``--realistic-users``, a uniform think time of ``--think`` seconds after
    every answer, arrivals spread over the first think interval). Each phase lasts ``--duration`` s.
 
-Reported per phase: requests, throughput, p50 / p95 / max latency, errors (transport errors, non-200,
+Reported per phase: requests, throughput (requests finished within the ``--duration`` window, per
+second: a tool run still in flight at the end is measured but not counted), p50 / p95 / max latency, errors (transport errors, non-200,
 answers with status ``error`` that are not "busy"), busy answers (a tool question refused at once because
 the worker's tool slots and queue were full: status ``error`` with ``retry_after_s``, by design, not an
 error) and the cache hit rate when answers carry a ``cached`` field ("absent" otherwise); then the
@@ -122,15 +123,21 @@ class Run:
     cached: int = 0
     has_cached_field: bool = False
     workers: set[str] = field(default_factory=set)
-    wall_s: float = 0.0
+    #: The phase's window: requests finished after it (a tool run in flight at the end) are measured
+    #: but not counted in the throughput, which would otherwise depend on how long the tail takes.
+    deadline: float = float("inf")
+    window_s: float = 0.0
+    in_window: int = 0
 
     @property
     def rate(self) -> float:
-        """Requests answered (or failed) per second of the phase."""
-        return len(self.latencies_ms) / self.wall_s if self.wall_s else float("nan")
+        """Requests finished within the window, per second of it."""
+        return self.in_window / self.window_s if self.window_s else float("nan")
 
     def record(self, started: float, status: int, answer: dict | None, question: str) -> None:
-        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        now = time.perf_counter()
+        self.latencies_ms.append((now - started) * 1000)
+        self.in_window += now <= self.deadline
         if answer is None:
             self.errors[f"HTTP {status}"] += 1
             self.failed[question] += 1
@@ -162,7 +169,7 @@ def direct(assistant: Assistant, mix: list[list[str]]) -> Run:
             started = time.perf_counter()
             answer = assistant.ask(question, conversation_id=f"direct-{i}")
             run.record(started, 200, answer.model_dump(mode="json"), question)
-    run.wall_s = time.perf_counter() - start
+    run.window_s = time.perf_counter() - start
     return run
 
 
@@ -193,9 +200,9 @@ async def load(
 ) -> Run:
     """``users`` users, each walking the mix from its own offset for ``duration`` seconds, pausing a uniform
     ``think`` interval after each answer (0, 0: back to back)."""
-    run = Run()
     rng = random.Random(seed)
     deadline = time.perf_counter() + duration
+    run = Run(deadline=deadline, window_s=duration)
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
 
@@ -208,9 +215,7 @@ async def load(
                 await converse(client, turns, run, f"load-{u}-{n}", lambda: rng.uniform(*think) if think[1] else 0)
                 n += 1
 
-        start = time.perf_counter()
         await asyncio.gather(*(user(u) for u in range(users)))
-        run.wall_s = time.perf_counter() - start
     return run
 
 

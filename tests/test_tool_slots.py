@@ -5,6 +5,8 @@ version like a query result. Deterministic: the tool blocks on an Event while th
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,9 +43,11 @@ class BlockingTool:
         self.started = threading.Event()
         self.release = threading.Event()
         self.runs = 0
+        self.threads: list[tuple[str, int]] = []  # (thread name, nice value) of each run
 
     def run(self, arguments: BaseModel, context: ToolContext) -> ToolOutput:
         self.runs += 1
+        self.threads.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, 0)))
         self.started.set()
         assert self.release.wait(30), "the test never released the tool"
         return ToolOutput(text=f"plan as of {context.today}", columns=["sku"], rows=[["s1"]])
@@ -142,6 +146,11 @@ def test_a_metric_question_is_answered_while_a_tool_holds_the_slot_and_another_t
     assert done.status == "answer" and done.retry_after_s is None and tool.runs == 1
     again = assistant.ask(TOOL_EN, conversation_id="c1")  # asking again once the slot is free works
     assert again.status == "answer" and tool.runs == 2
+    # the tool ran on a tool thread, nicer than the thread that asked (Linux: nice is per thread)
+    asker = os.getpriority(os.PRIO_PROCESS, 0)
+    assert all(name.startswith("chatbi-tool") for name, _ in tool.threads)
+    if sys.platform == "linux":
+        assert all(nice > asker or nice == 19 for _, nice in tool.threads)
 
 
 def test_the_busy_answer_in_chinese(tool: BlockingTool, open_assistant: Callable[..., Assistant]) -> None:
