@@ -70,6 +70,10 @@ class DuckDBEngine:
         when = dt.datetime.fromtimestamp(st.st_mtime_ns / 1e9, dt.UTC).isoformat(timespec="microseconds")
         return f"{when.replace('+00:00', 'Z')}~{hashlib.sha1(stamp).hexdigest()[:8]}"
 
+    def cache_version(self) -> str | None:
+        """The version a result read now is kept under in the result cache (the file's); None without a cache."""
+        return None if self.cache is None else self.data_version()
+
     def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
         """Guard `sql`, run it with a time limit and return at most `row_limit` rows (from the cache if
         one is kept and holds this SQL at the file's current version)."""
