@@ -169,7 +169,10 @@ def serve(
         from api.server.worker import worker_environment
 
         banner = _banner(db, host, port, server_config, kind + note, store.max_age_days, count)
-        env = worker_environment(db, kind, config, keep_days, cache=not no_cache, tools=(tool_slots, tool_queue))
+        env = worker_environment(
+            db, kind, config, keep_days, cache=not no_cache, tools=(tool_slots, tool_queue),
+            duckdb_threads=max(1, default_workers() // count),
+        )  # fmt: skip
         _run_workers(count, env, server_config, host, port, banner)
     typer.echo(f"chatbi serve stopped; conversations are kept in {default_path()}")
 

@@ -33,13 +33,17 @@ log = logging.getLogger("chatbi.server")
 
 def worker_environment(db: Path, planner: Literal["embedded", "llm"], config: Path | None,
                        keep_days: float | None, cache: bool = True,
-                       tools: tuple[int, int] = (1, 1)) -> dict[str, str]:  # fmt: skip
+                       tools: tuple[int, int] = (1, 1), duckdb_threads: int | None = None) -> dict[str, str]:  # fmt: skip
     """The variables a worker builds its app from: absolute paths, the planner already chosen by the parent;
-    ``tools``: each worker's analysis-tool slots and queue (a worker is a process: its own slots)."""
+    ``tools``: each worker's analysis-tool slots and queue (a worker is a process: its own slots);
+    ``duckdb_threads``: each worker's share of the cores for one query (unset: DuckDB's default)."""
     from agent.conversation_store import MAX_AGE_ENV
+    from engines.duckdb_engine import THREADS_ENV
 
     env = {ENV_DB: str(db.resolve()), ENV_PLANNER: planner, ENV_CACHE: "1" if cache else "0",
            ENV_TOOLS: f"{tools[0]}:{tools[1]}"}  # fmt: skip
+    if duckdb_threads is not None and THREADS_ENV not in os.environ:
+        env[THREADS_ENV] = str(duckdb_threads)
     if config is not None:
         env["CHATBI_SERVER_CONFIG"] = str(config.resolve())
     if keep_days is not None:
