@@ -9,16 +9,20 @@ shortly" (status ``error`` with ``retry_after_s``) instead of making the asker w
 queue. Metric questions never pass through here, so they are answered however many tool runs are
 in flight. On Linux the tool threads also run at a lower priority (nice +10, those threads only):
 a tool run then takes the CPU the questions leave rather than an equal share of it
-(benchmarks/tool_priority_bench.py measures what that gives).
+(benchmarks/tool_priority_bench.py measures what that gives). With several worker processes the
+slots are the deployment's, not each worker's: a run holds one of ``running`` lock files beside the
+shared state (``shared``), so two workers on two cores never run two tools while questions wait.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -36,10 +40,11 @@ class ToolsBusy(Exception):
 class ToolSlots:
     """At most ``running`` tool runs at once, on threads of their own, and ``waiting`` more queued; thread-safe."""
 
-    def __init__(self, running: int = 1, waiting: int = 1) -> None:
+    def __init__(self, running: int = 1, waiting: int = 1, shared: Path | None = None) -> None:
         if running < 1 or waiting < 0:
             raise ValueError("tool slots: running must be at least 1 and waiting at least 0")
         self.running, self.waiting = running, waiting
+        self.shared = shared  # a folder every worker of the deployment sees: the slots are machine-wide
         self._pool = ThreadPoolExecutor(running, thread_name_prefix="chatbi-tool", initializer=_lower_priority)
         self._lock = threading.Lock()
         self._admitted = 0  # running or waiting
@@ -57,10 +62,42 @@ class ToolSlots:
                 raise ToolsBusy(f"{self.running} tool run(s) in progress and {self.waiting} waiting")
             self._admitted += 1
         try:
-            return self._pool.submit(work).result()
+            return self._pool.submit(self._in_a_slot, work).result()
         finally:
             with self._lock:
                 self._admitted -= 1
+
+    def _in_a_slot(self, work: Callable[[], T]) -> T:
+        with self._deployment_slot():
+            return work()
+
+    @contextlib.contextmanager
+    def _deployment_slot(self) -> Iterator[None]:
+        """One of the deployment's ``running`` slot files, locked (flock) for the run: a free one if any,
+        else wait for this process's own. Without ``shared`` (one process) the pool alone bounds runs."""
+        if self.shared is None or sys.platform == "win32":
+            yield
+            return
+        import fcntl
+
+        self.shared.mkdir(parents=True, exist_ok=True)
+        files = [open(self.shared / f"tool-slot-{i}.lock", "a+b") for i in range(self.running)]  # noqa: SIM115
+        try:
+            held = None
+            for f in files:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    held = f
+                    break
+                except BlockingIOError:
+                    continue
+            if held is None:
+                held = files[os.getpid() % self.running]
+                fcntl.flock(held, fcntl.LOCK_EX)
+            yield
+        finally:
+            for f in files:
+                f.close()  # closing releases the lock
 
     def close(self) -> None:
         """Stop the tool threads once the runs in progress are done; queued runs are cancelled."""

@@ -244,3 +244,35 @@ def test_serve_gives_each_process_the_slots_it_was_told(
         assert slots is not None and (slots.running, slots.waiting) == (3, 2)
     finally:
         services.assistant.close()
+
+
+def test_with_workers_the_slots_are_the_deployments(tmp_path: Path) -> None:
+    """Two workers (two slot pools on one shared folder, as two processes would be) never run two tools at
+    once when the deployment has one slot: the second waits for the first to finish."""
+    first, second = ToolSlots(1, 1, shared=tmp_path), ToolSlots(1, 1, shared=tmp_path)
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def long_run() -> str:
+        started.set()
+        release.wait(10)
+        order.append("first done")
+        return "first"
+
+    def short_run() -> str:
+        order.append("second ran")
+        return "second"
+
+    runner = threading.Thread(target=first.run, args=(long_run,))
+    runner.start()
+    assert started.wait(10)
+    waiting = threading.Thread(target=second.run, args=(short_run,))
+    waiting.start()
+    waiting.join(0.3)
+    assert order == []  # the second worker's tool is waiting for the deployment's only slot
+    release.set()
+    runner.join(10)
+    waiting.join(10)
+    assert order == ["first done", "second ran"]
+    first.close()
+    second.close()

@@ -119,6 +119,7 @@ def _build() -> Any:
     from api.server.app import create_app
     from api.server.config import load_config
     from api.server.services import Services
+    from api.shared_state import default_path as shared_state_path
 
     planner: Literal["embedded", "llm"] = "llm" if os.environ.get(ENV_PLANNER) == "llm" else "embedded"
     config = load_config()
@@ -129,7 +130,7 @@ def _build() -> Any:
         planner=planner,
         conversations=ConversationStore(),
         cache=cache,
-        tool_slots=ToolSlots(running, waiting),
+        tool_slots=ToolSlots(running, waiting, shared=shared_state_path().with_name("tool-slots")),
     )
     try:
         services = Services(assistant, config)
