@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.regex_cache import PatternSet
 from semantic_layer.semantic_model import MODEL_DIR, ModelError, SemanticModel
 
 PHRASES_FILE = "planner/phrases.yaml"
@@ -28,8 +29,9 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace(r"\b", _ASCII_BOUNDARY))
 
 
-def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
-    return compile_pattern("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+def _alternation(patterns: list[str], compiled: PatternSet) -> re.Pattern[str] | None:
+    source = "|".join(f"(?:{p})" for p in patterns)
+    return compiled.pattern(source.replace(r"\b", _ASCII_BOUNDARY)) if patterns else None
 
 
 class _MetricPhrase(BaseModel):
@@ -107,12 +109,14 @@ class Phrases:
         if unknown:
             raise ModelError(f"{PHRASES_FILE}: dimension_roles name dimensions the model does not define: {unknown}")
         self.roles = data.dimension_roles
+        compiled = PatternSet("phrases")  # compiled at once below, from the disk cache when it has them
+        self.metric_phrases = tuple((_alternation(e.patterns, compiled), e.metric) for e in data.metric_phrases)
+        self.metric_fallbacks = tuple((_alternation(e.patterns, compiled), e.metric) for e in data.metric_fallbacks)
+        self.unknown_metrics = _alternation(data.unknown_metrics, compiled)
+        self.snapshot_words = _alternation(data.snapshot_words, compiled)
+        self.scope_words = _alternation(data.scope_words, compiled)
         try:
-            self.metric_phrases = tuple((_alternation(e.patterns), e.metric) for e in data.metric_phrases)
-            self.metric_fallbacks = tuple((_alternation(e.patterns), e.metric) for e in data.metric_fallbacks)
-            self.unknown_metrics = _alternation(data.unknown_metrics)
-            self.snapshot_words = _alternation(data.snapshot_words)
-            self.scope_words = _alternation(data.scope_words)
+            compiled.load()  # here, so that an invalid pattern fails at start-up
         except re.error as exc:
             raise ModelError(f"{PHRASES_FILE}: not a valid pattern: {exc}") from exc
 
