@@ -13,7 +13,6 @@ import functools
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.regex_cache import PatternSet
@@ -136,8 +135,18 @@ def _read(path: Path) -> _File:
 
 @functools.lru_cache(maxsize=8)
 def _read_version(path: Path, mtime_ns: int, size: int) -> _File:
-    """One version of the file: an edited phrase book is read again, an unchanged one once."""
+    """One version of the file: an edited phrase book is read again, an unchanged one once; parsed
+    from the disk cache when its bytes are unchanged (a cold start then imports no YAML parser)."""
+    from semantic_layer.disk_cache import cached
+
+    text = path.read_bytes()
+    return cached("phrase-book", [text], lambda: _parse(text))
+
+
+def _parse(text: bytes) -> _File:
+    import yaml
+
     try:
-        return _File.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        return _File.model_validate(yaml.safe_load(text.decode("utf-8")) or {})
     except (yaml.YAMLError, ValidationError) as exc:
         raise ModelError(f"{PHRASES_FILE}: {exc}") from exc
