@@ -24,8 +24,12 @@ PHRASES_FILE = "planner/phrases.yaml"
 _ASCII_BOUNDARY = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
 
 
+#: Patterns of other declarations (the tools' triggers), compiled on first use (agent/regex_cache.py).
+_DECLARED = PatternSet("declared")
+
+
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace(r"\b", _ASCII_BOUNDARY))
+    return _DECLARED.pattern(pattern.replace(r"\b", _ASCII_BOUNDARY))
 
 
 def _alternation(patterns: list[str], compiled: PatternSet) -> re.Pattern[str] | None:

@@ -42,30 +42,40 @@ def _compile_args(source: str, flags: int) -> _Args:
 
 
 class PatternSet:
-    """Patterns compiled together on first use; ``name`` names their disk-cache entry."""
+    """Patterns compiled together on first use; ``name`` names their disk-cache entry.
+
+    Patterns declared after the set was compiled (a second planner's) start a new batch, compiled
+    together when one of them is first used."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._sources: list[tuple[str, int]] = []
-        self._compiled: list[re.Pattern[str]] | None = None
+        self._batch = _Batch()
 
     def pattern(self, source: str, flags: int = 0) -> re.Pattern[str]:
-        """A pattern that compiles (with the rest of the set) when first used; it answers what a
+        """A pattern that compiles (with the rest of its batch) when first used; it answers what a
         ``re.Pattern`` does."""
-        if self._compiled is not None:  # declared after the set was read: on its own
-            return re.compile(source, flags)
-        self._sources.append((source, int(flags)))
-        return cast("re.Pattern[str]", LazyPattern(self, len(self._sources) - 1))
+        if self._batch.compiled is not None:
+            self._batch = _Batch()
+        self._batch.sources.append((source, int(flags)))
+        return cast("re.Pattern[str]", LazyPattern(self, self._batch, len(self._batch.sources) - 1))
 
     def load(self) -> None:
-        """Compile every pattern now (``re.error`` for an invalid one), from the disk cache if it has them."""
-        if self._compiled is None:
-            self._compiled = _read(self.name, self._sources)
+        """Compile the patterns declared so far (``re.error`` for an invalid one), from the disk cache
+        if it has them."""
+        self._compiled(self._batch)
 
-    def get(self, index: int) -> re.Pattern[str]:
-        if self._compiled is None:
-            self.load()
-        return cast("list[re.Pattern[str]]", self._compiled)[index]
+    def _compiled(self, batch: _Batch) -> list[re.Pattern[str]]:
+        if batch.compiled is None:  # two threads may both compile it: the same patterns either way
+            batch.compiled = _read(self.name, batch.sources)
+        return batch.compiled
+
+
+class _Batch:
+    __slots__ = ("sources", "compiled")
+
+    def __init__(self) -> None:
+        self.sources: list[tuple[str, int]] = []
+        self.compiled: list[re.Pattern[str]] | None = None
 
 
 def _read(name: str, sources: list[tuple[str, int]]) -> list[re.Pattern[str]]:
@@ -88,10 +98,11 @@ def _read(name: str, sources: list[tuple[str, int]]) -> list[re.Pattern[str]]:
 class LazyPattern:
     """Stands for the ``re.Pattern`` it becomes on first use, with its methods and attributes."""
 
-    __slots__ = ("_set", "_index", "_compiled")
+    __slots__ = ("_set", "_batch", "_index", "_compiled")
 
-    def __init__(self, patterns: PatternSet, index: int) -> None:
+    def __init__(self, patterns: PatternSet, batch: _Batch, index: int) -> None:
         self._set = patterns
+        self._batch = batch
         self._index = index
         self._compiled: re.Pattern[str] | None = None
 
@@ -100,7 +111,7 @@ class LazyPattern:
         return self._compiled or self._compile()
 
     def _compile(self) -> re.Pattern[str]:
-        self._compiled = self._set.get(self._index)
+        self._compiled = self._set._compiled(self._batch)[self._index]
         return self._compiled
 
     def search(self, string: str, *args: int) -> re.Match[str] | None:

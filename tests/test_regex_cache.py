@@ -49,10 +49,22 @@ def test_an_entry_sre_rejects_is_compiled_again(tmp_path: Path, monkeypatch: pyt
 
 def test_the_planner_patterns_equal_re_compile() -> None:
     for module in (cues, time_expressions):
-        patterns = module._PATTERNS
-        patterns.load()
-        for source, flags in patterns._sources:
-            assert patterns.get(patterns._sources.index((source, flags))) == re.compile(source, flags)
+        batch = module._PATTERNS._batch
+        module._PATTERNS.load()
+        assert batch.compiled is not None and len(batch.compiled) == len(batch.sources) > 40
+        for (source, flags), pattern in zip(batch.sources, batch.compiled, strict=True):
+            assert pattern == re.compile(source, flags)
+
+
+def test_patterns_declared_after_a_load_are_a_batch_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATBI_CACHE_DIR", str(tmp_path))
+    patterns, first = _set(SOURCES[:1])
+    assert first[0].search("7天") is not None
+    later = patterns.pattern(*SOURCES[1])
+    assert later == re.compile(*SOURCES[1]) and first[0] == re.compile(*SOURCES[0])
+    assert len(list(tmp_path.glob("regex-test-*.pickle"))) == 2
 
 
 def test_a_lazy_pattern_pickles_and_copies_as_its_pattern() -> None:
