@@ -1,9 +1,9 @@
 """Regular expressions compiled once per installation instead of once per process.
 
-The planner's cue words (`agent/cues.py`), time expressions (`agent/time_expressions.py`) and phrase
-book are about 120 long alternations of Chinese and English words. Python's ``re`` parses and
-compiles a pattern in pure Python, which cost `chatbi ask` about 0.3 s of every start. A
-:class:`PatternSet` keeps the compiler's output for its patterns in the disk cache
+The planner's cue words (`agent/cues.py`), time expressions (`agent/time_expressions.py`), phrase
+book and the tools' triggers are about 130 long alternations of Chinese and English words. Python's
+``re`` parses and compiles a pattern in pure Python, which cost `chatbi ask` about 0.3 s of every
+start. A :class:`PatternSet` keeps the compiler's output for its patterns in the disk cache
 (`semantic_layer/disk_cache.py`, keyed by the pattern texts, their flags and the Python version) and
 makes each pattern from it with ``_sre.compile``: the last step of ``re.compile``, taking the same
 arguments, so the pattern is equal (``==`` compares the compiled code) to what ``re.compile`` makes.
