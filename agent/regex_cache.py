@@ -66,7 +66,7 @@ class PatternSet:
 
     def _compiled(self, batch: _Batch) -> list[re.Pattern[str]]:
         if batch.compiled is None:  # two threads may both compile it: the same patterns either way
-            batch.compiled = _read(self.name, batch.sources)
+            batch.compiled = _read(self.name, list(batch.sources))
         return batch.compiled
 
 
@@ -111,7 +111,11 @@ class LazyPattern:
         return self._compiled or self._compile()
 
     def _compile(self) -> re.Pattern[str]:
-        self._compiled = self._set._compiled(self._batch)[self._index]
+        compiled = self._set._compiled(self._batch)
+        if self._index < len(compiled):
+            self._compiled = compiled[self._index]
+        else:  # declared by another thread while its batch was being compiled: on its own
+            self._compiled = re.compile(*self._batch.sources[self._index])
         return self._compiled
 
     def search(self, string: str, *args: int) -> re.Match[str] | None:

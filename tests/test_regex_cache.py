@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent import cues, time_expressions
-from agent.regex_cache import PatternSet
+from agent.regex_cache import LazyPattern, PatternSet
 
 SOURCES = [(r"(?P<n>\d+)\s*(?:天|days?)", 0), (r"\bq([1-4])\b", re.IGNORECASE), (r"同比|环比|yoy", 0)]
 
@@ -77,3 +77,14 @@ def test_an_invalid_pattern_fails_at_load() -> None:
     patterns, _ = _set([("(unclosed", 0)])
     with pytest.raises(re.error):
         patterns.load()
+
+
+def test_a_pattern_declared_while_its_batch_compiles_is_compiled_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATBI_CACHE_DIR", str(tmp_path))
+    patterns, _ = _set(SOURCES[:1])
+    batch = patterns._batch
+    patterns.load()
+    batch.sources.append(SOURCES[1])  # what another thread's declaration does between the snapshot and the store
+    assert LazyPattern(patterns, batch, 1) == re.compile(*SOURCES[1])
