@@ -111,7 +111,11 @@ class Assistant:
     def today(self) -> dt.date:
         """The data's reference date: the day after the latest order date (DATA_CONTRACT.md)."""
         if self._today is None:
-            rows = self.engine.execute("SELECT MAX(order_date) FROM fact_sales", row_limit=1).rows
+            from sqlglot import exp
+
+            # Built, not parsed: a new process's first sqlglot parse costs 0.1 s (`chatbi ask` starts cold).
+            latest_order = exp.select(exp.Max(this=exp.column("order_date"))).from_(exp.to_table("fact_sales"))
+            rows = self.engine.execute(latest_order, row_limit=1).rows
             latest = rows[0][0] if rows and rows[0][0] is not None else dt.date.today() - dt.timedelta(days=1)
             self._today = latest + dt.timedelta(days=1)
         return self._today

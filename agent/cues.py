@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import re
 
+from agent.regex_cache import PatternSet
+
 # Python's \b treats Chinese characters as word characters, so "YoY呢" would have no boundary
 # after "yoy". Patterns here write \b and mean an ASCII word boundary.
 _ASCII_BOUNDARY = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
 
 
+#: Compiled together on first use, from the disk cache when it has them (agent/regex_cache.py).
+_PATTERNS = PatternSet("cues")
+
+
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace(r"\b", _ASCII_BOUNDARY))
+    return _PATTERNS.pattern(pattern.replace(r"\b", _ASCII_BOUNDARY))
 
 
 _NUM = r"(?:\d+|[一二两三四五六七八九十]+)"

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlglot
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from sqlglot import exp
 
@@ -561,6 +560,8 @@ def _load_default(folder: Path) -> SemanticModel:
 
 
 def _load(folder: Path) -> SemanticModel:
+    import yaml  # here: a cold start reads the model from the disk cache and needs no YAML parser
+
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise ModelError(f"{folder}: no *.yaml model files")
