@@ -49,6 +49,9 @@ class Answer(BaseModel):
     #: The warehouse version the rows were read at (DuckDB: the file's modification time and identity;
     #: PostgreSQL: the model's freshness query); None when no result cache is kept.
     data_version: str | None = None
+    #: Set when every analysis-tool slot was taken (status ``error``): ask again after about this many seconds.
+    #: Metric questions are answered meanwhile; only tool runs wait for a slot (agent/tool_slots.py).
+    retry_after_s: int | None = None
 
     @field_serializer("rows")
     def _json_rows(self, rows: list[list[Any]]) -> list[list[Any]]:

@@ -7,6 +7,7 @@ Assistant, so a question gets the same answer wherever it is asked.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from agent.messages import join_names, say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
 from agent.plan import AttributePlan, Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
 from agent.redaction import without_paths
+from agent.tool_slots import RETRY_AFTER_S, ToolsBusy, ToolSlots
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import KINDS, MasterData
@@ -28,6 +30,7 @@ from semantic_layer.semantic_model import SemanticModel, load_model
 
 if TYPE_CHECKING:
     from engines.result_cache import ResultCache
+    from tools.base import ToolOutput
 
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 log = logging.getLogger("chatbi.assistant")
@@ -48,7 +51,11 @@ class Assistant:
         master: MasterData | None = None,
         planner: Planner | None = None,
         conversations: ConversationStore | None = None,
+        tool_slots: ToolSlots | None = None,
+        tool_cache: ResultCache | None = None,
     ) -> None:
+        """``tool_slots``: how many analysis-tool runs may go at once (and wait), None for no limit (one
+        asker at a time: the CLI, the evals); ``tool_cache``: keep tools' outputs per data version there."""
         from engines.members import load_master_data
 
         self.engine = engine
@@ -59,6 +66,8 @@ class Assistant:
         self.planner: Planner = planner or EmbeddedPlanner(self.model, self.master)
         self.conversations = conversations or ConversationStore(":memory:")
         self.labels = master_data_labeler(self.master, self.model)
+        self.tool_slots = tool_slots
+        self.tool_cache = tool_cache
         self._today: dt.date | None = None
 
     @classmethod
@@ -69,13 +78,15 @@ class Assistant:
         planner: Literal["embedded", "llm", "auto"] = "embedded",
         conversations: str | os.PathLike[str] | ConversationStore | None = ":memory:",
         cache: bool | ResultCache = True,
+        tool_slots: ToolSlots | None = None,
     ) -> Assistant:
         """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path (or store) is given.
 
         ``planner``: embedded, llm (configured in agent.llm.config, else ValueError), or auto (the LLM
         when one is configured). LangChain is imported only when the LLM planner is built.
         ``cache``: keep query results per (SQL, engine, data version) in a new cache (True), in the one
-        given, or not at all (False: ``--no-cache``).
+        given, or not at all (False: ``--no-cache``); analysis tools' outputs are kept there too.
+        ``tool_slots``: the bound on analysis-tool runs at once (the server's), None for none.
         """
         from agent.llm.config import choose_planner
         from engines import connect
@@ -86,7 +97,7 @@ class Assistant:
         engine = connect(target, cache=results, freshness=load_model().freshness)
         try:
             store = conversations if isinstance(conversations, ConversationStore) else ConversationStore(conversations)
-            assistant = cls(engine, conversations=store)
+            assistant = cls(engine, conversations=store, tool_slots=tool_slots, tool_cache=results)
             if llm is not None:
                 from agent.llm import build_planner
 
@@ -100,7 +111,11 @@ class Assistant:
     def today(self) -> dt.date:
         """The data's reference date: the day after the latest order date (DATA_CONTRACT.md)."""
         if self._today is None:
-            rows = self.engine.execute("SELECT MAX(order_date) FROM fact_sales", row_limit=1).rows
+            from sqlglot import exp
+
+            # Built, not parsed: a new process's first sqlglot parse costs 0.1 s (`chatbi ask` starts cold).
+            latest_order = exp.select(exp.Max(this=exp.column("order_date"))).from_(exp.to_table("fact_sales"))
+            rows = self.engine.execute(latest_order, row_limit=1).rows
             latest = rows[0][0] if rows and rows[0][0] is not None else dt.date.today() - dt.timedelta(days=1)
             self._today = latest + dt.timedelta(days=1)
         return self._today
@@ -162,6 +177,8 @@ class Assistant:
             self.engine.execute(probe, row_limit=1, timeout_s=2.0)
 
     def close(self) -> None:
+        if self.tool_slots is not None:
+            self.tool_slots.close()
         self.conversations.close()
         self.engine.close()
 
@@ -232,7 +249,13 @@ class Assistant:
         plan["arguments"] = arguments.model_dump(mode="json", exclude_defaults=True)
         context = ToolContext(self.engine, self.model, principal, self.today, language, self.master)
         try:
-            output = tool.run(arguments, context)
+            output, cached, version = self._tool_output(
+                call.tool, lambda: tool.run(arguments, context), plan, principal, language
+            )
+        except ToolsBusy as exc:
+            log.info("tool %s refused: %s", call.tool, exc)
+            text = say("tools_busy", language, seconds=RETRY_AFTER_S)
+            return Answer(status="error", text=text, language=language, plan=plan, retry_after_s=RETRY_AFTER_S)
         except QueryError as exc:  # the role may not read what the tool needs, or a cut it cannot take
             return Answer(
                 status="refusal", text=say("invalid", language, reason=str(exc)), language=language, plan=plan
@@ -250,7 +273,42 @@ class Assistant:
             chart=output.chart,
             definitions=definitions(output.metrics, self.model, language),
             period=AnswerPeriod(start=output.period[0], end=output.period[1]) if output.period else None,
+            cached=cached,
+            data_version=version,
         )
+
+    def _tool_output(
+        self, name: str, run: Callable[[], ToolOutput], plan: dict, principal: Principal, language: str
+    ) -> tuple[ToolOutput, bool, str | None]:
+        """The tool's output, whether it came from the cache, and the data version it is kept under.
+
+        Kept like a query result, per (tool, validated arguments, asker, language, reference date) at the
+        engine's data version: a tool reads only the data, so the same call at the same version gives the
+        same output, and a repeated analysis costs nothing. A hit needs no tool slot; a miss runs in one
+        (:class:`ToolSlots`), and :class:`ToolsBusy` when none is free and the queue is full.
+        """
+        slots = self.tool_slots
+
+        def slotted() -> ToolOutput:
+            return run() if slots is None else slots.run(run)
+
+        version = self.engine.cache_version() if self.tool_cache is not None else None
+        if self.tool_cache is None or version is None:
+            return slotted(), False, None
+        key = "tool:" + json.dumps(  # never SQL text, which the same cache keys its results by
+            [name, plan["arguments"], principal.model_dump(mode="json"), language, self.today.isoformat()],
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        output, hit = self.tool_cache.fetch_value(
+            key,
+            self.engine.identity,
+            version,
+            slotted,
+            cells=lambda o: len(o.rows) * max(1, len(o.columns)),
+            copy=lambda o: o.model_copy(update={"rows": [list(r) for r in o.rows], "columns": list(o.columns)}),
+        )
+        return output, hit, version
 
 
 def model_member_synonyms(model: SemanticModel) -> dict[tuple, list[str]]:

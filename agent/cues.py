@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import re
 
+from agent.regex_cache import PatternSet
+
 # Python's \b treats Chinese characters as word characters, so "YoY呢" would have no boundary
 # after "yoy". Patterns here write \b and mean an ASCII word boundary.
 _ASCII_BOUNDARY = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
 
 
+#: Compiled together on first use, from the disk cache when it has them (agent/regex_cache.py).
+_PATTERNS = PatternSet("cues")
+
+
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace(r"\b", _ASCII_BOUNDARY))
+    return _PATTERNS.pattern(pattern.replace(r"\b", _ASCII_BOUNDARY))
 
 
 _NUM = r"(?:\d+|[一二两三四五六七八九十]+)"
@@ -204,3 +210,16 @@ FILLER = _rx(
     r"|(?<![0-9a-z\u4e00-\u9fff])\d{1,2}(?![0-9a-z\u4e00-\u9fff])|\b[a-z]\b"
     r"|[\s?？!！,，.。:：;；、()（）\"'“”‘’%/\\~\-+*=<>_]+"
 )
+
+# -- totals, 'each', trends: read last, once everything else is read ------------------------
+TOTAL = _rx(r"合计|加起来|一共|总共|总和|汇总|\bcombined\b|\btotal\b|\bin total\b|\baltogether\b")
+EACH = _rx(
+    r"各自|分别|各是|各(?=卖|有|是|多少|花|赚)|对比|相比|(?<![a-z])(?:vs\.?|versus|each|respectively|separately|side by side)(?![a-z])"
+)
+TREND = _rx(r"趋势|走势|曲线|怎么变|变化情况|(?<![a-z])trends?(?![a-z])|over time|trajectory|trending")
+
+# -- an event word as a time or as its promotions --------------------------------------------
+EVENT_AS_TIME = _rx(r"\s*(?:期间|前后|左右|那几天|那段时间|当天|大促期间|大促|(?:period|season|week|weekend)\b)")
+EVENT_AS_PROMOTION = _rx(r"\s*(?:的)?(?:活动|促销|大促活动|campaigns?\b|promotions?\b|promos?\b)")
+#: Between a comparison word and the period it names: "环比Q3", "compared with Q3".
+TARGET_GAP = _rx(r"\s*(?:的)?\s*$")

@@ -107,6 +107,12 @@ class EmbeddedPlanner:
             listing = self._attribute_listing(parsed, text, language)
             if listing is not None:
                 return _noted(listing, read_as, language)
+        if parsed.attribute_words and (parsed.metrics or parsed.ambiguous_metric):
+            # "上个月天猫的GMV和账期": a member's attribute beside a metric is nothing the query can say;
+            # the coverage rule asks about it rather than answer the metric alone
+            parsed = parsed.model_copy(
+                update={"leftover": " ".join([parsed.leftover, *parsed.attribute_words]).strip()}
+            )
         previous = conversation.last_query()
         if parsed.no_days is not None:
             label, day = parsed.no_days.label, today.isoformat()

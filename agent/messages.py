@@ -96,6 +96,11 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "which_dimension": {"zh": "您想列出哪一类的成员?", "en": "Which members would you like listed?"},
     "listing": {"zh": "列出各{dimension}及其属性", "en": "a list of {dimension}s with their attributes"},
+    "tools_busy": {
+        "zh": "分析工具正忙(其他分析正在运行或排队),请约 {seconds} 秒后再问一次;指标类问题不受影响,可以照常提问。",
+        "en": "The analysis tools are busy (other analyses are running or waiting); please ask again in about "
+        "{seconds} s. Metric questions are not affected and are answered as usual.",
+    },
     "unknown_tool": {
         "zh": "抱歉,没有名为 {tool} 的分析工具。可用的有:补货建议、价格弹性与定价、现金转换周期分析。",
         "en": "Sorry, there is no analysis tool called {tool}. "

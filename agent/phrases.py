@@ -13,9 +13,9 @@ import functools
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.regex_cache import PatternSet
 from semantic_layer.semantic_model import MODEL_DIR, ModelError, SemanticModel
 
 PHRASES_FILE = "planner/phrases.yaml"
@@ -24,12 +24,17 @@ PHRASES_FILE = "planner/phrases.yaml"
 _ASCII_BOUNDARY = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
 
 
+#: Patterns of other declarations (the tools' triggers), compiled on first use (agent/regex_cache.py).
+_DECLARED = PatternSet("declared")
+
+
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace(r"\b", _ASCII_BOUNDARY))
+    return _DECLARED.pattern(pattern.replace(r"\b", _ASCII_BOUNDARY))
 
 
-def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
-    return compile_pattern("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+def _alternation(patterns: list[str], compiled: PatternSet) -> re.Pattern[str] | None:
+    source = "|".join(f"(?:{p})" for p in patterns)
+    return compiled.pattern(source.replace(r"\b", _ASCII_BOUNDARY)) if patterns else None
 
 
 class _MetricPhrase(BaseModel):
@@ -107,12 +112,14 @@ class Phrases:
         if unknown:
             raise ModelError(f"{PHRASES_FILE}: dimension_roles name dimensions the model does not define: {unknown}")
         self.roles = data.dimension_roles
+        compiled = PatternSet("phrases")  # compiled at once below, from the disk cache when it has them
+        self.metric_phrases = tuple((_alternation(e.patterns, compiled), e.metric) for e in data.metric_phrases)
+        self.metric_fallbacks = tuple((_alternation(e.patterns, compiled), e.metric) for e in data.metric_fallbacks)
+        self.unknown_metrics = _alternation(data.unknown_metrics, compiled)
+        self.snapshot_words = _alternation(data.snapshot_words, compiled)
+        self.scope_words = _alternation(data.scope_words, compiled)
         try:
-            self.metric_phrases = tuple((_alternation(e.patterns), e.metric) for e in data.metric_phrases)
-            self.metric_fallbacks = tuple((_alternation(e.patterns), e.metric) for e in data.metric_fallbacks)
-            self.unknown_metrics = _alternation(data.unknown_metrics)
-            self.snapshot_words = _alternation(data.snapshot_words)
-            self.scope_words = _alternation(data.scope_words)
+            compiled.load()  # here, so that an invalid pattern fails at start-up
         except re.error as exc:
             raise ModelError(f"{PHRASES_FILE}: not a valid pattern: {exc}") from exc
 
@@ -132,8 +139,18 @@ def _read(path: Path) -> _File:
 
 @functools.lru_cache(maxsize=8)
 def _read_version(path: Path, mtime_ns: int, size: int) -> _File:
-    """One version of the file: an edited phrase book is read again, an unchanged one once."""
+    """One version of the file: an edited phrase book is read again, an unchanged one once; parsed
+    from the disk cache when its bytes are unchanged (a cold start then imports no YAML parser)."""
+    from semantic_layer.disk_cache import cached
+
+    text = path.read_bytes()
+    return cached("phrase-book", [text], lambda: _parse(text))
+
+
+def _parse(text: bytes) -> _File:
+    import yaml
+
     try:
-        return _File.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        return _File.model_validate(yaml.safe_load(text.decode("utf-8")) or {})
     except (yaml.YAMLError, ValidationError) as exc:
         raise ModelError(f"{PHRASES_FILE}: {exc}") from exc

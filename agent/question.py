@@ -22,12 +22,6 @@ from agent.recognition import Context, Stage, WorkText, consume, cue, run
 from agent.vocabulary import Vocabulary, is_cjk
 from semantic_layer.master_data import MasterData
 
-_TOTAL = re.compile(r"合计|加起来|一共|总共|总和|汇总|\bcombined\b|\btotal\b|\bin total\b|\baltogether\b")
-_EACH = re.compile(
-    r"各自|分别|各是|各(?=卖|有|是|多少|花|赚)|对比|相比|(?<![a-z])(?:vs\.?|versus|each|respectively|separately|side by side)(?![a-z])"
-)
-_TREND = re.compile(r"趋势|走势|曲线|怎么变|变化情况|(?<![a-z])trends?(?![a-z])|over time|trajectory|trending")
-
 STAGES: tuple[Stage, ...] = (
     Stage("cues", (
         cue(cues.FOLLOW_UP, "follow_cue"), cue(cues.ADD_TO_PREVIOUS, "add_cue"), cue(cues.WHY, "why"),
@@ -59,8 +53,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("latest first", (read_words.recent_first,), settle=read_time.settle_period_end),
     Stage("change", (consume(cues.CHANGED),)),  # before trend words: "怎么变长了" is a change, not "怎么变"
     Stage("function words", (
-        consume(_TREND, {"trend": True}), consume(cues.WHY), consume(cues.FOLLOW_UP),
-        consume(cues.ADD_TO_PREVIOUS), consume(_TOTAL), consume(_EACH),
+        consume(cues.TREND, {"trend": True}), consume(cues.WHY), consume(cues.FOLLOW_UP),
+        consume(cues.ADD_TO_PREVIOUS), consume(cues.TOTAL), consume(cues.EACH),
     )),
 )  # fmt: skip
 
@@ -97,8 +91,8 @@ def _leftover(work: WorkText) -> list[str]:
 
 
 def wants_total(question: str) -> bool:
-    return bool(_TOTAL.search(question.casefold()))
+    return bool(cues.TOTAL.search(question.casefold()))
 
 
 def wants_each(question: str) -> bool:
-    return bool(_EACH.search(question.casefold()))
+    return bool(cues.EACH.search(question.casefold()))

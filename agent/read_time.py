@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,17 +12,10 @@ from agent.recognition import Context, Span
 from agent.time_expressions import TimeMatch, find_periods
 from semantic_layer.query import Period
 
-_EVENT_AS_TIME = re.compile(
-    r"\s*(?:期间|前后|左右|那几天|那段时间|当天|大促期间|大促|(?:period|season|week|weekend)\b)"
-)
-_EVENT_AS_PROMOTION = re.compile(r"\s*(?:的)?(?:活动|促销|大促活动|campaigns?\b|promotions?\b|promos?\b)")
-#: Between a comparison word and the period it names: "环比Q3", "compared with Q3".
-_TARGET_GAP = re.compile(r"\s*(?:的)?\s*$")
-
 
 def event_as_time(text: str) -> bool:
     """ "双11期间", "双11前后": the event word names a time, not the promotions of that name."""
-    return _EVENT_AS_TIME.match(text) is not None
+    return cues.EVENT_AS_TIME.match(text) is not None
 
 
 def comparison(reading: Parsed, context: Context) -> list[Span]:
@@ -90,7 +82,7 @@ def _comparison_target(
     for m in matches:
         if m.period is None:
             continue
-        if any(end <= m.start and _TARGET_GAP.fullmatch(text[end : m.start]) for end in compare_ends):
+        if any(end <= m.start and cues.TARGET_GAP.fullmatch(text[end : m.start]) for end in compare_ends):
             return m, ()
         word = cues.COMPARE_BEFORE.search(text[: m.start])
         if word is not None:
@@ -127,11 +119,11 @@ def events(reading: Parsed, context: Context) -> list[Span]:
     and a year-on-year comparison reads the same event a year earlier."""
     text = context.work.text
     found = context.vocabulary.find_events(text)
-    if not found or _EVENT_AS_PROMOTION.match(text[found[0][1] :]):
+    if not found or cues.EVENT_AS_PROMOTION.match(text[found[0][1] :]):
         return []  # "双11活动的促销ROI": the promotions of that name, which master data knows
     ranges: list[tuple[int, int]] = []
     for s, e, _ in found:
-        suffix = _EVENT_AS_TIME.match(text[e:])
+        suffix = cues.EVENT_AS_TIME.match(text[e:])
         ranges.append((s, e + (suffix.end() if suffix is not None else 0)))
     if any(f[2] == found[0][2] for f in found[1:]):
         blanked = list(text)  # "双十一…和去年双十一比": the 比 closing the comparison, once the events are read

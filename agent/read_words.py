@@ -207,6 +207,8 @@ def _term(word: str, start: int, end: int, values: tuple[Any, ...], exclude: boo
         attributes = tuple(t.value for t in values if t.kind == "attribute")
         named = [t.value for t in values if t.kind == "member"]
         out: dict[str, Any] = {"attributes": (*reading.attributes, attributes)} if attributes else {}
+        if attributes and len(attributes) == len(values):
+            out["attribute_words"] = (*reading.attribute_words, word)
         if named and not metrics:  # a member the model declares: "经销商" is customer_type distributor
             if dims:
                 return {**out, "either": (*reading.either, (named[0], dims[0], exclude))}

@@ -55,6 +55,7 @@ class Parsed(BaseModel):
     compare_period: Period | None = None  # an explicit comparison period (the event a year earlier, "环比Q3")
     disjoint: tuple[Period, ...] = ()  # periods named with a gap between them ("1月和3月")
     attributes: tuple[tuple[str, ...], ...] = ()  # per word: "supplier.payment_terms_days", ...
+    attribute_words: tuple[str, ...] = ()  # the words that name only attributes ("账期"), as written
     either: tuple[
         tuple[str, str, bool], ...
     ] = ()  # a word that is a member and a dimension: (member, dimension, exclude)

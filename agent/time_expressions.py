@@ -33,11 +33,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from agent.regex_cache import PatternSet
 from semantic_layer.query import Period
 
 __all__ = ["TimeMatch", "find_periods"]
 
 _ONE_DAY = dt.timedelta(days=1)
+#: The patterns below, compiled together on first use (from the disk cache when it has them).
+_PATTERNS = PatternSet("time-expressions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,10 +425,10 @@ def _week_number(match: re.Match[str], today: dt.date) -> _Atom:
     return _calendar(match, today, "week", _number(match["w"]))
 
 
-_PREPOSITION_BEFORE = re.compile(
+_PREPOSITION_BEFORE = _PATTERNS.pattern(
     r"(?<![A-Za-z])(?:in|during|for|of|since|from|to|through|until|till|between)\s+$", re.I
 )
-_MODAL_AFTER = re.compile(r"\s+(?:i|we|you)(?![A-Za-z])", re.I)
+_MODAL_AFTER = _PATTERNS.pattern(r"\s+(?:i|we|you)(?![A-Za-z])", re.I)
 
 
 def _english_month_is_a_month(match: re.Match[str]) -> bool:
@@ -526,19 +529,19 @@ _TABLE: list[tuple[str, Builder]] = [
     (rf"{_LW}(?:week|wk)\s*(?P<w>\d{{1,2}})(?!\d){_EY}?", _week_number),
     (rf"{_L}(?P<y>20\d{{2}})-?W(?P<w>\d{{2}}){_R}", _week_number),
 ]
-_RULES = [(re.compile(pattern, re.IGNORECASE), build) for pattern, build in _TABLE]
+_RULES = [(_PATTERNS.pattern(pattern, re.IGNORECASE), build) for pattern, build in _TABLE]
 
 # Words around atoms (pass 2), matched against the text between atoms.
-_END_SUFFIX = re.compile(r"\s*(?:年|月|季度?)?(?:底|末)(?![妆霜乳液膜])")
-_END_PREFIX = re.compile(r"(?<![A-Za-z])(?:the\s+)?end\s+of\s+(?:the\s+)?$", re.I)
-_RANGE_GAP = re.compile(r"\s*(?P<word>到|至|~|〜|-|–|—|to|through|thru|until|till|and)\s*", re.I)
-_RANGE_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<word>from|between)|从|自|由)\s*$", re.I)
-_YEAR_TO_PREFIX = re.compile(
+_END_SUFFIX = _PATTERNS.pattern(r"\s*(?:年|月|季度?)?(?:底|末)(?![妆霜乳液膜])")
+_END_PREFIX = _PATTERNS.pattern(r"(?<![A-Za-z])(?:the\s+)?end\s+of\s+(?:the\s+)?$", re.I)
+_RANGE_GAP = _PATTERNS.pattern(r"\s*(?P<word>到|至|~|〜|-|–|—|to|through|thru|until|till|and)\s*", re.I)
+_RANGE_PREFIX = _PATTERNS.pattern(r"(?:(?<![A-Za-z])(?P<word>from|between)|从|自|由)\s*$", re.I)
+_YEAR_TO_PREFIX = _PATTERNS.pattern(
     r"(?:截至到?|截止到?|(?P<bare>到)|(?<![A-Za-z])(?:as\s+of|up\s+to|through|thru|until|till))\s*$", re.I
 )
-_YEAR_TO_SUFFIX = re.compile(r"\s*为止")
-_SINCE_PREFIX = re.compile(r"(?:(?<![A-Za-z])(?P<since>since)|(?<![A-Za-z])from|从|自从?)\s*$", re.I)
-_SINCE_SUFFIX = re.compile(
+_YEAR_TO_SUFFIX = _PATTERNS.pattern(r"\s*为止")
+_SINCE_PREFIX = _PATTERNS.pattern(r"(?:(?<![A-Za-z])(?P<since>since)|(?<![A-Za-z])from|从|自从?)\s*$", re.I)
+_SINCE_SUFFIX = _PATTERNS.pattern(
     r"\s*(?:以来|至今|迄今|起(?!伏)|开始|到现在|到今天|到目前(?:为止)?|(?<![A-Za-z])(?:to\s+date|onwards?|so\s+far)(?![A-Za-z]))",
     re.I,
 )

@@ -6,6 +6,7 @@ embedded ask path start fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -21,6 +22,26 @@ demo_app = typer.Typer(
     help="The demo retail warehouse (DuckDB), and copies of it in other engines.", no_args_is_help=True
 )
 app.add_typer(demo_app, name="demo")
+
+
+@app.callback()
+def main(
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        envvar="CHATBI_MODEL",
+        help="A model folder of your own (the YAML files of semantic_layer/model/) for every command; "
+        "default: the bundled demo model.",
+    ),
+) -> None:
+    """Conversational analytics for retail on a governed metrics semantic layer."""
+    if model is None:
+        return
+    if not model.is_dir() or not any(model.glob("*.yaml")):
+        fail(f"--model {model}: not a folder of model YAML files (see semantic_layer/model/ for the layout)")
+    from semantic_layer.semantic_model import MODEL_ENV
+
+    os.environ[MODEL_ENV] = str(model.resolve())  # read by every load_model(), in this process and its workers
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -77,13 +98,14 @@ def demo_load(
 
 
 # `chatbi ask` / `chat` (questions), `serve` (HTTP, widget, bots), `query` / `metrics` (the semantic
-# layer), `eval` (the eval suites).
-from api import ask_cli, eval_cli, query_cli, serve_cli  # noqa: E402
+# layer), `eval` (the eval suites), `model` (a model folder against a warehouse).
+from api import ask_cli, eval_cli, model_cli, query_cli, serve_cli  # noqa: E402
 
 ask_cli.register(app)
 serve_cli.register(app)
 query_cli.register(app)
 eval_cli.register(app)
+model_cli.register(app)
 
 
 if __name__ == "__main__":

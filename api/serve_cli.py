@@ -38,20 +38,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _open(db: Path, planner: str, store: ConversationStore, cache: bool = True) -> tuple[Assistant, str]:
-    """The assistant and a note on its planner; `auto` takes the LLM planner when it opens, else the embedded one."""
+def _open(
+    db: Path, planner: str, store: ConversationStore, cache: bool = True, tools: tuple[int, int] = (1, 1)
+) -> tuple[Assistant, str]:
+    """The assistant and a note on its planner; `auto` takes the LLM planner when it opens, else the embedded one.
+    ``tools``: the analysis-tool slots and the queue behind them (--tool-slots, --tool-queue)."""
     from agent.assistant import Assistant
+    from agent.tool_slots import ToolSlots
     from semantic_layer.engine import EngineError
+
+    slots = ToolSlots(*tools)
 
     note = ""
     try:
         if planner == "auto":
             try:
-                return Assistant.open(db, planner="llm", conversations=store, cache=cache), "llm"
+                return Assistant.open(db, planner="llm", conversations=store, cache=cache, tool_slots=slots), "llm"
             except ValueError as exc:
                 note = f" (no LLM planner: {exc})"
         kind: Literal["embedded", "llm"] = "llm" if planner == "llm" else "embedded"
-        return Assistant.open(db, planner=kind, conversations=store, cache=cache), kind + note
+        return Assistant.open(db, planner=kind, conversations=store, cache=cache, tool_slots=slots), kind + note
     except (EngineError, ValueError) as exc:
         _fail(str(exc))
         raise
@@ -98,6 +104,20 @@ def serve(
         help="Forget conversation turns older than this (default: $CHATBI_CONVERSATION_MAX_AGE_DAYS, else 30).",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every query on the database: no result cache."),
+    tool_slots: int = typer.Option(
+        1,
+        "--tool-slots",
+        min=1,
+        help="Analysis-tool runs (replenishment, elasticity, cash cycle: seconds each) at once per worker; "
+        "metric questions never wait for them.",
+    ),
+    tool_queue: int = typer.Option(
+        1,
+        "--tool-queue",
+        min=0,
+        help="Tool runs that may wait for a slot per worker; past that a tool question is answered at once "
+        "with 'busy, ask again shortly' (status error, retry_after_s).",
+    ),
     workers: int | None = typer.Option(
         None,
         "--workers",
@@ -136,7 +156,7 @@ def serve(
             _fail(str(exc))
     count = workers or default_workers()
     if count == 1:
-        assistant, planner_used = _open(db, planner, store, cache=not no_cache)
+        assistant, planner_used = _open(db, planner, store, cache=not no_cache, tools=(tool_slots, tool_queue))
         banner = _banner(db, host, port, server_config, planner_used, store.max_age_days, count)
         try:
             _run(assistant, server_config, host, port, banner=banner)
@@ -149,7 +169,10 @@ def serve(
         from api.server.worker import worker_environment
 
         banner = _banner(db, host, port, server_config, kind + note, store.max_age_days, count)
-        env = worker_environment(db, kind, config, keep_days, cache=not no_cache)
+        env = worker_environment(
+            db, kind, config, keep_days, cache=not no_cache, tools=(tool_slots, tool_queue),
+            duckdb_threads=max(1, default_workers() // count),
+        )  # fmt: skip
         _run_workers(count, env, server_config, host, port, banner)
     typer.echo(f"chatbi serve stopped; conversations are kept in {default_path()}")
 

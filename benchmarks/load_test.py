@@ -3,20 +3,32 @@
 The question mix is generated from the model and master data (``--conversations``, default 400,
 seeded): metric names from the YAML (zh and en) x periods as people say them x members of the
 dimensions each metric takes (channels, categories, brands, cities, regions, stores), a follow-up
-on a third of them (another member, another period), and about 1% analysis-tool questions (a replenishment plan over every SKU: seconds each at case scale).
+on a third of them (another member, another period), and about 1% analysis-tool questions (a
+replenishment plan over every SKU: seconds each at case scale).
 
-1. Direct baseline: the whole mix through ``Assistant.ask`` in this process, one after another.
-2. For each ``--workers`` count, a fresh ``chatbi serve --workers N --planner embedded`` (demo mode,
-   conversations in a temporary ``CHATBI_HOME``), warmed, then two user models for ``--duration`` s:
-   back to back (``--users``, no think time) and realistic (``--realistic-users``, a uniform think time
-   of ``--think`` seconds after every answer, arrivals spread over the first think interval).
+1. Direct: the whole mix through ``Assistant.ask`` in this process, one after another (the work itself).
+2. Baseline, uncached, back to back: the old path. With ``--baseline-src DIR`` (a checkout of the code
+   before issue 14, e.g. ``git worktree add --detach /tmp/chatbi-old d58b1a2``) a server of that code,
+   one process, no result cache, no tool pool, the guard re-parsing the rendered SQL: what a single
+   process did before. Without it: this code with ``--workers 1 --no-cache``, which already has this
+   issue's AST guard, compile cache and tool pool, so the ratio against it understates the change.
+3. For each ``--workers`` count, a fresh ``chatbi serve --workers N --planner embedded`` (demo mode,
+   conversations in a temporary ``CHATBI_HOME``), warmed: uncached (``--no-cache``) back to back, the
+   throughput compared with the baseline's; then with the result cache, back to back (``--users``, no
+   think time) and realistic (``--realistic-users``, a uniform think time of ``--think`` seconds after
+   every answer, arrivals spread over the first think interval). Each phase lasts ``--duration`` s.
 
-Reported per phase: requests, throughput, p50 / p95 / max latency, errors (transport errors, non-200,
-answers with status ``error``) and the cache hit rate when answers carry a ``cached`` field ("absent"
-otherwise). ``--serve-arg`` passes more flags to ``chatbi serve`` (e.g. ``--serve-arg=--no-cache``).
+Reported per phase: requests, throughput (requests finished within the ``--duration`` window, per
+second: a tool run still in flight at the end is measured but not counted), p50 / p95 / max latency, errors (transport errors, non-200,
+answers with status ``error`` that are not "busy"), busy answers (a tool question refused at once because
+the worker's tool slots and queue were full: status ``error`` with ``retry_after_s``, by design, not an
+error) and the cache hit rate when answers carry a ``cached`` field ("absent" otherwise); then the
+uncached throughput of each worker count over the baseline's, and the errors of each phase by kind.
+``--serve-arg`` passes more flags to this code's ``chatbi serve`` (e.g. ``--serve-arg=--tool-slots=2``).
 Prints markdown; exits 1 on any error.
 
-    python benchmarks/load_test.py --db case.duckdb [--workers 1 2] [--users 50] [--realistic-users 200] [--duration 60]
+    python benchmarks/load_test.py --db case.duckdb [--baseline-src DIR] [--workers 1 2] [--users 50]
+        [--realistic-users 200] [--duration 60]
 """
 
 from __future__ import annotations
@@ -107,19 +119,33 @@ class Run:
     answers: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)  # the questions behind the errors
+    busy: int = 0  # tool questions refused at once: the tool slots were full
     cached: int = 0
     has_cached_field: bool = False
     workers: set[str] = field(default_factory=set)
-    wall_s: float = 0.0
+    #: The phase's window: requests finished after it (a tool run in flight at the end) are measured
+    #: but not counted in the throughput, which would otherwise depend on how long the tail takes.
+    deadline: float = float("inf")
+    window_s: float = 0.0
+    in_window: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Requests finished within the window, per second of it."""
+        return self.in_window / self.window_s if self.window_s else float("nan")
 
     def record(self, started: float, status: int, answer: dict | None, question: str) -> None:
-        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        now = time.perf_counter()
+        self.latencies_ms.append((now - started) * 1000)
+        self.in_window += now <= self.deadline
         if answer is None:
             self.errors[f"HTTP {status}"] += 1
             self.failed[question] += 1
             return
         self.answers[answer["status"]] += 1
-        if answer["status"] == "error":
+        if answer["status"] == "error" and answer.get("retry_after_s") is not None:
+            self.busy += 1
+        elif answer["status"] == "error":
             self.errors["answer status error: " + answer["text"][:60]] += 1
             self.failed[question] += 1
         if "cached" in answer:
@@ -143,7 +169,7 @@ def direct(assistant: Assistant, mix: list[list[str]]) -> Run:
             started = time.perf_counter()
             answer = assistant.ask(question, conversation_id=f"direct-{i}")
             run.record(started, 200, answer.model_dump(mode="json"), question)
-    run.wall_s = time.perf_counter() - start
+    run.window_s = time.perf_counter() - start
     return run
 
 
@@ -174,9 +200,9 @@ async def load(
 ) -> Run:
     """``users`` users, each walking the mix from its own offset for ``duration`` seconds, pausing a uniform
     ``think`` interval after each answer (0, 0: back to back)."""
-    run = Run()
     rng = random.Random(seed)
     deadline = time.perf_counter() + duration
+    run = Run(deadline=deadline, window_s=duration)
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
 
@@ -189,9 +215,7 @@ async def load(
                 await converse(client, turns, run, f"load-{u}-{n}", lambda: rng.uniform(*think) if think[1] else 0)
                 n += 1
 
-        start = time.perf_counter()
         await asyncio.gather(*(user(u) for u in range(users)))
-        run.wall_s = time.perf_counter() - start
     return run
 
 
@@ -204,14 +228,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, home: Path, workers: int, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+@dataclass
+class Setup:
+    """One server: this code with ``--workers`` and flags, or (``src``) another checkout's, one process."""
+
+    workers: int | None = None
+    flags: list[str] = field(default_factory=list)
+    src: Path | None = None
+
+
+def start_server(db: Path, home: Path, setup: Setup) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBI_")}
     env["CHATBI_HOME"] = str(home)
-    command = [sys.executable, "-c", SERVE, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port),
-               "--planner", "embedded", "--workers", str(workers), *extra]  # fmt: skip
+    if setup.src is not None:  # its packages first: the checkout's code, this environment's libraries
+        env["PYTHONPATH"] = os.pathsep.join([str(setup.src.resolve()), *filter(None, [env.get("PYTHONPATH")])])
+    workers = [] if setup.workers is None else ["--workers", str(setup.workers)]
+    command = [sys.executable, "-c", SERVE, "serve", "--db", str(db.resolve()), "--host", "127.0.0.1",
+               "--port", str(port), "--planner", "embedded", *workers, *setup.flags]  # fmt: skip
     with (home / "serve.log").open("wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=setup.src)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -225,6 +261,28 @@ def start_server(db: Path, home: Path, workers: int, extra: list[str]) -> tuple[
         time.sleep(0.3)
     server.kill()
     sys.exit("the server did not become healthy in 180 s")
+
+
+def measure(db: Path, setup: Setup, mix: list[list[str]], args: argparse.Namespace, realistic: bool) -> list[Run]:
+    """A fresh server for ``setup``, warmed, then back to back and (``realistic``) with think time."""
+    with tempfile.TemporaryDirectory(prefix="chatbi-load-") as home:
+        server, base = start_server(db, Path(home), setup)
+        try:
+            asyncio.run(warm(base, mix, setup.workers or 1))
+            runs = [asyncio.run(load(base, mix, args.users, args.duration, (0.0, 0.0), args.seed))]
+            if realistic:
+                think = (args.think[0], args.think[1])
+                runs.append(asyncio.run(load(base, mix, args.realistic_users, args.duration, think, args.seed)))
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    return runs
+
+
+def source_name(src: Path) -> str:
+    """The checkout's commit (short), for the report."""
+    done = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or src.name
 
 
 async def warm(base: str, mix: list[list[str]], workers: int) -> None:
@@ -241,15 +299,16 @@ def row(name: str, run: Run, users: int) -> str:
     done = len(run.latencies_ms)
     hits = f"{run.cached / done:.1%}" if run.has_cached_field and done else "absent"
     return (
-        f"| {name} | {users} | {done} | {done / run.wall_s:.1f} | {percentile(run.latencies_ms, 0.5):.0f} | "
+        f"| {name} | {users} | {done} | {run.rate:.1f} | {percentile(run.latencies_ms, 0.5):.0f} | "
         f"{percentile(run.latencies_ms, 0.95):.0f} | {max(run.latencies_ms, default=float('nan')):.0f} | "
-        f"{sum(run.errors.values())} | {hits} |"
+        f"{sum(run.errors.values())} | {run.busy} | {hits} |"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", type=Path, required=True, help="A demo DuckDB file (case scale for the README).")
+    parser.add_argument("--baseline-src", type=Path, help="A checkout of the code before issue 14: the old path.")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Server runs, one per count (1 2).")
     parser.add_argument("--users", type=int, default=50, help="Back-to-back users (default 50).")
     parser.add_argument("--realistic-users", type=int, default=200, help="Users with think time (default 200).")
@@ -261,6 +320,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.db.is_file():
         sys.exit(f"database not found: {args.db} (build one with: chatbi demo build --db {args.db})")
+    if args.baseline_src is not None and not (args.baseline_src / "api" / "cli.py").is_file():
+        sys.exit(f"--baseline-src {args.baseline_src} is not a chatbi checkout (no api/cli.py)")
 
     load_before = os.getloadavg()
     assistant = Assistant.open(args.db, conversations=":memory:")
@@ -268,23 +329,32 @@ def main() -> None:
         mix = question_mix(assistant.model, assistant.master, args.conversations, args.seed)
         distinct = len({q for turns in mix for q in turns})
         direct(assistant, mix[:20])  # warm
-        baseline = direct(assistant, mix)
+        baseline_direct = direct(assistant, mix)
     finally:
         assistant.close()
-    runs: list[tuple[int, Run, Run, set[str]]] = []
+
+    d = f"{args.duration:g} s"
+    if args.baseline_src is not None:
+        base = Setup(src=args.baseline_src)
+        base_name = f"before ({source_name(args.baseline_src)}), one process, uncached, back to back, {d}"
+    else:
+        base = Setup(1, ["--no-cache", *args.serve_arg])
+        base_name = f"baseline: --workers 1 --no-cache, back to back, {d}"
+    (baseline,) = measure(args.db, base, mix, args, realistic=False)
+    phases: list[tuple[str, Run, int]] = [(base_name, baseline, args.users)]
+    ratios: list[tuple[int, float]] = []
     for workers in args.workers:
-        with tempfile.TemporaryDirectory(prefix="chatbi-load-") as home:
-            server, base = start_server(args.db, Path(home), workers, args.serve_arg)
-            try:
-                asyncio.run(warm(base, mix, workers))
-                back = asyncio.run(load(base, mix, args.users, args.duration, (0.0, 0.0), args.seed))
-                real = asyncio.run(
-                    load(base, mix, args.realistic_users, args.duration, tuple(args.think), args.seed)  # type: ignore[arg-type]
-                )
-            finally:
-                server.terminate()
-                server.wait(timeout=60)
-            runs.append((workers, back, real, back.workers | real.workers))
+        if workers == 1 and base.src is None:
+            uncached = baseline  # the baseline is this very setup
+        else:
+            (uncached,) = measure(args.db, Setup(workers, ["--no-cache", *args.serve_arg]), mix, args, False)
+            phases.append((f"--workers {workers} --no-cache, back to back, {d}", uncached, args.users))
+        ratios.append((workers, uncached.rate / baseline.rate))
+        back, real = measure(args.db, Setup(workers, list(args.serve_arg)), mix, args, realistic=True)
+        seen = len(back.workers | real.workers)
+        phases.append((f"--workers {workers} ({seen} answered), back to back, {d}", back, args.users))
+        think = f"think {args.think[0]:g}-{args.think[1]:g} s"
+        phases.append((f"--workers {workers}, {think}, {d}", real, args.realistic_users))
     load_after = os.getloadavg()
 
     questions = sum(len(t) for t in mix)
@@ -293,19 +363,20 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before and {load_after[0]:.2f} after "
           "(the load generator runs on the same machine).\n")  # fmt: skip
     print(f"Question mix: {len(mix)} conversations, {questions} questions ({distinct} distinct, {follow_ups} "
-          f"follow-ups), seed {args.seed}; answers in the direct run: {dict(baseline.answers)}.\n")  # fmt: skip
-    print("| phase | users | requests | req/s | p50 ms | p95 ms | max ms | errors | cache hits |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(row("direct `Assistant.ask`, one after another", baseline, 1))
-    for workers, back, real, seen in runs:
-        print(row(f"--workers {workers} ({len(seen)} answered), back to back, {args.duration:.0f} s", back, args.users))
-        think = f"think {args.think[0]:g}-{args.think[1]:g} s"
-        print(row(f"--workers {workers}, {think}, {args.duration:.0f} s", real, args.realistic_users))
-    phases = [baseline, *(r for _, back, real, _ in runs for r in (back, real))]
-    errors = sum((r.errors for r in phases), Counter())
-    if errors:
-        failed = sum((r.failed for r in phases), Counter())
-        print(f"\nERRORS: {dict(errors)}; most failed questions: {failed.most_common(5)}")
+          f"follow-ups), seed {args.seed}; answers in the direct run: {dict(baseline_direct.answers)}.\n")  # fmt: skip
+    print("| phase | users | requests | req/s | p50 ms | p95 ms | max ms | errors | busy | cache hits |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(row("direct `Assistant.ask`, one after another", baseline_direct, 1))
+    for name, run, users in phases:
+        print(row(name, run, users))
+    print()
+    for workers, ratio in ratios:
+        print(f"- uncached throughput, --workers {workers} over the baseline: {ratio:.2f}x")
+    named = [("direct", baseline_direct), *((name, run) for name, run, _ in phases)]
+    failing = [(name, run) for name, run in named if run.errors]
+    for name, run in failing:
+        print(f"- ERRORS in {name}: {dict(run.errors)}; most failed questions: {run.failed.most_common(3)}")
+    if failing:
         sys.exit(1)
 
 

@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from semantic_layer.engine import Engine, EngineError
-from semantic_layer.tables import CONTRACT_TABLES
+from semantic_layer.semantic_model import load_model
 
 if TYPE_CHECKING:
     from engines.result_cache import ResultCache
@@ -33,12 +33,12 @@ def connect(
 
     target: a DuckDB file path, "duckdb:///path/to/file.duckdb",
     "postgresql://user:pw@host:port/db", "mysql://user:pw@host:port/db" or
-    "chdb:///path/to/dir" (embedded ClickHouse). `allowed_tables` (default: the data
-    contract's tables) is the guard's allow-list for every query on this engine.
+    "chdb:///path/to/dir" (embedded ClickHouse). `allowed_tables` (default: the relations of
+    the model, `load_model()`) is the guard's allow-list for every query on this engine.
     `cache`: keep results there (default: none); `freshness`: the model's freshness
     query, which versions a server engine's cached results (DuckDB uses its file).
     """
-    tables = frozenset(CONTRACT_TABLES if allowed_tables is None else allowed_tables)
+    tables = frozenset(load_model().relations if allowed_tables is None else allowed_tables)
     text = os.fspath(target)
     if text.startswith(_PG_PREFIXES):
         from engines.postgres_engine import PostgresEngine

@@ -6,15 +6,30 @@ from sqlglot import exp
 
 from semantic_layer.guard import guard_ast, guard_sql
 
+#: Where a tree keeps the text the guard made of it: ``(key, text)``, the key naming the tree itself.
+_GUARDED = "chatbi_guarded"
+
 
 def guarded_sql(sql: str | exp.Expr, *, dialect: str, allowed_tables: frozenset[str], row_limit: int) -> str:
     """The SQL to run: guarded, limited to one row more than asked so truncation is detectable.
 
-    Text is parsed and checked in full; an AST (the compiler's) is checked as it is."""
+    Text is parsed and checked in full; an AST (the compiler's) is checked as it is, once: the text
+    is kept in the tree's ``meta`` for the next run of the very same tree object with the same
+    dialect, tables and limit. The compile cache hands out one shared, never-mutated tree per
+    question, so a repeated question skips re-rendering it (most of a cache hit's CPU); a copy is
+    another object (its own id) and is checked afresh. What is reused is always text the guard
+    produced for these tables, so even a tree changed in place after running could not run
+    unchecked SQL; trees must not be changed after running anyway (their results are cached by text)."""
     if row_limit < 1:
         raise ValueError("row_limit must be at least 1")
     if isinstance(sql, exp.Expr):
-        return guard_ast(sql, dialect=dialect, allowed_tables=allowed_tables, row_limit=row_limit + 1)
+        key = (id(sql), dialect, allowed_tables, row_limit)
+        kept = sql.meta.get(_GUARDED)
+        if kept is not None and kept[0] == key:
+            return str(kept[1])
+        text = guard_ast(sql, dialect=dialect, allowed_tables=allowed_tables, row_limit=row_limit + 1)
+        sql.meta[_GUARDED] = (key, text)
+        return text
     return guard_sql(sql, dialect=dialect, allowed_tables=allowed_tables, row_limit=row_limit + 1)
 
 

@@ -39,6 +39,11 @@ class FreshnessVersioned(ABC):
             return self._run(text, row_limit, timeout_s)
         return self.cache.fetch(text, self.identity, self._version(), lambda: self._run(text, row_limit, timeout_s))
 
+    def cache_version(self) -> str | None:
+        """The version a result read now is kept under in the result cache (the freshness query's, read at
+        most every ``check_every_s``); None without a cache or a freshness query, or when it fails."""
+        return None if self.cache is None or self._version is None else self._version()
+
     def _read_version(self, query: exp.Expr) -> str | None:
         """The freshness query's result as text; None when it fails (then nothing is cached until it works)."""
         try:

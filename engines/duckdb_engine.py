@@ -36,6 +36,16 @@ _HARDENED_CONFIG = {
 }
 
 
+#: The threads each query may use (default: DuckDB's, every core). `chatbi serve --workers N` sets it to
+#: cores / N, so N processes each running a big query do not ask for N times the machine.
+THREADS_ENV = "CHATBI_DUCKDB_THREADS"
+
+
+def _threads() -> dict[str, int]:
+    value = os.environ.get(THREADS_ENV, "")
+    return {"threads": int(value)} if value.isdigit() and int(value) > 0 else {}
+
+
 class DuckDBEngine:
     """Read-only DuckDB engine; safe to share between threads (one cursor per query)."""
 
@@ -56,7 +66,7 @@ class DuckDBEngine:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path), read_only=True, config=dict(_HARDENED_CONFIG))
+            return duckdb.connect(str(self.path), read_only=True, config={**_HARDENED_CONFIG, **_threads()})
         except duckdb.Error as exc:
             raise EngineError(f"cannot open DuckDB database {self.path}: {one_line(exc)}") from None
 
@@ -69,6 +79,10 @@ class DuckDBEngine:
         stamp = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}".encode()
         when = dt.datetime.fromtimestamp(st.st_mtime_ns / 1e9, dt.UTC).isoformat(timespec="microseconds")
         return f"{when.replace('+00:00', 'Z')}~{hashlib.sha1(stamp).hexdigest()[:8]}"
+
+    def cache_version(self) -> str | None:
+        """The version a result read now is kept under in the result cache (the file's); None without a cache."""
+        return None if self.cache is None else self.data_version()
 
     def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
         """Guard `sql`, run it with a time limit and return at most `row_limit` rows (from the cache if

@@ -8,6 +8,9 @@ engine and changes when the warehouse does (DuckDB: the file's identity and modi
 PostgreSQL: the model's freshness query); a result is never served past ``ttl_s`` either, the
 backstop for changes a version cannot see. Bounded: least recently used entries go first, and a
 result bigger than ``max_cells`` is not kept at all.
+
+The same entries keep other values computed only from the data at a version (:meth:`ResultCache.fetch_value`:
+an analysis tool's output, seconds of CPU), under keys their owner makes distinct from SQL text.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, TypeVar
 
 from semantic_layer.engine import QueryResult
+
+V = TypeVar("V")
 
 #: Defaults: enough entries for a day's distinct questions, a TTL short enough that an
 #: unversioned change (a correction to old rows on PostgreSQL) shows within minutes.
@@ -43,7 +49,7 @@ class ResultCache:
         if max_entries < 1 or ttl_s <= 0:
             raise ValueError("max_entries must be at least 1 and ttl_s positive")
         self.max_entries, self.ttl_s, self.max_cells, self.clock = max_entries, ttl_s, max_cells, clock
-        self._entries: OrderedDict[tuple[str, str, str], tuple[float, QueryResult]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str], tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -54,23 +60,46 @@ class ResultCache:
         (kept for next time). Without a version nothing is cached: a change could not be noticed."""
         if version is None:
             return run()
-        key = (sql, identity, version)
+        result, hit = self.fetch_value(
+            sql,
+            identity,
+            version,
+            lambda: replace(run(), cached=False, data_version=version),
+            cells=lambda r: len(r.rows) * max(1, len(r.columns)),
+            copy=lambda r: replace(r, columns=list(r.columns), rows=list(r.rows)),
+        )
+        return replace(result, cached=True) if hit else result
+
+    def fetch_value(
+        self,
+        key: str,
+        identity: str,
+        version: str,
+        run: Callable[[], V],
+        *,
+        cells: Callable[[V], int],
+        copy: Callable[[V], V],
+    ) -> tuple[V, bool]:
+        """``(value, True)`` from a fresh entry for ``key`` at ``version``, else ``(run(), False)``, kept unless
+        ``cells(value)`` exceeds ``max_cells``. ``copy`` makes what is stored and what a hit returns independent
+        of the caller's (so a caller changing its rows does not change the cache). ``run()`` raising keeps nothing."""
+        entry = (key, identity, version)
         now = self.clock()
         with self._lock:
-            hit = self._entries.get(key)
+            hit = self._entries.get(entry)
             if hit is not None and now - hit[0] <= self.ttl_s:
-                self._entries.move_to_end(key)
-                return replace(hit[1], columns=list(hit[1].columns), rows=list(hit[1].rows), cached=True)
+                self._entries.move_to_end(entry)
+                return copy(hit[1]), True
             if hit is not None:
-                del self._entries[key]
-        result = replace(run(), cached=False, data_version=version)
-        if len(result.rows) * max(1, len(result.columns)) <= self.max_cells:
+                del self._entries[entry]
+        value = run()
+        if cells(value) <= self.max_cells:
             with self._lock:
-                self._entries[key] = (now, replace(result, columns=list(result.columns), rows=list(result.rows)))
-                self._entries.move_to_end(key)
+                self._entries[entry] = (now, copy(value))
+                self._entries.move_to_end(entry)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
-        return result
+        return value, False
 
 
 class Throttled:

@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from semantic_layer import sql_parts as sp
 from semantic_layer.dialects import for_dialect
+from semantic_layer.physical import to_physical
 from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import (
     AS_OF,
@@ -114,7 +115,7 @@ def compile_query(
     return CompiledQuery(
         query=query,
         principal=principal,
-        ast=for_dialect(ast, dialect),
+        ast=for_dialect(to_physical(ast, model), dialect),
         dialect=dialect,
         columns=output_names(query),
         previous_period=previous_period,
@@ -205,7 +206,7 @@ def compile_attributes(
     return CompiledAttributes(
         query=query,
         principal=principal,
-        ast=for_dialect(select, dialect),
+        ast=for_dialect(to_physical(select, model), dialect),
         dialect=dialect,
         columns=attribute_output_names(query, model, shown),
     )
@@ -619,7 +620,7 @@ class _Core:
         sold = (
             exp.select(exp.alias_(as_of.copy(), AS_OF), exp.alias_(sp.col(SALES_ENTITY, "sku_id"), "sku_id"))
             .from_(calendar)
-            .join(SALES_ENTITY, on=window, join_type="inner")
+            .join(source.table(SALES_ENTITY), on=window, join_type="inner")
             .group_by(as_of.copy(), sp.col(SALES_ENTITY, "sku_id"))
             .having(
                 exp.GT(

@@ -43,7 +43,13 @@ class Engine(Protocol):
     """
 
     dialect: str  # sqlglot dialect name: "duckdb" | "postgres"
+    identity: str  # which database: part of every result cache key, so two warehouses never share entries
 
     def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult: ...
+
+    def cache_version(self) -> str | None:
+        """The data version a result read now would be cached under; None when nothing may be cached
+        (no result cache kept, or no version readable). Keys other values computed from the data."""
+        ...
 
     def close(self) -> None: ...

@@ -322,9 +322,11 @@ def _check_table(table: exp.Table, allowed: set[str]) -> None:
     if table.args.get("catalog") is not None:
         raise GuardError(f"catalog-qualified relation {table.sql()} is not allowed")
     schema = table.args.get("db")
+    name = source.name.lower()
+    if schema is not None and f"{schema.name.lower()}.{name}" in allowed:
+        return  # a relation the model names with its schema ("ods.order_line")
     if schema is not None and schema.name.lower() not in _ALLOWED_SCHEMAS:
         raise GuardError(f"relation {table.sql()} is outside the allowed schema")
-    name = source.name.lower()
     if schema is None and name in _visible_ctes(table):
         return
     if name not in allowed:

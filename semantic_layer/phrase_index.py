@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -51,6 +51,19 @@ class PhraseIndex(Generic[T]):
         if len(norm) not in lengths:
             lengths.append(len(norm))
             lengths.sort(reverse=True)
+
+    @classmethod
+    def of(cls, index: Mapping[str, Sequence[T]], lengths: dict[str, list[int]]) -> PhraseIndex[T]:
+        """An index over ``index`` (normalised phrase -> values, as :meth:`entries` gives it), not to be
+        added to: how a compactly pickled index is made again without adding its phrases one by one."""
+        made = cls()
+        made._index = cast("dict[str, list[T]]", index)
+        made._lengths = lengths
+        return made
+
+    def entries(self) -> tuple[Mapping[str, Sequence[T]], dict[str, list[int]]]:
+        """Normalised phrase -> values, and the phrase lengths per first character (for :meth:`of`)."""
+        return self._index, self._lengths
 
     def get(self, phrase: str) -> tuple[T, ...]:
         return tuple(self._index.get(normalize(phrase), ()))

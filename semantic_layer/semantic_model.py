@@ -12,12 +12,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlglot
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from sqlglot import exp
 
@@ -30,6 +30,10 @@ Format = Literal["cny", "count", "percent", "days", "times_per_year", "ratio"]
 DAYS = "days"
 #: The pseudo-column a balance expression uses for the day the balance is taken on.
 AS_OF = "as_of"
+
+
+#: The environment variable naming the model folder every command reads (``chatbi --model DIR``).
+MODEL_ENV = "CHATBI_MODEL"
 
 
 class ModelError(ValueError):
@@ -59,6 +63,11 @@ class Entity(_Strict):
     document: Document | None = None
     columns: list[str]
     joins: list[Join] = []
+    #: The warehouse's names for columns whose names differ from the model's: {logical: physical}.
+    column_map: dict[str, str] = {}
+
+    def physical(self, column: str) -> str:
+        return self.column_map.get(column, column)
 
 
 class Member(_Strict):
@@ -327,6 +336,13 @@ class SemanticModel(BaseModel):
     freshness: Freshness | None = None
     #: The folder the model was read from: the planner's phrase book lives beside it (planner/phrases.yaml).
     folder: Path | None = None
+    #: The file each entry was read from ("metrics/gmv" -> "metrics.yaml"), for problems that name it.
+    origins: dict[str, str] = {}
+
+    @property
+    def relations(self) -> frozenset[str]:
+        """The warehouse relations the model reads: the SQL guard's allow-list."""
+        return frozenset(e.table for e in self.entities.values())
 
     # -- reachability ---------------------------------------------------------------
     def join_path(self, start: str, target: str) -> list[Join] | None:
@@ -523,24 +539,29 @@ def _explain(error: ValidationError) -> str:
 
 
 def load_model(directory: Path | str | None = None) -> SemanticModel:
-    """Load and validate every ``*.yaml`` file of ``directory`` (default: the bundled model)."""
-    folder = Path(directory) if directory is not None else MODEL_DIR
+    """Load and validate every ``*.yaml`` file of ``directory``; by default the folder named by
+    ``$CHATBI_MODEL`` (a customer's model, set by ``chatbi --model DIR``), else the bundled demo model."""
     if directory is None:
-        return _load_default()
-    return _load(folder)
+        named = os.environ.get(MODEL_ENV)
+        return _load_default(Path(named).resolve() if named else MODEL_DIR)
+    return _load(Path(directory))
 
 
-@functools.lru_cache(maxsize=1)
-def _load_default() -> SemanticModel:
-    """The bundled model, from the disk cache when its files are unchanged (parsing them costs a cold start ~0.4 s)."""
+@functools.lru_cache(maxsize=4)
+def _load_default(folder: Path) -> SemanticModel:
+    """The process's model, from the disk cache when its files are unchanged (parsing them costs a cold start ~0.4 s)."""
     from semantic_layer.disk_cache import cached, file_digest
 
-    files = sorted(MODEL_DIR.glob("*.yaml"))
-    model = cached("model", [file_digest(files)], lambda: _load(MODEL_DIR))
-    return model if model.folder == MODEL_DIR else model.model_copy(update={"folder": MODEL_DIR})  # another checkout's
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: not a model folder (${MODEL_ENV})")
+    files = sorted(folder.glob("*.yaml"))
+    model = cached("model", [file_digest(files)], lambda: _load(folder))
+    return model if model.folder == folder else model.model_copy(update={"folder": folder})  # another checkout's
 
 
 def _load(folder: Path) -> SemanticModel:
+    import yaml  # here: a cold start reads the model from the disk cache and needs no YAML parser
+
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise ModelError(f"{folder}: no *.yaml model files")
@@ -591,7 +612,10 @@ def _load(folder: Path) -> SemanticModel:
     if time_dimension is None:
         raise ModelError(f"{folder}: no time_dimension section in any model file")
     events = list(entries.pop("events").values())
-    model = SemanticModel(time_dimension=time_dimension, events=events, freshness=freshness, folder=folder, **entries)
+    origins = {f"{section}/{name}": file for (section, name), file in origin.items()}
+    model = SemanticModel(
+        time_dimension=time_dimension, events=events, freshness=freshness, folder=folder, origins=origins, **entries
+    )
     _check_references(model, origin)
     for metric in model.metrics.values():
         metric._point_in_time = _is_point_in_time(model, metric)
@@ -620,6 +644,9 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
             fail(section, name, f"entity '{entity}' has no column '{column}'")
 
     for entity in model.entities.values():
+        for mapped in entity.column_map:
+            if mapped not in entity.columns:
+                fail("entities", entity.name, f"column_map: '{mapped}' is not one of the entity's columns")
         for column in [entity.key, entity.time, *(j.column for j in entity.joins)]:
             if column is not None:
                 check_column("entities", entity.name, entity.name, column)

@@ -1,8 +1,7 @@
-"""The warehouse relations of the data contract (DATA_CONTRACT.md).
+"""The relations of the demo warehouse (DATA_CONTRACT.md): what the demo builder writes and the loaders copy.
 
-These are the only relations that SQL run by chatbi may read unless a caller
-passes its own allow-list: the SQL guard rejects anything else (system
-catalogs, files, other schemas).
+Queries read only the model's relations (``SemanticModel.relations``, the guard's default allow-list);
+this list adds the demo's answer key (``truth_elasticity``), which benchmarks and tests compare with.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ input is a miss, a broken or unwritable cache only costs a rebuild."""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -120,6 +121,12 @@ def test_master_data_from_the_cache_answers_like_a_fresh_index(
     for mention in ["天猫", "tmall", "面模", "shanghai", "套装", "不存在的东西"]:
         assert cached.resolve(mention) == fresh.resolve(mention)
     assert cached.size == fresh.size and cached.members("store") == fresh.members("store")
+    # Every name, as the compact pickle keeps it (and once more, pickled again from the cache's copy).
+    again = pickle.loads(pickle.dumps(cached))
+    for surface in fresh._surfaces:
+        assert cached.resolve(surface) == fresh.resolve(surface) == again.resolve(surface)
+        assert cached.find_mentions(surface) == fresh.find_mentions(surface)
+    assert cached.resolve("面模", kinds={"category"}) == fresh.resolve("面模", kinds={"category"})
 
     os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 1_000_000_000))  # the warehouse changed
     open_index()

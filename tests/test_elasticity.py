@@ -36,6 +36,7 @@ from semantic_layer.engine import Engine
 from semantic_layer.errors import PolicyDeniedError
 from semantic_layer.query import MetricQuery, Period, Principal
 from semantic_layer.semantic_model import load_model
+from semantic_layer.tables import CONTRACT_TABLES
 from tools.base import ToolContext, ToolOutput
 from tools.elasticity import Arguments, ElasticityTool, model, ppml, pricing
 from tools.elasticity.table import CATEGORY_COLUMNS, FORMATS, SKU_COLUMNS
@@ -225,7 +226,7 @@ def test_gross_profit_change_follows_the_demand_curve() -> None:
 # -- the tool on the small demo ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine(demo_db: Path) -> Iterator[Engine]:
-    eng = connect(demo_db)
+    eng = connect(demo_db, allowed_tables=set(CONTRACT_TABLES))  # with the demo's answer key
     yield eng
     eng.close()
 

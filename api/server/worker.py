@@ -26,16 +26,24 @@ FACTORY = "api.server.worker:create_worker_app"
 ENV_DB = "CHATBI_SERVE_DB"
 ENV_PLANNER = "CHATBI_SERVE_PLANNER"
 ENV_CACHE = "CHATBI_SERVE_CACHE"  # "0": --no-cache
+ENV_TOOLS = "CHATBI_SERVE_TOOLS"  # "<slots>:<queue>": --tool-slots, --tool-queue
 
 log = logging.getLogger("chatbi.server")
 
 
 def worker_environment(db: Path, planner: Literal["embedded", "llm"], config: Path | None,
-                       keep_days: float | None, cache: bool = True) -> dict[str, str]:  # fmt: skip
-    """The variables a worker builds its app from: absolute paths, the planner already chosen by the parent."""
+                       keep_days: float | None, cache: bool = True,
+                       tools: tuple[int, int] = (1, 1), duckdb_threads: int | None = None) -> dict[str, str]:  # fmt: skip
+    """The variables a worker builds its app from: absolute paths, the planner already chosen by the parent;
+    ``tools``: each worker's analysis-tool slots and queue (a worker is a process: its own slots);
+    ``duckdb_threads``: each worker's share of the cores for one query (unset: DuckDB's default)."""
     from agent.conversation_store import MAX_AGE_ENV
+    from engines.duckdb_engine import THREADS_ENV
 
-    env = {ENV_DB: str(db.resolve()), ENV_PLANNER: planner, ENV_CACHE: "1" if cache else "0"}
+    env = {ENV_DB: str(db.resolve()), ENV_PLANNER: planner, ENV_CACHE: "1" if cache else "0",
+           ENV_TOOLS: f"{tools[0]}:{tools[1]}"}  # fmt: skip
+    if duckdb_threads is not None and THREADS_ENV not in os.environ:
+        env[THREADS_ENV] = str(duckdb_threads)
     if config is not None:
         env["CHATBI_SERVER_CONFIG"] = str(config.resolve())
     if keep_days is not None:
@@ -107,15 +115,22 @@ def create_worker_app() -> Any:
 def _build() -> Any:
     from agent.assistant import Assistant
     from agent.conversation_store import ConversationStore
+    from agent.tool_slots import ToolSlots
     from api.server.app import create_app
     from api.server.config import load_config
     from api.server.services import Services
+    from api.shared_state import default_path as shared_state_path
 
     planner: Literal["embedded", "llm"] = "llm" if os.environ.get(ENV_PLANNER) == "llm" else "embedded"
     config = load_config()
     cache = os.environ.get(ENV_CACHE, "1") != "0"
+    running, waiting = (int(n) for n in os.environ.get(ENV_TOOLS, "1:1").split(":"))
     assistant = Assistant.open(
-        Path(os.environ[ENV_DB]), planner=planner, conversations=ConversationStore(), cache=cache
+        Path(os.environ[ENV_DB]),
+        planner=planner,
+        conversations=ConversationStore(),
+        cache=cache,
+        tool_slots=ToolSlots(running, waiting, shared=shared_state_path().with_name("tool-slots")),
     )
     try:
         services = Services(assistant, config)
