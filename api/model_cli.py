@@ -14,7 +14,9 @@ import typer
 if TYPE_CHECKING:
     from engines.model_check import Report
 
-model_app = typer.Typer(help="The semantic model: check a model folder against a warehouse.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="The semantic model: scaffold a model folder from a warehouse, check one against it.", no_args_is_help=True
+)
 
 
 @model_app.command("check")
@@ -64,6 +66,38 @@ def model_check(
         engine.close()
     _show(report, as_json)
     raise typer.Exit(0 if report.ok else 1)
+
+
+@model_app.command("init")
+def model_init(
+    out: Path = typer.Option(..., "--out", help="The folder to write the model files into."),
+    db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The DuckDB warehouse file."),
+    engine_url: str | None = typer.Option(None, "--engine", help="Engine URL instead of --db, e.g. postgresql://..."),
+    force: bool = typer.Option(False, "--force", help="Overwrite model files already in --out."),
+) -> None:
+    """Scaffold a model folder from the warehouse's catalog: entities, keys and joins guessed by name, time
+    columns, a dimension per keyed relation and a row count per dated relation, with TODOs for what a
+    person must decide. Then run `chatbi model check --model OUT` and `chatbi --model OUT ask ...`."""
+    from engines.model_init import scaffold_warehouse, write
+    from semantic_layer.engine import EngineError
+
+    if engine_url is None and not db.is_file():
+        typer.secho(f"error: database not found: {db}", err=True)
+        raise typer.Exit(2)
+    try:
+        result = scaffold_warehouse(engine_url or str(db))
+        paths = write(result, out, force=force)
+    except EngineError as exc:
+        typer.secho(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except FileExistsError as exc:
+        typer.secho(f"error: model files already there (use --force to overwrite): {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"wrote {len(paths)} files to {out}: {result.entities} entities, {result.keys} keys, {result.joins} joins, "
+        f"{result.metrics} row-count metrics; the TODOs are yours. Next: chatbi model check --model {out} "
+        + (f"--engine {engine_url}" if engine_url else f"--db {db}")
+    )
 
 
 def _show(report: Report, as_json: bool) -> None:

@@ -53,6 +53,14 @@ class FreshnessVersioned(ABC):
             return None
         return "|".join("" if value is None else str(value) for value in rows[0]) if rows else ""
 
+    #: The warehouse's own catalog: (schema, relation, column, type) of every user relation, in order.
+    catalog_sql: str
+
+    def catalog(self, *, timeout_s: float = 60.0) -> list[tuple]:
+        """What ``chatbi model init`` scaffolds a model from. The statement is this class's own fixed text
+        over the system catalog, which the guard (rightly) refuses to every other statement."""
+        return self._run(self.catalog_sql, 1_000_000, timeout_s).rows
+
     @abstractmethod
     def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
         """Run guarded `text` read-only within `timeout_s`; at most `row_limit` rows, `truncated` set."""

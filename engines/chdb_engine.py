@@ -56,6 +56,11 @@ def connect_chdb(path: Path, database: str) -> Any:
 class ChdbEngine(FreshnessVersioned):
     """Read-only embedded ClickHouse engine on a directory written by ``chatbi demo load``."""
 
+    catalog_sql = (
+        "SELECT database, table, name, type FROM system.columns"
+        " WHERE database = currentDatabase() ORDER BY database, table, position"
+    )
+
     dialect = "clickhouse"
 
     def __init__(

@@ -56,6 +56,11 @@ def require_pymysql() -> None:
 class MySQLEngine(FreshnessVersioned):
     """Read-only MySQL/MariaDB engine over one connection, serialised by a lock."""
 
+    catalog_sql = (
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = DATABASE() ORDER BY table_schema, table_name, ordinal_position"
+    )
+
     dialect = "mysql"
 
     def __init__(

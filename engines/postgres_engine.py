@@ -42,6 +42,12 @@ def _require_psycopg() -> None:
 class PostgresEngine(FreshnessVersioned):
     """Read-only PostgreSQL engine over one connection, serialised by a lock."""
 
+    catalog_sql = (
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = current_schema()"
+        " ORDER BY table_schema, table_name, ordinal_position"
+    )
+
     dialect = "postgres"
 
     def __init__(

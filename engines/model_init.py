@@ -1,0 +1,232 @@
+"""Scaffold a model folder from a warehouse's catalog: the first step of bringing your own warehouse.
+
+What a catalog can tell is written out: every relation as an entity with its columns, a key where a
+column named like the relation's ``*_id`` (or ``id``) is unique, joins where a column is named like
+another relation's key, the first date column as an entity's time, a dimension per keyed relation
+and one row-count metric per dated relation, so that the folder loads, ``chatbi model check`` runs
+it and ``chatbi ask`` answers "how many orders last month" at once. What only a person can decide
+(what a metric means, its formula and format, the words people use, who may see what) is marked
+``TODO`` for them: guessing a definition would be a wrong number said confidently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlglot.expressions as exp
+import yaml
+
+from semantic_layer.engine import Engine, EngineError
+
+#: Schemas whose relations are written unqualified (every engine's default one).
+_DEFAULT_SCHEMAS = {"main", "public"}
+_DATE = re.compile(r"^(date|timestamp|datetime)", re.IGNORECASE)
+_NAME = re.compile(r"[^a-z0-9_]+")
+_PREFIXES = ("dim_", "fact_", "fct_", "d_", "f_", "t_", "tbl_", "ods_", "dwd_", "dws_", "ads_")
+
+
+class Catalogued(Engine, Protocol):
+    def catalog(self, *, timeout_s: float = 60.0) -> list[tuple]: ...
+
+
+def relations_of(rows: list[tuple]) -> set[str]:
+    """The relations a catalog lists, as queries name them: the allow-list of the engine ``scaffold`` probes."""
+    return {_qualified(schema, table) for schema, table, _, _ in rows}
+
+
+def _qualified(schema: object, table: object) -> str:
+    return str(table) if str(schema).lower() in _DEFAULT_SCHEMAS else f"{schema}.{table}"
+
+
+@dataclass
+class _Relation:
+    table: str  # as queries name it (schema-qualified outside the default schema)
+    name: str  # the entity's name
+    columns: list[tuple[str, str]]  # (name, type)
+    key: str | None = None
+    time: str | None = None
+    joins: list[tuple[str, str]] = field(default_factory=list)  # (column, entity)
+
+    @property
+    def stem(self) -> str:
+        name = self.name
+        for prefix in _PREFIXES:
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return name[len(prefix) :]
+        return name
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    files: dict[str, str]  # file name -> YAML text
+    entities: int
+    keys: int
+    joins: int
+    metrics: int
+
+
+def scaffold(rows: list[tuple], engine: Engine, *, progress: Callable[[str], None] | None = None) -> Scaffold:
+    """The model files for the catalog ``rows`` (``Catalogued.catalog()``), probing keys on ``engine``, which
+    must allow every relation of them (``relations_of``); nothing is written."""
+    step = progress or (lambda _: None)
+    if not rows:
+        raise EngineError("the warehouse has no relations to describe")
+    relations: dict[str, _Relation] = {}
+    for schema, table, column, kind in rows:
+        qualified = _qualified(schema, table)
+        name = _NAME.sub("_", str(table).lower()).strip("_") or "relation"
+        if qualified not in relations:
+            taken = {r.name for r in relations.values()}
+            relations[qualified] = _Relation(qualified, name if name not in taken else f"{name}_{len(taken)}", [])
+        relations[qualified].columns.append((str(column), str(kind)))
+    for relation in relations.values():
+        step(f"keys of {relation.table}")
+        relation.key = _key(engine, relation)
+        relation.time = next((c for c, kind in relation.columns if _DATE.match(kind)), None)
+    keyed = {r.key: r for r in relations.values() if r.key}
+    for relation in relations.values():
+        for column, _ in relation.columns:
+            target = keyed.get(column)
+            if target is not None and target is not relation:
+                relation.joins.append((column, target.name))
+    return _write(list(relations.values()))
+
+
+def scaffold_warehouse(target: str) -> Scaffold:
+    """Read the catalog of the warehouse at ``target`` (a DuckDB path or an engine URL), then probe its keys
+    on an engine whose allow-list is exactly the relations the catalog lists."""
+    from engines import connect
+
+    engine = connect(target, allowed_tables=set())
+    try:
+        rows = engine.catalog()  # type: ignore[attr-defined]
+    finally:
+        engine.close()
+    engine = connect(target, allowed_tables=relations_of(rows))
+    try:
+        return scaffold(rows, engine)
+    finally:
+        engine.close()
+
+
+def _key(engine: Engine, relation: _Relation) -> str | None:
+    """The relation's ``<stem>_id`` or ``id`` (else its only ``*_id`` column), if its values are unique and filled."""
+    names = [c for c, _ in relation.columns]
+    candidates = [c for c in (f"{relation.stem}_id", "id") if c in names]
+    ids = [c for c in names if c.endswith("_id")]
+    if not candidates and len(ids) == 1:
+        candidates = ids
+    for column in candidates:
+        key = exp.column(column)
+        tree = exp.select(exp.Count(this=exp.Star()), exp.Count(this=exp.Distinct(expressions=[key.copy()]))).from_(
+            exp.to_table(relation.table)
+        )
+        try:
+            total, distinct = engine.execute(tree, row_limit=1, timeout_s=60.0).rows[0]
+        except EngineError:
+            continue
+        if total and total == distinct:
+            return column
+    return None
+
+
+def _write(relations: list[_Relation]) -> Scaffold:
+    today = dt.date.today().isoformat()
+    header = (
+        f"# Scaffolded by `chatbi model init` on {today} from the warehouse's catalog. Lines marked TODO\n"
+        "# are for a person to decide; run `chatbi model check` after each change.\n"
+    )
+    entities = [_entity(r) for r in relations]
+    dimensions: list[dict[str, Any]] = []
+    for r in relations:
+        if r.key and r.stem not in {"date", *(d["name"] for d in dimensions)}:
+            words = r.stem.replace("_", " ")
+            dimensions.append(
+                {"name": r.stem, "name_zh": words, "name_en": words, "synonyms": [], "columns": [f"{r.name}.{r.key}"]}
+            )
+    measures: list[dict[str, Any]] = []
+    metrics: list[dict[str, Any]] = []
+    for r in relations:
+        if r.time is None:
+            continue
+        measures.append({"name": f"{r.name}_count", "entity": r.name, "expr": "COUNT(*)"})
+        metrics.append(
+            {
+                "id": f"{r.name}_rows",
+                "name_zh": f"{r.stem}行数",
+                "name_en": f"{r.stem.replace('_', ' ')} rows",
+                "synonyms": [f"{r.stem.replace('_', ' ')} rows"],
+                "description_zh": f"TODO: 说明口径。{r.table} 中 {r.time} 在期间内的行数 COUNT(*)。",
+                "description_en": f"TODO: say what it means. Rows of {r.table} with {r.time} in the period, COUNT(*).",
+                "formula": f"{r.name}_count",
+                "format": "count",
+                "domain": "sales",
+                "owner": "TODO",
+                "additive": True,
+            }
+        )
+    time_dimension = {
+        "name": "date",
+        "name_zh": "日期",
+        "name_en": "date",
+        "synonyms": ["日期", "date"],
+        "grains": [
+            {"name": g, "name_zh": zh, "name_en": g, "synonyms": [f"按{zh}", f"by {g}"]}
+            for g, zh in (("day", "日"), ("week", "周"), ("month", "月"), ("quarter", "季度"), ("year", "年"))
+        ],
+    }
+    roles = [{"name": "admin", "description": "Everything. TODO: the roles of your users.", "domains": ["*"]}]
+    files = {
+        "entities.yaml": header + _dump({"entities": entities}),
+        "dimensions.yaml": header
+        + "# TODO: each dimension's Chinese name, the words people use for it (synonyms), its members' names\n"
+        + "# (label) and attributes; a dimension per keyed relation was guessed.\n"
+        + _dump({"time_dimension": time_dimension, "dimensions": dimensions}),
+        "measures.yaml": header + _dump({"measures": measures}),
+        "metrics.yaml": header
+        + "# TODO: the metrics people ask for (formula over measures, format, domain, synonyms).\n"
+        + _dump({"metrics": metrics}),
+        "roles.yaml": header + _dump({"roles": roles}),
+    }
+    return Scaffold(
+        files=files,
+        entities=len(relations),
+        keys=sum(1 for r in relations if r.key),
+        joins=sum(len(r.joins) for r in relations),
+        metrics=len(metrics),
+    )
+
+
+def _entity(r: _Relation) -> dict[str, Any]:
+    entity: dict[str, Any] = {"name": r.name, "table": r.table}
+    if r.key:
+        entity["key"] = r.key
+    if r.time:
+        entity["time"] = r.time
+    entity["columns"] = [c for c, _ in r.columns]
+    if r.joins:
+        entity["joins"] = [{"column": c, "to": to} for c, to in r.joins]
+    return entity
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=110, default_flow_style=None)
+
+
+def write(result: Scaffold, folder: Path, *, force: bool = False) -> list[Path]:
+    """Write the files into ``folder``; an existing model file is kept unless ``force``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = [folder / n for n in result.files if (folder / n).exists()]
+    if existing and not force:
+        raise FileExistsError(", ".join(str(p) for p in existing))
+    paths = []
+    for name, text in result.files.items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
