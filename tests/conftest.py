@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
 import engines._limits
+from semantic_layer.semantic_model import MODEL_ENV
 
 SMALL_SEED = 7
 
@@ -21,6 +24,16 @@ def _no_llm_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests are offline: a developer's own LLM settings must not reach them (``auto`` would use them)."""
     for name in ("CHATBI_LLM_MODEL", "CHATBI_LLM_CONFIG", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _bundled_model() -> Iterator[None]:
+    """Every test starts on the bundled model, and ends there: ``chatbi --model DIR`` sets $CHATBI_MODEL
+    for its whole process, so a test that ran it in-process would hand its folder to every later test
+    (monkeypatch cannot undo that: a deletion of an unset variable records nothing)."""
+    os.environ.pop(MODEL_ENV, None)
+    yield
+    os.environ.pop(MODEL_ENV, None)
 
 
 @pytest.fixture(scope="session")

@@ -14,14 +14,13 @@ from typer.testing import CliRunner
 from api.cli import app
 from engines import connect
 from engines.model_check import check_model
-from semantic_layer.semantic_model import MODEL_ENV, load_model
+from semantic_layer.semantic_model import load_model
 
 runner = CliRunner()
 
 
 @pytest.fixture()
-def scaffolded(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv(MODEL_ENV, raising=False)
+def scaffolded(demo_db: Path, tmp_path: Path) -> Path:
     out = tmp_path / "model"
     result = runner.invoke(app, ["model", "init", "--db", str(demo_db), "--out", str(out)])
     assert result.exit_code == 0, result.output

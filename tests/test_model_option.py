@@ -20,8 +20,7 @@ QUESTION = "上个月天猫的营业流水"
 
 
 @pytest.fixture()
-def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv(MODEL_ENV, raising=False)  # undone after the test, whatever the command set
+def folder(tmp_path: Path) -> Path:
     target = tmp_path / "model"
     shutil.copytree(MODEL_DIR, target)
     metrics = target / "metrics.yaml"
