@@ -1,7 +1,8 @@
 """Scaffold a model folder from a warehouse's catalog: the first step of bringing your own warehouse.
 
 What a catalog can tell is written out: every relation as an entity with its columns, a key where a
-column named like the relation's ``*_id`` (or ``id``) is unique, joins where a column is named like
+column named like the relation's ``*_id`` (or ``_code``, ``_no``, ``_key``: ERPs name keys so; or ``id``)
+is unique, joins where a column is named like
 another relation's key, the first date column as an entity's time, a dimension per keyed relation
 and one row-count metric per dated relation, so that the folder loads, ``chatbi model check`` runs
 it and ``chatbi ask`` answers "how many orders last month" at once. What only a person can decide
@@ -27,6 +28,8 @@ from semantic_layer.engine import Engine, EngineError
 _DEFAULT_SCHEMAS = {"main", "public"}
 _DATE = re.compile(r"^(date|timestamp|datetime)", re.IGNORECASE)
 _NAME = re.compile(r"[^a-z0-9_]+")
+#: How key columns end: ``sku_id``, an ERP's ``shop_code`` / ``doc_no``, a warehouse's ``store_key``.
+_KEY_SUFFIXES = ("_id", "_code", "_no", "_key")
 _PREFIXES = ("dim_", "fact_", "fct_", "d_", "f_", "t_", "tbl_", "ods_", "dwd_", "dws_", "ads_")
 
 
@@ -115,10 +118,11 @@ def scaffold_warehouse(target: str) -> Scaffold:
 
 
 def _key(engine: Engine, relation: _Relation) -> str | None:
-    """The relation's ``<stem>_id`` or ``id`` (else its only ``*_id`` column), if its values are unique and filled."""
+    """The relation's ``<stem>_id`` (``_code``, ...) or ``id``, else its only key-like column, if its values
+    are unique and filled."""
     names = [c for c, _ in relation.columns]
-    candidates = [c for c in (f"{relation.stem}_id", "id") if c in names]
-    ids = [c for c in names if c.endswith("_id")]
+    candidates = [c for c in (*(relation.stem + s for s in _KEY_SUFFIXES), "id") if c in names]
+    ids = [c for c in names if c.lower().endswith(_KEY_SUFFIXES)]
     if not candidates and len(ids) == 1:
         candidates = ids
     for column in candidates:
