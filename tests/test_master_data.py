@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -334,23 +332,9 @@ def synthetic_rows(n_sku: int = 6000) -> MemberRows:
     return MemberRows(skus=skus, aliases=aliases, stores=STORES, warehouses=WAREHOUSES)
 
 
-def test_find_mentions_is_fast_at_case_scale() -> None:
+def test_a_shared_alias_at_case_scale_is_ambiguous() -> None:
+    """(Its speed is benchmarks/recognition_bench.py's.)"""
     md = MasterData(synthetic_rows())
     assert len(md.members("sku")) == 6000 and md.size > 15_000
-    questions = [
-        "上个月天猫的毛利率是多少?",
-        "品牌7水润修护面膜12号在京东和上海南京路店卖了多少, 和去年同期比呢",
-        "how did Tmall and JD do in East China last quarter compared with the same period last year, by month",
-        "品牌3面膜套装 的库存周转天数",
-        "给面膜做个补货建议",
-    ]
-    timings = []
-    for _ in range(50):
-        for q in questions:
-            start = time.perf_counter()
-            md.find_mentions(q)
-            timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 0.005, f"median {statistics.median(timings) * 1e3:.2f} ms"
-    assert max(timings) < 0.050
     found = md.find_mentions("品牌3面膜套装 的库存")
     assert found[0].ambiguous and len(found[0].candidates) > 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 
@@ -397,11 +396,3 @@ def test_periods_never_include_today() -> None:
         for match in find_periods(question, today):
             assert match.period is None or match.period.end < today
 
-
-def test_fast() -> None:
-    questions = [question for question, *_ in SINGLE] + NOT_TIME
-    find_periods(questions[0], THU)
-    started = time.perf_counter()
-    for question in questions:
-        find_periods(question, THU)
-    assert (time.perf_counter() - started) / len(questions) < 0.001
