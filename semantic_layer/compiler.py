@@ -52,9 +52,6 @@ from semantic_layer.validation import (
 
 SPINE = "spine"
 CALENDAR = "calendar"
-#: The sales a SKU must have had in the lookback window not to count as slow-moving.
-SALES_ENTITY, SALES_QUANTITY = "fact_sales", "quantity"
-STOCK_QUANTITY = "on_hand_qty"
 
 
 @dataclass(frozen=True)
@@ -579,6 +576,13 @@ class _Core:
             exp.GT(this=closed, expression=day.copy()),
         )
 
+    @staticmethod
+    def _qualified(text: str, entity: str) -> exp.Expr:
+        """A model condition (``on_hand_qty > 0``) with its columns qualified by ``entity``."""
+        return sqlglot.parse_one(text).transform(
+            lambda node: sp.col(entity, node.name) if isinstance(node, exp.Column) and not node.table else node
+        )
+
     def _measure_expr(self, measure: Measure, entity: str, as_of: exp.Expr) -> exp.Expr:
         """The measure's aggregate with its columns qualified by the entity (``as_of`` bound)."""
         assert measure.expr is not None
@@ -598,44 +602,41 @@ class _Core:
         key_columns: list[tuple[str, exp.Expr]],
         conditions: list[exp.Expr],
     ) -> exp.Select:
-        """SKUs in stock on each bucket's last day that sold no units in the lookback window."""
+        """Items in stock on each bucket's last day that did not sell in the lookback window (the
+        measure's ``unsold`` rule says what the item, "in stock", the sales and "sold" are)."""
         (measure,) = group.measures
-        assert measure.lookback_days is not None
+        rule = measure.unsold
+        assert measure.lookback_days is not None and rule is not None
         calendar = self._name(CALENDAR)
-        sku = sp.col(group.entity, "sku_id")
-        stock = exp.GT(this=sp.col(group.entity, STOCK_QUANTITY), expression=exp.Literal.number(0))
-        stocked_keys = [*key_columns, ("sku_id", sku), (AS_OF, sp.col(calendar, AS_OF))]
+        item = sp.col(group.entity, rule.item)
+        in_stock = self._qualified(rule.in_stock, group.entity)
+        stocked_keys = [*key_columns, (rule.item, item), (AS_OF, sp.col(calendar, AS_OF))]
         stocked = source.add_joins(stocked_from.select(*(exp.alias_(e, k) for k, e in stocked_keys)))
-        stocked = stocked.where(stock, *conditions).group_by(*(sp.grouping_key(e) for _, e in stocked_keys))
+        stocked = stocked.where(in_stock, *conditions).group_by(*(sp.grouping_key(e) for _, e in stocked_keys))
 
         as_of = sp.col(calendar, AS_OF)
-        order_date = sp.col(SALES_ENTITY, self.model.entities[SALES_ENTITY].time or "")
+        sale_date = sp.col(rule.sales, self.model.entities[rule.sales].time or "")
         window = exp.and_(
             exp.GT(
-                this=order_date,
+                this=sale_date,
                 expression=exp.Sub(this=as_of.copy(), expression=sp.days_interval(measure.lookback_days)),
             ),
-            exp.LTE(this=order_date.copy(), expression=as_of.copy()),
+            exp.LTE(this=sale_date.copy(), expression=as_of.copy()),
         )
         sold = (
-            exp.select(exp.alias_(as_of.copy(), AS_OF), exp.alias_(sp.col(SALES_ENTITY, "sku_id"), "sku_id"))
+            exp.select(exp.alias_(as_of.copy(), AS_OF), exp.alias_(sp.col(rule.sales, rule.item), rule.item))
             .from_(calendar)
-            .join(source.table(SALES_ENTITY), on=window, join_type="inner")
-            .group_by(as_of.copy(), sp.col(SALES_ENTITY, "sku_id"))
-            .having(
-                exp.GT(
-                    this=exp.func("SUM", sp.col(SALES_ENTITY, SALES_QUANTITY)),
-                    expression=exp.Literal.number(0),
-                )
-            )
+            .join(source.table(rule.sales), on=window, join_type="inner")
+            .group_by(as_of.copy(), sp.col(rule.sales, rule.item))
+            .having(self._qualified(rule.sold, rule.sales))
         )
-        unsold = exp.If(this=exp.Is(this=sp.col("sold", "sku_id"), expression=exp.null()), true=exp.Literal.number(1))
+        unsold = exp.If(this=exp.Is(this=sp.col("sold", rule.item), expression=exp.null()), true=exp.Literal.number(1))
         count = exp.func("SUM", exp.Case(ifs=[unsold], default=exp.Literal.number(0)))
         out_keys = [k for k, _ in key_columns]
         select = (
             exp.select(*(sp.col("stocked", k) for k in out_keys), exp.alias_(count, measure.name))
             .from_(stocked.subquery("stocked"))
-            .join(sold.subquery("sold"), on=sp.same_keys("stocked", "sold", [AS_OF, "sku_id"]), join_type="left")
+            .join(sold.subquery("sold"), on=sp.same_keys("stocked", "sold", [AS_OF, rule.item]), join_type="left")
         )
         if out_keys:
             select = select.group_by(*(sp.col("stocked", k) for k in out_keys))

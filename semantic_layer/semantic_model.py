@@ -174,6 +174,16 @@ class Freshness(_Strict):
         return self._ast
 
 
+class Unsold(_Strict):
+    """What ``over: unsold_stock`` counts: items in stock that did not sell (the model says which
+    column names the item, which rows are "in stock", where sales are and what "sold" means)."""
+
+    item: str  # the column both entities share (sku_id)
+    in_stock: str  # a condition on the measure's rows (on_hand_qty > 0)
+    sales: str  # the dated entity whose rows are sales
+    sold: str  # an aggregate condition over an item's sales in the window (SUM(quantity) > 0)
+
+
 class Measure(_Strict):
     name: str
     entity: str
@@ -181,6 +191,7 @@ class Measure(_Strict):
     time: str | None = None
     over: Literal["period", "each_day", "period_end", "unsold_stock"] = "period"
     lookback_days: int | None = None
+    unsold: Unsold | None = None
 
 
 class Metric(_Strict):
@@ -732,14 +743,34 @@ def _check_freshness(model: SemanticModel, freshness: Freshness, file: str) -> N
             raise ModelError(f"{file}: freshness: {exc}") from None
 
 
+def _check_unsold(model: SemanticModel, measure: Measure, entity: Entity, fail: Any) -> None:
+    rule, sales = measure.unsold, model.entities.get(measure.unsold.sales) if measure.unsold else None
+    if rule is None or measure.lookback_days is None or entity.time is None:
+        fail("over: unsold_stock needs lookback_days, unsold: {item, in_stock, sales, sold} and a dated entity")
+        return
+    if sales is None or sales.time is None:
+        fail(f"unsold.sales: '{rule.sales}' is not a dated entity")
+        return
+    for owner, text, aggregate in ((entity, rule.in_stock, False), (sales, rule.sold, True)):
+        try:
+            parsed = sqlglot.parse_one(text)
+        except sqlglot.errors.ParseError as exc:
+            fail(f"unsold: '{text}' does not parse: {exc}")
+            continue
+        if aggregate != bool(parsed.find(exp.AggFunc)):
+            fail(f"unsold: '{text}' must {'' if aggregate else 'not '}aggregate")
+        for column in (*parsed.find_all(exp.Column), exp.column(rule.item)):
+            if column.name not in owner.columns:
+                fail(f"unsold: '{column.name}' is not a column of {owner.name}")
+
+
 def _check_measure(model: SemanticModel, measure: Measure, fail: Any) -> None:
     entity = model.entities.get(measure.entity)
     if entity is None:
         fail(f"unknown entity '{measure.entity}'")
         return
     if measure.over == "unsold_stock":
-        if measure.lookback_days is None or "sku_id" not in entity.columns or entity.time is None:
-            fail("over: unsold_stock needs lookback_days and a dated entity with sku_id")
+        _check_unsold(model, measure, entity, fail)
         return
     if measure.expr is None:
         fail("expr is required")

@@ -121,6 +121,12 @@ def test_composite_metrics_name_their_components() -> None:
          "metrics.yaml: metrics 'ccc': components: 'dpx' is not another metric"),
         ("metrics.yaml", "components: [gmv, orders]", "components: [gmv, dso]",
          "metrics.yaml: metrics 'aov': components: 'dso' cannot be cut by"),
+        ("measures.yaml", "sales: fact_sales,", "sales: dim_sku,",
+         "measures.yaml: measures 'unsold_stocked_skus': unsold.sales: 'dim_sku' is not a dated entity"),
+        ("measures.yaml", "sold: SUM(quantity) > 0", "sold: SUM(qty) > 0",
+         "measures.yaml: measures 'unsold_stocked_skus': unsold: 'qty' is not a column of fact_sales"),
+        ("measures.yaml", "in_stock: on_hand_qty > 0", "in_stock: SUM(on_hand_qty) > 0",
+         "measures.yaml: measures 'unsold_stocked_skus': unsold: 'SUM(on_hand_qty) > 0' must not aggregate"),
     ],
 )  # fmt: skip
 def test_broken_file_names_file_entry_and_problem(
