@@ -109,16 +109,25 @@ class Assistant:
 
     @property
     def today(self) -> dt.date:
-        """The data's reference date: the day after the latest order date (DATA_CONTRACT.md)."""
+        """The data's reference date: the day after the latest date of the model's ``reference_date``
+        entity (the demo's order lines, DATA_CONTRACT.md); without one, the calendar's today."""
         if self._today is None:
-            from sqlglot import exp
-
-            # Built, not parsed: a new process's first sqlglot parse costs 0.1 s (`chatbi ask` starts cold).
-            latest_order = exp.select(exp.Max(this=exp.column("order_date"))).from_(exp.to_table("fact_sales"))
-            rows = self.engine.execute(latest_order, row_limit=1).rows
-            latest = rows[0][0] if rows and rows[0][0] is not None else dt.date.today() - dt.timedelta(days=1)
-            self._today = latest + dt.timedelta(days=1)
+            self._today = self._reference_date()
         return self._today
+
+    def _reference_date(self) -> dt.date:
+        entity = self.model.entities.get(self.model.reference_entity or "")
+        if entity is None or entity.time is None:
+            return dt.date.today()
+        from sqlglot import exp
+
+        # Built, not parsed: a new process's first sqlglot parse costs 0.1 s (`chatbi ask` starts cold).
+        latest = exp.select(exp.Max(this=exp.column(entity.physical(entity.time)))).from_(exp.to_table(entity.table))
+        rows = self.engine.execute(latest, row_limit=1).rows
+        if not rows or rows[0][0] is None:
+            return dt.date.today()
+        value = rows[0][0]
+        return (value.date() if isinstance(value, dt.datetime) else value) + dt.timedelta(days=1)
 
     def plan_only(
         self,

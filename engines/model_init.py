@@ -97,7 +97,12 @@ def scaffold(rows: list[tuple], engine: Engine, *, progress: Callable[[str], Non
             target = keyed.get(column)
             if target is not None and target is not relation:
                 relation.joins.append((column, target.name))
-    return _write(list(relations.values()))
+    sizes: dict[str, int] = {}
+    for relation in (r for r in relations.values() if r.time):
+        step(f"rows of {relation.table}")
+        sizes[relation.table] = _rows(engine, relation)
+    reference = max((r for r in relations.values() if r.table in sizes), key=lambda r: sizes[r.table], default=None)
+    return _write(list(relations.values()), reference)
 
 
 def scaffold_warehouse(target: str) -> Scaffold:
@@ -139,7 +144,15 @@ def _key(engine: Engine, relation: _Relation) -> str | None:
     return None
 
 
-def _write(relations: list[_Relation]) -> Scaffold:
+def _rows(engine: Engine, relation: _Relation) -> int:
+    tree = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(relation.table))
+    try:
+        return int(engine.execute(tree, row_limit=1, timeout_s=60.0).rows[0][0])
+    except EngineError:
+        return 0
+
+
+def _write(relations: list[_Relation], reference: _Relation | None) -> Scaffold:
     today = dt.date.today().isoformat()
     header = (
         f"# Scaffolded by `chatbi model init` on {today} from the warehouse's catalog. Lines marked TODO\n"
@@ -186,7 +199,15 @@ def _write(relations: list[_Relation]) -> Scaffold:
     }
     roles = [{"name": "admin", "description": "Everything. TODO: the roles of your users.", "domains": ["*"]}]
     files = {
-        "entities.yaml": header + _dump({"entities": entities}),
+        "entities.yaml": header
+        + _dump({"entities": entities})
+        + (
+            "\n# TODO: the data's today is the day after the latest date of this relation (the largest dated one),\n"
+            "# so \"last month\" is the data's last month; delete it on a live warehouse (the calendar's today).\n"
+            + _dump({"reference_date": {"entity": reference.name}})
+            if reference
+            else ""
+        ),
         "dimensions.yaml": header
         + "# TODO: each dimension's Chinese name, the words people use for it (synonyms), its members' names\n"
         + "# (label) and attributes; a dimension per keyed relation was guessed.\n"

@@ -345,6 +345,9 @@ class SemanticModel(BaseModel):
     roles: dict[str, Role]
     events: list[Event] = []
     freshness: Freshness | None = None
+    #: The entity whose latest date makes the data's "today" (the day after it): a demo or a copy
+    #: that ends in the past reads "last month" from its own end. None: the calendar's today.
+    reference_entity: str | None = None
     #: The folder the model was read from: the planner's phrase book lives beside it (planner/phrases.yaml).
     folder: Path | None = None
     #: The file each entry was read from ("metrics/gmv" -> "metrics.yaml"), for problems that name it.
@@ -580,6 +583,7 @@ def _load(folder: Path) -> SemanticModel:
     origin: dict[tuple[str, str], str] = {}
     time_dimension: TimeDimension | None = None
     freshness: Freshness | None = None
+    reference: str | None = None
     for path in files:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -603,8 +607,16 @@ def _load(folder: Path) -> SemanticModel:
                     raise ModelError(f"{path.name}: freshness: {_explain(exc)}") from exc
                 origin[("freshness", "freshness")] = path.name
                 continue
+            if section == "reference_date":
+                if reference is not None:
+                    raise ModelError(f"{path.name}: reference_date: declared twice")
+                if not isinstance(items, dict) or set(items) != {"entity"} or not isinstance(items["entity"], str):
+                    raise ModelError(f"{path.name}: reference_date: expected {{entity: NAME}} (a dated entity)")
+                reference = items["entity"]
+                origin[("reference_date", "reference_date")] = path.name
+                continue
             if section not in _SECTIONS:
-                known = ", ".join(["time_dimension", "freshness", *_SECTIONS])
+                known = ", ".join(["time_dimension", "freshness", "reference_date", *_SECTIONS])
                 raise ModelError(f"{path.name}: unknown section '{section}' (known: {known})")
             if not isinstance(items, list):
                 raise ModelError(f"{path.name}: section '{section}' must be a list")
@@ -625,7 +637,13 @@ def _load(folder: Path) -> SemanticModel:
     events = list(entries.pop("events").values())
     origins = {f"{section}/{name}": file for (section, name), file in origin.items()}
     model = SemanticModel(
-        time_dimension=time_dimension, events=events, freshness=freshness, folder=folder, origins=origins, **entries
+        time_dimension=time_dimension,
+        events=events,
+        freshness=freshness,
+        reference_entity=reference,
+        folder=folder,
+        origins=origins,
+        **entries,
     )
     _check_references(model, origin)
     for metric in model.metrics.values():
@@ -729,6 +747,11 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
 
     if model.freshness is not None:
         _check_freshness(model, model.freshness, origin[("freshness", "freshness")])
+    if model.reference_entity is not None:
+        dated = model.entities.get(model.reference_entity)
+        if dated is None or dated.time is None:
+            file = origin[("reference_date", "reference_date")]
+            raise ModelError(f"{file}: reference_date: '{model.reference_entity}' is not a dated entity")
 
 
 def _check_freshness(model: SemanticModel, freshness: Freshness, file: str) -> None:

@@ -121,6 +121,8 @@ def test_composite_metrics_name_their_components() -> None:
          "metrics.yaml: metrics 'ccc': components: 'dpx' is not another metric"),
         ("metrics.yaml", "components: [gmv, orders]", "components: [gmv, dso]",
          "metrics.yaml: metrics 'aov': components: 'dso' cannot be cut by"),
+        ("entities.yaml", "reference_date: {entity: fact_sales}", "reference_date: {entity: dim_sku}",
+         "entities.yaml: reference_date: 'dim_sku' is not a dated entity"),
         ("measures.yaml", "sales: fact_sales,", "sales: dim_sku,",
          "measures.yaml: measures 'unsold_stocked_skus': unsold.sales: 'dim_sku' is not a dated entity"),
         ("measures.yaml", "sold: SUM(quantity) > 0", "sold: SUM(qty) > 0",

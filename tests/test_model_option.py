@@ -75,3 +75,24 @@ def test_the_guard_reads_only_the_models_relations(
         assert engine.execute("SELECT COUNT(*) FROM truth_elasticity").rows[0][0] > 0
     finally:
         engine.close()
+
+
+def test_the_datas_today_is_the_models_reference_or_the_calendars(
+    folder: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from agent.assistant import Assistant
+
+    def today() -> dt.date:
+        assistant = Assistant.open(demo_db, cache=False)
+        try:
+            return assistant.today
+        finally:
+            assistant.close()
+
+    assert today() == dt.date(2026, 1, 1)  # the day after the demo's last order line
+    entities = folder / "entities.yaml"
+    entities.write_text(entities.read_text(encoding="utf-8").replace("reference_date: {entity: fact_sales}", ""))
+    monkeypatch.setenv(MODEL_ENV, str(folder))
+    assert today() == dt.date.today()  # a live warehouse: the calendar's
