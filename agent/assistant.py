@@ -24,7 +24,7 @@ from agent.redaction import without_paths
 from agent.tool_slots import RETRY_AFTER_S, ToolsBusy, ToolSlots
 from agent.vocabulary import detect_language
 from semantic_layer.engine import Engine, EngineError
-from semantic_layer.master_data import KINDS, MasterData
+from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
@@ -60,9 +60,7 @@ class Assistant:
 
         self.engine = engine
         self.model = model or load_model()
-        self.master = master or load_master_data(
-            engine, extra_synonyms=model_member_synonyms(self.model), model=self.model
-        )
+        self.master = master or load_master_data(engine, model=self.model)
         self.planner: Planner = planner or EmbeddedPlanner(self.model, self.master)
         self.conversations = conversations or ConversationStore(":memory:")
         self.labels = master_data_labeler(self.master, self.model)
@@ -320,11 +318,3 @@ class Assistant:
         return output, hit, version
 
 
-def model_member_synonyms(model: SemanticModel) -> dict[tuple, list[str]]:
-    """Names the model gives to members master data indexes (channels, warehouses), for master data."""
-    out: dict[tuple, list[str]] = {}
-    for dim in model.dimensions.values():
-        if dim.name in KINDS:
-            for member in dim.members:
-                out[(dim.name, member.code)] = [member.name_zh, member.name_en, *member.synonyms]
-    return out

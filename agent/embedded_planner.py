@@ -30,7 +30,7 @@ from agent.question import parse, wants_each, wants_total
 from agent.reading import Parsed, Rank
 from agent.vocabulary import Vocabulary, detect_language
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
-from semantic_layer.master_data import KINDS, MasterData, Member
+from semantic_layer.master_data import MasterData, Member
 from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import SemanticModel, formula_names
 from semantic_layer.validation import check_query
@@ -39,7 +39,6 @@ Language = Literal["zh", "en"]
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse
 
 #: Offered when a question names no metric at all.
-_MEMBER_KINDS = frozenset(KINDS)
 _ORDINALS = {
     "1": 0, "一": 0, "first": 0, "1st": 0, "2": 1, "二": 1, "两": 1, "second": 1, "2nd": 1,
     "3": 2, "三": 2, "third": 2, "3rd": 2, "4": 3, "四": 3, "fourth": 3, "4th": 3,
@@ -536,7 +535,7 @@ class EmbeddedPlanner:
         return (", " if language == "en" else ",").join(parts)
 
     def _member_name(self, dimension: str, key: str, language: Language) -> str:
-        member = self.master.member(dimension, key) if dimension in _MEMBER_KINDS else None
+        member = self.master.member(dimension, key) if dimension in self.master.kinds else None
         if member is None:
             declared = self.model.dimensions[dimension].member(key) if dimension in self.model.dimensions else None
             if declared is None:

@@ -23,7 +23,7 @@ from agent.answer_text import Labeler, Language, column_format, compose_text, di
 from semantic_layer.compiler import CompiledQuery, compile_query
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError, UnsupportedCutError
-from semantic_layer.master_data import KINDS, Kind, MasterData
+from semantic_layer.master_data import MasterData
 from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
@@ -31,7 +31,6 @@ NAME_SUFFIX = "_name"
 #: Compiled queries kept per process: a repeated question skips building its SQL AST again.
 COMPILE_CACHE_SIZE = 1024
 #: Dimensions whose members master data knows; the dimension name is the master-data kind.
-_KINDS: dict[str, Kind] = {kind: kind for kind in KINDS}
 
 
 def run_metric_query(
@@ -155,10 +154,9 @@ def master_data_labeler(master: MasterData, model: SemanticModel) -> Labeler:
         found = declared(dimension, code, language)
         if found is None and (dimension, code) in labelled:  # customers, suppliers
             return labelled[(dimension, code)][language == "en"]
-        kind = _KINDS.get(dimension)
-        if found is not None or kind is None:
+        if found is not None or dimension not in master.kinds:
             return found
-        member = master.member(kind, code)
+        member = master.member(dimension, code)
         if member is None:
             return None
         return member.name if language == "zh" else (member.name_en or member.name)

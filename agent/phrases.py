@@ -59,7 +59,9 @@ class DimensionRoles(BaseModel):
     ranked_items: str | None = None  # what a ranking with a number and no breakdown lists ("销量前10")
     outlets: _Outlets | None = None  # "每家实体店": a breakdown by shops
     families: list[tuple[str, str]] = []  # (coarse, fine): "线上和线下" reads 线下 as the coarse member
-    typo_names: list[str] = []  # short member names people type: a near miss is a typo of a whole name
+    #: short member names people type: a near miss is a typo of a whole name (unset: every indexed dimension
+    #: but the typo_within ones)
+    typo_names: list[str] = []
     typo_within: list[str] = []  # long member names (products): a word is looked for inside them
 
     def priority(self, dimension: str) -> int:
@@ -111,7 +113,11 @@ class Phrases:
         unknown = sorted(data.dimension_roles.dimensions() - set(model.dimensions))
         if unknown:
             raise ModelError(f"{PHRASES_FILE}: dimension_roles name dimensions the model does not define: {unknown}")
-        self.roles = data.dimension_roles
+        roles = data.dimension_roles
+        if "typo_names" not in roles.model_fields_set:  # a model without a phrase book: any indexed name
+            indexed = [d.name for d in model.dimensions.values() if d.index is not None]
+            roles = roles.model_copy(update={"typo_names": [d for d in indexed if d not in roles.typo_within]})
+        self.roles = roles
         compiled = PatternSet("phrases")  # compiled at once below, from the disk cache when it has them
         self.metric_phrases = tuple((_alternation(e.patterns, compiled), e.metric) for e in data.metric_phrases)
         self.metric_fallbacks = tuple((_alternation(e.patterns, compiled), e.metric) for e in data.metric_fallbacks)

@@ -163,7 +163,7 @@ def settle_families(reading: Parsed, context: Context) -> Mapping[str, Any]:
         fine = next((f for f in filters if f.dimension == fine_dim), None)
         if coarse is None or fine is None or coarse.exclude != fine.exclude:
             continue
-        keys = {m.key for m in master.members(coarse_dim)}  # type: ignore[arg-type]
+        keys = {m.key for m in master.members(coarse_dim)}
         if fine.members and set(fine.members) <= keys:
             filters[filters.index(coarse)] = coarse.model_copy(
                 update={"members": [*coarse.members, *(k for k in fine.members if k not in coarse.members)]}

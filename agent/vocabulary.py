@@ -15,7 +15,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from agent.phrases import Phrases
-from semantic_layer.master_data import KINDS, MasterData
+from semantic_layer.master_data import MasterData
 from semantic_layer.phrase_index import Match, PhraseIndex
 from semantic_layer.semantic_model import SemanticModel
 
@@ -55,7 +55,7 @@ class Vocabulary:
             for attribute in dim.attributes:  # "账期" of suppliers and of customers: "supplier.payment_terms_days"
                 for phrase in (attribute.name, attribute.name_zh, attribute.name_en, *attribute.synonyms):
                     self.index.add(phrase, Term("attribute", f"{dim.name}.{attribute.name}"))
-            if dim.name not in KINDS:  # members master data does not index (customer_type: 经销商)
+            if dim.index is None:  # members master data does not index (customer_type: 经销商)
                 for member in dim.members:
                     for phrase in (member.code, member.name_zh, member.name_en, *member.synonyms):
                         self.index.add(phrase, Term("member", f"{dim.name}.{member.code}"))

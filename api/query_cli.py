@@ -177,7 +177,7 @@ def query(
             principal=Principal(role=role, store_id=store),
             language="en" if language == "en" else "zh",
             model=model,
-            labels=master_data_labeler(load_master_data(engine), model) if plan.dimensions or plan.filters else None,
+            labels=master_data_labeler(load_master_data(engine, model=model), model) if plan.dimensions or plan.filters else None,
         )
     except EngineError as exc:  # reading the master data failed: the query itself was not run
         _fail(str(exc), 1)

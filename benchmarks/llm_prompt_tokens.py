@@ -164,14 +164,13 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None, help="Demo DuckDB (default: the eval dataset, built once).")
     parser.add_argument("--metrics", type=int, default=300, help="Size of the synthetic model.")
     args = parser.parse_args()
-    from agent.assistant import model_member_synonyms
     from engines import connect
     from engines.members import load_master_data
 
     base = load_model()
     engine = connect(ensure_dataset(args.db))
     try:
-        master = load_master_data(engine, extra_synonyms=model_member_synonyms(base))
+        master = load_master_data(engine, model=base)
     finally:
         engine.close()
     cases = load_suite(CASES_DIR).cases()

@@ -22,7 +22,7 @@ from pathlib import Path
 from agent.time_expressions import find_periods
 from engines import connect
 from engines.members import load_master_data
-from semantic_layer.master_data import KINDS, MasterData
+from semantic_layer.master_data import MasterData
 from semantic_layer.semantic_model import load_model
 
 TODAY = dt.date(2026, 1, 15)
@@ -52,7 +52,7 @@ def _per_call(fn: Callable[[str], object], repeat: int) -> list[float]:
 
 def _naive(md: MasterData) -> Callable[[str], object]:
     """Every member's names tested against the question: what an index has to beat."""
-    names = [n.lower() for kind in KINDS for m in md.members(kind) for n in (m.name, m.name_en) if n]
+    names = [n.lower() for kind in md.kinds for m in md.members(kind) for n in (m.name, m.name_en) if n]
 
     def scan(question: str) -> list[str]:
         text = question.lower()

@@ -108,7 +108,7 @@ def load_replay(engine: Engine, learned: Learned, rng: np.random.Generator) -> R
     rows, days, _ = _cells(out, pair_index)
     censored[rows, days] = True
 
-    index_2025 = load_history(engine, y1).index
+    index_2025 = load_history(engine, load_model(), y1).index
     demand = impute(learned, sold, censored, index_2025, rng)
 
     margin = 400
@@ -289,7 +289,7 @@ def governed(engine: Engine, period: Period) -> dict[str, float]:
 def backtest(engine: Engine, seed: int, review_days: int) -> tuple[Learned, Replay, Outcome]:
     """Learn as of 2024-12-31, load 2025's demand and replay it under the learned policy."""
     rng = np.random.default_rng(seed)
-    learned = learn(load_history(engine, LEARN_AS_OF), review_days, horizon_days=DAYS)
+    learned = learn(load_history(engine, load_model(), LEARN_AS_OF), review_days, horizon_days=DAYS)
     data = load_replay(engine, learned, rng)
     return learned, data, replay(learned, data, rng)
 

@@ -149,12 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         out = tool.run(Arguments(), context)
         runs.append(time.perf_counter() - start)
 
-    as_of = latest_snapshot(engine, TODAY - dt.timedelta(days=1))
+    as_of = latest_snapshot(engine, load_model(), TODAY - dt.timedelta(days=1))
     assert as_of is not None
     loads = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        history = load_history(engine, as_of)
+        history = load_history(engine, load_model(), as_of)
         loads.append(time.perf_counter() - start)
     vector = []
     for _ in range(args.repeat):

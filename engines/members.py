@@ -1,99 +1,97 @@
-"""Read the dimension members that master data resolves mentions to, through a (guarded) Engine."""
+"""Read the dimension members that master data resolves mentions to, through the model and a (guarded) Engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
-from semantic_layer.compiler import compile_attributes
+from semantic_layer.compiler import compile_read
 from semantic_layer.engine import Engine, EngineError
-from semantic_layer.master_data import KINDS, Kind, MasterData, MemberRows
-from semantic_layer.query import AttributeQuery
-from semantic_layer.semantic_model import SemanticModel
+from semantic_layer.master_data import DimensionRows, MasterData, MemberRows
+from semantic_layer.query import EntityRead
+from semantic_layer.semantic_model import Dimension, SemanticModel, load_model
 
 # Enough for any dimension table we expect (the case demo has ~6,000 SKUs, ~24,000 aliases);
 # a truncated read would silently drop members, so it is an error instead.
 _MAX_ROWS = 2_000_000
 
-_QUERIES = {
-    "skus": "SELECT sku_id, sku_name, sku_name_en, category, category_en, brand, brand_en FROM dim_sku",
-    "aliases": "SELECT alias, sku_id, source_system FROM sku_alias",
-    "stores": (
-        "SELECT store_id, store_name, store_name_en, channel, channel_type, city, city_en, region, region_en"
-        " FROM dim_store"
-    ),
-    "warehouses": "SELECT warehouse_id, warehouse_name, warehouse_name_en, city FROM dim_warehouse",
-    "promotions": "SELECT promo_id, promo_name, start_date FROM dim_promotion",
-}
 
-
-def load_master_data(
-    engine: Engine,
-    *,
-    extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] | None = None,
-    model: SemanticModel | None = None,
-    timeout_s: float = 30.0,
-) -> MasterData:
-    """Build the master-data index from the warehouse behind `engine` (plus model synonyms, if any).
-
-    With ``model``, the members of its other labelled dimensions (customers, suppliers) are read
-    too, through the governed attribute listing, so "天猫结算账户的应收余额" names a customer.
+def load_master_data(engine: Engine, *, model: SemanticModel | None = None, timeout_s: float = 30.0) -> MasterData:
+    """Build the master-data index of ``model``'s indexed dimensions (default: the bundled model) from
+    the warehouse behind ``engine``; the other labelled dimensions (customers, suppliers) are read
+    too, so "天猫结算账户的应收余额" names a customer. A model without an indexed dimension reads nothing.
 
     On a DuckDB file the index is kept in the disk cache, keyed by the file's identity and modification
-    time (a rebuilt warehouse is a new key), the synonyms, the model's files and these queries; other
-    engines read it each time.
+    time (a rebuilt warehouse is a new key), the model's files and this loader; other engines read it
+    each time.
     """
+    model = model or load_model()
     path = getattr(engine, "path", None)
     if engine.dialect != "duckdb" or not isinstance(path, Path):
-        return _load(engine, extra_synonyms, model, timeout_s)
+        return _load(engine, model, timeout_s)
     from semantic_layer.disk_cache import cached, file_digest, file_identity
 
-    synonyms = repr(sorted((key, list(names)) for key, names in (extra_synonyms or {}).items())).encode()
-    model_files = sorted(model.folder.glob("*.yaml")) if model is not None and model.folder is not None else []
-    inputs = [file_identity(path), synonyms, file_digest([Path(__file__), *model_files]), repr(model is None).encode()]
-    return cached("master-data", inputs, lambda: _load(engine, extra_synonyms, model, timeout_s))
+    model_files = sorted(model.folder.glob("*.yaml")) if model.folder is not None else []
+    inputs = [file_identity(path), file_digest([Path(__file__), *model_files]), repr(model.folder).encode()]
+    return cached("master-data", inputs, lambda: _load(engine, model, timeout_s))
 
 
-def _load(
-    engine: Engine,
-    extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] | None,
-    model: SemanticModel | None,
-    timeout_s: float,
-) -> MasterData:
-    rows: dict[str, list[tuple]] = {}
-    for name, sql in _QUERIES.items():
-        result = engine.execute(sql + " ORDER BY 1, 2", row_limit=_MAX_ROWS, timeout_s=timeout_s)
-        if result.truncated:
-            raise EngineError(f"master data: more than {_MAX_ROWS:,} rows in {name}")
-        rows[name] = result.rows
-    return MasterData(
-        MemberRows(
-            skus=rows["skus"],
-            aliases=rows["aliases"],
-            stores=rows["stores"],
-            warehouses=rows["warehouses"],
-            promotions=rows["promotions"],
-            extra_synonyms=extra_synonyms or {},
-            labelled=_labelled_members(engine, model, timeout_s) if model is not None else {},
-        )
-    )
+def _load(engine: Engine, model: SemanticModel, timeout_s: float) -> MasterData:
+    dimensions = [_dimension_rows(engine, model, d, timeout_s) for d in model.dimensions.values() if d.index]
+    events = [(e.name_zh, e.name_en, *e.synonyms) for e in model.events]
+    return MasterData(MemberRows(dimensions, events, _labelled_members(engine, model, timeout_s)))
+
+
+def _dimension_rows(engine: Engine, model: SemanticModel, dim: Dimension, timeout_s: float) -> DimensionRows:
+    """A dimension's members from its entity (key, names, start date), unless the model declares them
+    all and names none in the warehouse (channels: a closed set of codes); and its aliases."""
+    assert dim.index is not None
+    index = dim.index
+    declared = {m.code: (m.name_zh, m.name_en, *m.synonyms) for m in dim.members}
+    members: list[tuple] = []
+    if dim.label is not None or not declared:
+        key = dim.columns[0]
+        names = [dim.label.zh, dim.label.en] if dim.label else []
+        columns = list(dict.fromkeys([key, *names, *([index.starts] if index.starts else [])]))
+        rows = _read(engine, model, EntityRead(entity=dim.entity, columns=columns), dim.name, timeout_s)
+        at = {ref: i for i, ref in enumerate(columns)}
+        for row in rows:
+            if row[0] is None:
+                continue
+            name = row[at[names[0]]] if names else row[0]
+            name_en = row[at[names[1]]] if names else None
+            members.append((row[0], name, name_en, row[at[index.starts]] if index.starts else None))
+    aliases: Sequence[tuple] = ()
+    if index.aliases is not None:
+        owner = index.aliases.name.split(".", 1)[0]
+        where = model.dimension_column(dim.name, owner)
+        assert where is not None  # validated with the model
+        columns = [index.aliases.name, f"{where.entity}.{where.column}"]
+        columns += [index.aliases.source] if index.aliases.source else []
+        rows = _read(engine, model, EntityRead(entity=owner, columns=columns), dim.name, timeout_s)
+        aliases = [(row[0], row[1], row[2] if len(row) > 2 else None) for row in rows]
+    return DimensionRows(dim.name, members, index, aliases, declared)
 
 
 def _labelled_members(engine: Engine, model: SemanticModel, timeout_s: float) -> dict[str, list[tuple[str, ...]]]:
     """(key, Chinese name, English name) of each labelled dimension master data does not index."""
     out: dict[str, list[tuple[str, ...]]] = {}
-    for dimension in model.dimensions.values():
-        if dimension.name in KINDS or dimension.label is None or dimension.members:
+    for dim in model.dimensions.values():
+        if dim.index is not None or dim.label is None or dim.members:
             continue
-        names: dict[str, list[str]] = {}
-        for language in ("zh", "en"):
-            query = AttributeQuery(dimension=dimension.name, attributes=[], limit=None)
-            compiled = compile_attributes(query, model, dialect=engine.dialect, language=language)
-            result = engine.execute(compiled.ast, row_limit=_MAX_ROWS, timeout_s=timeout_s)
-            if result.truncated:
-                raise EngineError(f"master data: more than {_MAX_ROWS:,} members of {dimension.name}")
-            key_at, name_at = compiled.columns.index(dimension.name), compiled.columns.index(f"{dimension.name}_name")
-            for row in result.rows:
-                names.setdefault(str(row[key_at]), []).append(str(row[name_at]))
-        out[dimension.name] = [(key, found[0], found[-1]) for key, found in names.items()]
+        columns = list(dict.fromkeys([dim.columns[0], dim.label.zh, dim.label.en]))
+        rows = _read(engine, model, EntityRead(entity=dim.entity, columns=columns), dim.name, timeout_s)
+        names: dict[str, tuple[str, str]] = {}
+        for row in rows:
+            if row[0] is not None:
+                names.setdefault(str(row[0]), (str(row[1]), str(row[-1])))
+        out[dim.name] = [(key, zh, en) for key, (zh, en) in names.items()]
     return out
+
+
+def _read(engine: Engine, model: SemanticModel, read: EntityRead, what: str, timeout_s: float) -> list[tuple]:
+    compiled = compile_read(read, model, dialect=engine.dialect)
+    result = engine.execute(compiled.ast, row_limit=_MAX_ROWS, timeout_s=timeout_s)
+    if result.truncated:
+        raise EngineError(f"master data: more than {_MAX_ROWS:,} rows of {what}")
+    return [tuple(row) for row in result.rows]

@@ -152,6 +152,14 @@ def _rows(engine: Engine, relation: _Relation) -> int:
         return 0
 
 
+def _name_column(relation: _Relation) -> str | None:
+    """The column that names a keyed relation's members, guessed by name (``shop_name``, ``name``)."""
+    for column, _ in relation.columns:
+        if column != relation.key and (column == "name" or column.endswith("_name")):
+            return column
+    return None
+
+
 def _write(relations: list[_Relation], reference: _Relation | None) -> Scaffold:
     today = dt.date.today().isoformat()
     header = (
@@ -163,9 +171,14 @@ def _write(relations: list[_Relation], reference: _Relation | None) -> Scaffold:
     for r in relations:
         if r.key and r.stem not in {"date", *(d["name"] for d in dimensions)}:
             words = r.stem.replace("_", " ")
-            dimensions.append(
-                {"name": r.stem, "name_zh": words, "name_en": words, "synonyms": [], "columns": [f"{r.name}.{r.key}"]}
-            )
+            dimension: dict[str, Any] = {
+                "name": r.stem, "name_zh": words, "name_en": words, "synonyms": [], "columns": [f"{r.name}.{r.key}"]
+            }  # fmt: skip
+            named = _name_column(r)
+            if named is not None:  # members found by their names: "天猫旗舰店" is a shop
+                dimension["label"] = {"zh": f"{r.name}.{named}", "en": f"{r.name}.{named}"}
+                dimension["index"] = {}
+            dimensions.append(dimension)
     measures: list[dict[str, Any]] = []
     metrics: list[dict[str, Any]] = []
     for r in relations:

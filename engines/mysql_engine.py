@@ -88,6 +88,8 @@ class MySQLEngine(FreshnessVersioned):
                 cur.execute("SET SESSION TRANSACTION READ ONLY")
                 cur.execute("SELECT VERSION()")
                 mariadb = "mariadb" in str(cur.fetchone()[0]).lower()
+                if mariadb:  # hash joins: the tools' joins of unindexed aggregates take a fifth of the time
+                    cur.execute("SET SESSION join_cache_level = 4")
         except pymysql.Error as exc:
             raise EngineError(f"cannot connect to MySQL: {one_line(exc)}") from None
         return conn, "max_statement_time" if mariadb else "max_execution_time"

@@ -29,7 +29,7 @@ from sqlglot import exp
 from semantic_layer import sql_parts as sp
 from semantic_layer.dialects import for_dialect
 from semantic_layer.physical import to_physical
-from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
+from semantic_layer.query import AttributeQuery, EntityRead, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import (
     AS_OF,
     DAYS,
@@ -46,6 +46,7 @@ from semantic_layer.validation import (
     attribute_output_names,
     check_attribute_query,
     check_query,
+    check_read,
     condition_value,
     output_names,
 )
@@ -207,6 +208,43 @@ def compile_attributes(
         dialect=dialect,
         columns=attribute_output_names(query, model, shown),
     )
+
+
+@dataclass(frozen=True)
+class CompiledRead:
+    """The compiled SQL of a plain read (:class:`EntityRead`); its columns are ``read.names``."""
+
+    read: EntityRead
+    ast: exp.Select
+    dialect: str
+
+    @property
+    def columns(self) -> list[str]:
+        return self.read.names
+
+
+def compile_read(
+    read: EntityRead, model: SemanticModel | None = None, principal: Principal | None = None, dialect: str = "duckdb"
+) -> CompiledRead:
+    """One SELECT DISTINCT of the read's columns over its entity and the joins they need, ordered by
+    every column so a read is the same on every engine."""
+    model = model or load_model()
+    filters = check_read(read, model, principal or Principal())
+    source = _Source(model, read.entity)
+    columns: list[exp.Expr] = []
+    for ref, name in zip(read.columns, read.names, strict=True):
+        owner, _, column = ref.rpartition(".")
+        columns.append(exp.alias_(source.column(ColumnRef(entity=owner, column=column)), name))
+    conditions = []
+    for item in filters:
+        where = model.dimension_column(item.dimension, read.entity)
+        assert where is not None  # validated
+        conditions.append(sp.member_filter(source.column(where), item.members, item.exclude))
+    select = source.add_joins(exp.select(*columns).distinct().from_(source.table(read.entity)))
+    if conditions:
+        select = select.where(*conditions)
+    select = select.order_by(*(exp.Ordered(this=exp.column(n), nulls_first=False) for n in read.names))
+    return CompiledRead(read=read, ast=for_dialect(to_physical(select, model), dialect), dialect=dialect)
 
 
 def _one_series(

@@ -12,9 +12,10 @@ built-in channel synonyms, synonyms from the model) and answers two questions:
 - `find_mentions(question)`: longest non-overlapping vocabulary matches in free text
   (Chinese has no spaces, so this is dictionary matching, not tokenising).
 
-Pure: built from plain rows (`MemberRows`); `engines/members.py` reads them from an engine.
-Keys are the values of the dimension columns: sku_id, store_id, warehouse_id, the channel
-and channel_type codes, and the Chinese city / region / category / brand values.
+Pure: built from plain rows (`MemberRows`); `engines/members.py` reads them through the model
+from an engine. Which dimensions are indexed, and the rules for the names people use beside the
+warehouse's own (a store without its city, a promotion by its event), are the model's (a
+dimension's ``index`` in dimensions.yaml). Keys are the values of the dimension's key column.
 """
 
 from __future__ import annotations
@@ -29,47 +30,10 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 
 from semantic_layer.phrase_index import PhraseIndex, normalize
+from semantic_layer.semantic_model import MemberIndex
 
-Kind = Literal[
-    "sku", "store", "city", "region", "category", "brand", "channel", "channel_type", "warehouse", "promotion"
-]
-KINDS: tuple[Kind, ...] = (
-    "sku",
-    "store",
-    "city",
-    "region",
-    "category",
-    "brand",
-    "channel",
-    "channel_type",
-    "warehouse",
-    "promotion",
-)
-
-# Names of the channel codes of DATA_CONTRACT.md. "offline" names both the channel and the
-# channel type; `_filter` resolves it to the channel unless only channel types are wanted.
-CHANNEL_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "tmall": ("天猫", "Tmall", "淘宝", "Taobao", "天猫商城", "淘宝天猫"),
-    "jd": ("京东", "JD", "JD.com", "Jingdong", "京东商城"),
-    "douyin": ("抖音", "Douyin", "TikTok", "抖店", "抖音电商"),
-    "xiaohongshu": ("小红书", "红书", "RED", "Xiaohongshu", "XHS"),
-    "offline": ("线下门店", "门店", "实体店", "stores", "offline stores", "physical stores"),
-}
-CHANNEL_NAMES: dict[str, tuple[str, str]] = {
-    "tmall": ("天猫", "Tmall"),
-    "jd": ("京东", "JD"),
-    "douyin": ("抖音", "Douyin"),
-    "xiaohongshu": ("小红书", "Xiaohongshu"),
-    "offline": ("线下门店", "Offline stores"),
-}
-CHANNEL_TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "online": ("线上", "电商", "线上渠道", "online channels"),
-    "offline": ("线下", "线下渠道", "offline channels"),
-}
-CHANNEL_TYPE_NAMES: dict[str, tuple[str, str]] = {
-    "online": ("线上", "Online"),
-    "offline": ("线下", "Offline"),
-}
+#: A dimension of the model whose members master data indexes (it declares an ``index``).
+Kind = str
 
 # Fuzzy matching (rapidfuzz Indel ratio, 0-100). Measured on the case demo (6,000 SKUs,
 # ~35,000 names) with one random edit per name: at 80, 94% resolve to the right member, 6% to
@@ -155,18 +119,25 @@ class Mention:
         return len({(c.member.kind, c.member.key) for c in self.candidates}) > 1
 
 
+@dataclass(frozen=True)
+class DimensionRows:
+    """One indexed dimension's members as the loader reads them, with the model's naming rules."""
+
+    kind: Kind
+    members: Sequence[tuple] = ()  # key, name, English name (or None), start date (or None)
+    index: MemberIndex = field(default_factory=MemberIndex)
+    aliases: Sequence[tuple] = ()  # alias, key, source system (or None)
+    #: The names the model gives members (its declared members): key -> (name, English name, synonyms...)
+    declared: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
 @dataclass
 class MemberRows:
-    """Rows of the dimension tables, as the loader reads them (column order in comments)."""
+    """Every indexed dimension's rows, the model's event names (one tuple per event) and the members
+    of the other labelled dimensions (customers, suppliers): dimension -> (key, zh, en)."""
 
-    skus: Sequence[tuple] = ()  # sku_id, sku_name, sku_name_en, category, category_en, brand, brand_en
-    aliases: Sequence[tuple] = ()  # alias, sku_id, source_system
-    stores: Sequence[tuple] = ()  # store_id, store_name, store_name_en, channel, channel_type,
-    #                               city, city_en, region, region_en
-    warehouses: Sequence[tuple] = ()  # warehouse_id, warehouse_name, warehouse_name_en, city
-    promotions: Sequence[tuple] = ()  # promo_id, promo_name, start_date
-    extra_synonyms: Mapping[tuple[Kind, str], Iterable[str]] = field(default_factory=dict)
-    #: Members of the model's other labelled dimensions (customers, suppliers): dimension -> (key, zh, en)
+    dimensions: Sequence[DimensionRows] = ()
+    events: Sequence[Sequence[str]] = ()
     labelled: Mapping[str, Sequence[tuple[str, ...]]] = field(default_factory=dict)
 
 
@@ -177,6 +148,9 @@ class MasterData:
         builder = _Builder()
         builder.populate(rows)
         self.labelled: Mapping[str, Sequence[tuple[str, ...]]] = rows.labelled
+        #: The indexed dimensions, in the model's order.
+        self.kinds: tuple[Kind, ...] = tuple(d.kind for d in rows.dimensions)
+        self._prefer = _preferences(rows.dimensions)
         self._members = builder.members
         self._exact: Mapping[str, tuple[Candidate, ...]] = {k: tuple(v) for k, v in builder.index.items()}
         self._surfaces: list[str] = list(self._exact)
@@ -201,7 +175,8 @@ class MasterData:
         )
         exact = _columns(self._exact, numbers, vias)
         phrase_columns = None if same else _columns(phrases, numbers, vias)
-        return _restore, (self.labelled, members, list(vias), exact, phrase_columns, lengths)
+        state = (self.labelled, self.kinds, self._prefer)
+        return _restore, (state, members, list(vias), exact, phrase_columns, lengths)
 
     @property
     def size(self) -> int:
@@ -218,7 +193,7 @@ class MasterData:
         """Resolve one mention, optionally only among `kinds` (e.g. {"sku"})."""
         wanted = frozenset(kinds) if kinds is not None else None
         norm = normalize(mention)
-        exact = _filter(self._exact.get(norm, ()), wanted)
+        exact = self._keep(self._exact.get(norm, ()), wanted)
         if exact:
             if len(_unique(exact)) == 1:
                 return Exact(exact[0])
@@ -242,8 +217,18 @@ class MasterData:
         ASCII names only match whole words ("jd" not inside "jdx"); Chinese names match anywhere.
         """
         wanted = frozenset(kinds) if kinds is not None else None
-        matches = self._phrases.find(text, accept=lambda hits: _filter(hits, wanted))
+        matches = self._phrases.find(text, accept=lambda hits: self._keep(hits, wanted))
         return [Mention(m.start, m.end, m.text, m.values) for m in matches]
+
+    def _keep(self, cands: Sequence[Candidate], wanted: frozenset[Kind] | None) -> tuple[Candidate, ...]:
+        """The candidates of the wanted kinds. A code naming members of two dimensions, one of which
+        the model prefers (``prefer_over``), means the preferred one."""
+        kept = tuple(cands) if wanted is None else tuple(c for c in cands if c.member.kind in wanted)
+        for kind, beaten in self._prefer.items():
+            codes = {c.member.key for c in kept if c.member.kind == kind}
+            if codes:
+                kept = tuple(c for c in kept if not (c.member.kind in beaten and c.member.key in codes))
+        return kept
 
     def _fuzzy(
         self, norm: str, wanted: frozenset[Kind] | None, cutoff: float, scorer: Callable[..., float]
@@ -252,7 +237,7 @@ class MasterData:
         results = process.extract(norm, choices, scorer=scorer, score_cutoff=cutoff, limit=20)
         scored: list[tuple[Candidate, float]] = []
         for surface, score, _ in results:
-            scored.extend((c, float(score)) for c in _filter(self._exact[surface], wanted))
+            scored.extend((c, float(score)) for c in self._keep(self._exact[surface], wanted))
         return scored
 
     def _choices_for(self, wanted: frozenset[Kind] | None) -> list[str]:
@@ -260,7 +245,7 @@ class MasterData:
         if wanted is None:
             return self._surfaces
         if wanted not in self._choices:
-            self._choices[wanted] = [s for s in self._surfaces if _filter(self._exact[s], wanted)]
+            self._choices[wanted] = [s for s in self._surfaces if self._keep(self._exact[s], wanted)]
         return self._choices[wanted]
 
 
@@ -286,7 +271,7 @@ def _columns(
 
 
 def _restore(
-    labelled: Mapping[str, Sequence[tuple[str, ...]]],
+    state: tuple[Mapping[str, Sequence[tuple[str, ...]]], tuple[Kind, ...], Mapping[Kind, frozenset[Kind]]],
     members: list[tuple[Any, ...]],
     vias: list[str],
     exact: _Columns,
@@ -296,7 +281,7 @@ def _restore(
     """A :class:`MasterData` from its compact pickle (``__reduce__``); ``phrases`` None: the same as ``exact``."""
     made = [Member(*row) for row in members]
     data = MasterData.__new__(MasterData)
-    data.labelled = labelled
+    data.labelled, data.kinds, data._prefer = state
     data._members = {(m.kind, m.key): m for m in made}
     data._exact = _Candidates(made, vias, exact)
     data._surfaces = list(exact[0])
@@ -373,143 +358,112 @@ class _Builder:
             bucket.append(Candidate(member, surface or norm, via))
 
     def populate(self, rows: MemberRows) -> None:
-        for sku_id, name, name_en, category, category_en, brand, brand_en in rows.skus:
-            sku = self.member("sku", sku_id, name, name_en)
-            self.add(sku, name, "name")
-            self.add(sku, name_en, "name_en")
-            self.add(sku, sku_id, "id")
-            cat = self.member("category", category, category, category_en)
-            self.add(cat, category, "name")
-            self.add(cat, category_en, "name_en")
-            self.add(cat, _plural(category_en), "name_en")
-            br = self.member("brand", brand, brand, brand_en)
-            self.add(br, brand, "name")
-            self.add(br, brand_en, "name_en")
-        for alias, sku_id, source in rows.aliases:
-            sku_member = self.members.get(("sku", sku_id))
-            if sku_member is None:
-                continue  # an alias of a SKU that is not in dim_sku: nothing to resolve it to
-            self.add(sku_member, alias, f"alias:{source}")
-            stripped = _BRACKETED.sub("", alias).strip()
-            if stripped != alias:
-                self.add(sku_member, stripped, f"alias:{source}")
-        for store_id, name, name_en, channel, channel_type, city, city_en, region, region_en in rows.stores:
-            store = self.member("store", store_id, name, name_en)
-            self.add(store, name, "name")
-            self.add(store, name_en, "name_en")
-            self.add(store, store_id, "id")
-            for short in _short_names(name, city, ("店",)) + _short_names(name_en, city_en, (" store",)):
-                self.add(store, short, "short_name")
-            self.add_city(city, city_en)
-            reg = self.member("region", region, region, region_en)
-            for surface in (region, region_en, f"{region}地区", f"{region}区"):
-                self.add(reg, surface, "name")
-            self.add_code("channel", channel, CHANNEL_NAMES, CHANNEL_SYNONYMS)
-            self.add_code("channel_type", channel_type, CHANNEL_TYPE_NAMES, CHANNEL_TYPE_SYNONYMS)
-        for warehouse_id, name, name_en, city in rows.warehouses:
-            wh = self.member("warehouse", warehouse_id, name, name_en)
-            self.add(wh, name, "name")
-            self.add(wh, name_en, "name_en")
-            self.add(wh, warehouse_id, "id")
-            for short in _short_names(name, city, ()):
-                self.add(wh, short, "short_name")
-            for short in (f"{city}仓", f"{city}仓库", f"{city}的仓库"):  # one warehouse per city
-                self.add(wh, short, "short_name")
-            if name_en:
-                city_en = name_en.split()[0]
-                for short in (f"{city_en} warehouse", f"{city_en} DC"):
-                    self.add(wh, short, "short_name")
-            self.add_city(city, None)
-        for promo_id, name, starts in rows.promotions:
-            promo = self.member("promotion", promo_id, name, name, starts)
-            self.add(promo, name, "name")
-            self.add(promo, promo_id, "id")
-            for short in _event_names(name):
-                self.add(promo, short, "short_name")
-        for (kind, key), synonyms in rows.extra_synonyms.items():
-            member = self.members.get((kind, key))
-            if member is not None:
-                for synonym in synonyms:
-                    self.add(member, synonym, "synonym")
+        """Each dimension's own names first (in the model's order), then the names derived from other
+        dimensions' (a prefix is any member name of those), then aliases."""
+        said: dict[Kind, list[str]] = {}
+        for dim in rows.dimensions:
+            said[dim.kind] = self.own_names(dim)
+        events = [tuple(dict.fromkeys(p for p in phrases if p)) for phrases in rows.events]
+        for dim in rows.dimensions:
+            prefixes = sorted({p for kind in dim.index.drop_prefix for p in said.get(kind, ())}, key=len, reverse=True)
+            if prefixes or dim.index.events:
+                for member in self.of_kind(dim.kind):
+                    for name in dict.fromkeys(n for n in (member.name, member.name_en) if n):
+                        for short in _derived_names(name, dim.index, prefixes, events):
+                            self.add(member, short, "short_name")
+            for alias, key, source in dim.aliases:
+                found = self.members.get((dim.kind, str(key)))
+                if found is None or not alias:
+                    continue  # an alias of a member the members' table lacks: nothing to resolve it to
+                via = f"alias:{source}" if source else "alias"
+                self.add(found, alias, via)
+                stripped = _BRACKETED.sub("", alias).strip()
+                if stripped != alias:
+                    self.add(found, stripped, via)
 
-    def add_city(self, city: str, city_en: str | None) -> None:
-        member = self.member("city", city, city, city_en)
-        self.add(member, city, "name")
-        self.add(member, f"{city}市", "name")
-        self.add(member, city_en, "name_en")
+    def own_names(self, dim: DimensionRows) -> list[str]:
+        """Index the members' keys, names, forms and declared names; return what the members are
+        called (names and declared names), which other dimensions' names may start with."""
+        called: list[str] = []
+        for key, name, name_en, starts in dim.members:
+            member = self.member(dim.kind, str(key), str(name or key), name_en or None, starts)
+            called += self.add_names(member, dim.index, name or None, name_en or None, "name")
+            self.add(member, str(key), "id")
+        for key, (name, name_en, *synonyms) in dim.declared.items():
+            known = (dim.kind, key) in self.members  # the data names it already: these are more names
+            member = self.member(dim.kind, key, name, name_en)
+            called += self.add_names(member, dim.index, name, name_en, "synonym" if known else "name")
+            for synonym in synonyms:
+                self.add(member, synonym, "synonym")
+                called.append(synonym)
+            self.add(member, key, "id")
+        return called
 
-    def add_code(
-        self,
-        kind: Kind,
-        code: str,
-        names: Mapping[str, tuple[str, str]],
-        synonyms: Mapping[str, tuple[str, ...]],
-    ) -> None:
-        name, name_en = names.get(code, (code, code))
-        member = self.member(kind, code, name, name_en)
-        self.add(member, name, "name")
-        self.add(member, name_en, "name_en")
-        for synonym in synonyms.get(code, ()):
-            self.add(member, synonym, "synonym")
-        self.add(member, code, "id")
+    def add_names(
+        self, member: Member, index: MemberIndex, name: str | None, name_en: str | None, via: str
+    ) -> list[str]:
+        self.add(member, name, via)
+        self.add(member, name_en, "name_en" if via == "name" else via)
+        for form in index.forms:
+            base = name if _has_cjk(form) else name_en
+            if base:
+                self.add(member, form.format(base), via)
+        if index.plural_en and name_en and not name_en.endswith("s"):
+            self.add(member, f"{name_en}s", "name_en")
+        return [n for n in (name, name_en) if n]
 
-
-def _short_names(name: str | None, city: str | None, suffixes: tuple[str, ...]) -> list[str]:
-    """ "上海南京路店" -> ["南京路店", "南京路"], "广州白云仓" -> ["白云仓"]: people drop the city they
-    are talking about, and for stores the word 店 too."""
-    if not name or not city or not name.startswith(city):
-        return []
-    rest = name[len(city) :].strip()
-    shorts = [rest]
-    for suffix in suffixes:
-        if rest.endswith(suffix):
-            shorts.append(rest[: -len(suffix)].strip())
-    return [s for s in shorts if len(s) >= 2]
+    def of_kind(self, kind: Kind) -> list[Member]:
+        return [m for (k, _), m in self.members.items() if k == kind]
 
 
 _YEAR_PREFIX = re.compile(r"^(?:20\d\d|\d\d)\s*年?")
-_CHANNEL_WORDS = tuple(
-    sorted({w for names in CHANNEL_SYNONYMS.values() for w in names if not w.isascii()}, key=len, reverse=True)
-)
-_EVENT_PREFIX = re.compile(r"^(?:\d{3,4}|双\d{1,2}|双十[一二])")
-_EVENT_NUMERALS = {"双11": "双十一", "双12": "双十二", "双十一": "双11", "双十二": "双12"}
 
 
-def _event_names(name: str) -> list[str]:
-    """ "2024天猫双11" -> ["天猫双11", "双11", "双十一"]: people name a promotion by its event, and
-    every year's and every platform's promotion of that event answers to it (a group, not a typo)."""
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _derived_names(
+    name: str, index: MemberIndex, prefixes: Sequence[str], events: Sequence[tuple[str, ...]]
+) -> list[str]:
+    """ "上海南京路店" -> ["南京路店", "南京路"]; "上海嘉定仓" -> ["嘉定仓", "上海仓", ...];
+    "2024天猫双11" -> ["天猫双11", "双11", "双十一", ...]: people drop the city or platform they are
+    talking about, and name a promotion by its event (every year's and platform's, a group)."""
     names: list[str] = []
-    rest = _YEAR_PREFIX.sub("", name).strip()
-    if rest != name:
-        names.append(rest)
-    for word in _CHANNEL_WORDS:
-        if rest.startswith(word) and len(rest) > len(word) + 1:
-            rest = rest[len(word) :].strip()
+    rest = name
+    if index.events:
+        rest = _YEAR_PREFIX.sub("", name).strip()
+        if rest != name:
             names.append(rest)
+    lowered = rest.lower()
+    for prefix in prefixes:
+        if lowered.startswith(prefix.lower()) and len(rest) > len(prefix) + 1:
+            rest = rest[len(prefix) :].strip()
+            names.append(rest)
+            names += [rest[: -len(s)].strip() for s in index.drop_suffix if rest.endswith(s)]
+            names += [f.format(prefix) for f in index.prefix_forms if _has_cjk(f) == _has_cjk(prefix)]
             break
-    event = _EVENT_PREFIX.match(rest)
-    if event and event.group(0) != rest:  # "618好物节" is a 618 promotion too
-        names.append(event.group(0))
-    for short, other in _EVENT_NUMERALS.items():
-        if short in rest:
-            names.append(rest.replace(short, other))
-    return [n for n in dict.fromkeys(names) if len(n) >= 2]
+    if index.events:
+        names += _event_names(rest, events)
+    return [n for n in dict.fromkeys(names) if len(n) >= 2 and n != name]
 
 
-def _plural(name_en: str | None) -> str | None:
-    if not name_en or name_en.endswith("s"):
-        return None
-    return f"{name_en}s"
+def _event_names(rest: str, events: Sequence[tuple[str, ...]]) -> list[str]:
+    """The event a promotion's name begins with ("618好物节" -> "618"); a promotion that is just the
+    event ("双11") also answers to the event's other Chinese names ("双十一", "光棍节")."""
+    lowered = rest.lower()
+    found = [(p, phrases) for phrases in events for p in phrases if lowered.startswith(p.lower())]
+    if not found:
+        return []
+    phrase, phrases = max(found, key=lambda f: len(f[0]))
+    if len(phrase) < len(rest):
+        return [rest[: len(phrase)]]
+    return [p for p in phrases if _has_cjk(p)]
 
 
-def _filter(cands: Sequence[Candidate], wanted: frozenset[Kind] | None) -> tuple[Candidate, ...]:
-    """The candidates of the wanted kinds. A code that names both a channel and a channel type
-    ("offline") means the channel: it selects the same or fewer rows, so asking would be noise."""
-    kept = tuple(cands) if wanted is None else tuple(c for c in cands if c.member.kind in wanted)
-    channels = {c.member.key for c in kept if c.member.kind == "channel"}
-    if channels:
-        kept = tuple(c for c in kept if not (c.member.kind == "channel_type" and c.member.key in channels))
-    return kept
+def _preferences(dimensions: Sequence[DimensionRows]) -> Mapping[Kind, frozenset[Kind]]:
+    """Dimension -> the dimensions whose same code it wins over (the model's ``prefer_over``)."""
+    return {d.kind: frozenset(d.index.prefer_over) for d in dimensions if d.index.prefer_over}
 
 
 def _unique(cands: Iterable[Candidate]) -> list[Candidate]:

@@ -10,6 +10,8 @@ an entity's base relation. A column of a derived table that happens to carry the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlglot.expressions as exp
 from sqlglot.optimizer.scope import traverse_scope
 
@@ -18,6 +20,13 @@ from semantic_layer.semantic_model import SemanticModel
 
 def to_physical(tree: exp.Select, model: SemanticModel) -> exp.Select:
     """``tree`` with every base column renamed by its entity's ``column_map`` (in place; returned)."""
+    rename_columns(tree, model, lambda table: table.alias_or_name)
+    return tree
+
+
+def rename_columns(tree: exp.Expr, model: SemanticModel, entity_of: Callable[[exp.Table], str]) -> exp.Expr:
+    """Rename each column of a base table by the ``column_map`` of the entity ``entity_of`` names for
+    that table (the compiler aliases tables by entity; a tool's logical SQL names them by entity)."""
     maps = {name: dict(e.column_map) for name, e in model.entities.items() if e.column_map}
     if not maps:
         return tree
@@ -26,7 +35,7 @@ def to_physical(tree: exp.Select, model: SemanticModel) -> exp.Select:
             source = scope.sources.get(column.table)
             if not isinstance(source, exp.Table):
                 continue
-            physical = maps.get(source.alias_or_name, {}).get(column.name)
+            physical = maps.get(entity_of(source), {}).get(column.name)
             if physical is None:
                 continue
             logical = column.name

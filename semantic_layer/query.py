@@ -202,6 +202,33 @@ class AttributeQuery(BaseModel):
         return self
 
 
+class EntityRead(BaseModel):
+    """Rows of declared columns where no metric exists: the names master data indexes, the reference
+    rows a tool needs (a SKU's cost, a supplier's lead time). Read through the model like a metric, so
+    a customer's table and column names, the guard and the role's row filters apply to it too.
+
+    ``columns`` are ``entity.column`` refs that ``entity`` reaches by its joins; output columns are
+    named by the column part (``dim_sku.category`` -> ``category``). Rows are distinct and ordered.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str
+    columns: list[str] = Field(min_length=1)
+    filters: list[Filter] = Field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.split(".", 1)[-1] for c in self.columns]
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> EntityRead:
+        repeated = {n for n in self.names if self.names.count(n) > 1}
+        if repeated:
+            raise ValueError(f"two columns named {', '.join(sorted(repeated))}: read them separately")
+        return self
+
+
 class Principal(BaseModel):
     """Who is asking: a role of the model and, for store managers, their store."""
 

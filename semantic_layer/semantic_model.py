@@ -13,7 +13,7 @@ import calendar
 import datetime as dt
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,6 +104,40 @@ class Attribute(_Strict):
         return self.name_zh if language == "zh" else self.name_en
 
 
+class Aliases(_Strict):
+    """Other systems' names of a dimension's members: a column of an entity that reaches the members
+    (the finance system's "面膜套装" for a SKU), and optionally the column naming the system."""
+
+    name: str
+    source: str | None = None
+
+
+class MemberIndex(_Strict):
+    """How master data finds a dimension's members by what people call them, beyond the key and the
+    label: a dimension with an ``index`` is resolved by master data (exact, fuzzy, ambiguous)."""
+
+    aliases: Aliases | None = None
+    #: Dimensions whose member names a name may start with; it is also said without it
+    #: ("上海南京路店" -> "南京路店"; "天猫双11" -> "双11").
+    drop_prefix: list[str] = []
+    #: Endings a name is also said without once its prefix is dropped ("南京路店" -> "南京路").
+    drop_suffix: list[str] = []
+    #: Forms of the dropped prefix that name the member too, "{}" standing for it ("上海仓").
+    prefix_forms: list[str] = []
+    #: More ways to write each name, "{}" standing for it ("{}市": "上海市").
+    forms: list[str] = []
+    #: English names are also said in the plural ("Face masks").
+    plural_en: bool = False
+    #: A name is also said without a leading year ("2024天猫双11"), and by the model's event it
+    #: begins with, in all that event's Chinese names ("双十一").
+    events: bool = False
+    #: The column dating each member (a promotion's start), to pick "去年双11" among the years.
+    starts: str | None = None
+    #: Dimensions sharing a code with this one mean this one ("offline" is the channel and the
+    #: channel type; the channel selects the same or fewer rows, so asking would be noise).
+    prefer_over: list[str] = []
+
+
 class Dimension(_Strict):
     name: str
     name_zh: str
@@ -113,6 +147,7 @@ class Dimension(_Strict):
     label: Label | None = None
     members: list[Member] = []
     attributes: list[Attribute] = []
+    index: MemberIndex | None = None
     #: How a filter on this dimension reads in an answer, "{}" standing for the members ("{}渠道");
     #: without it a filter reads "品类: 面膜" / "category: Face mask".
     filter_phrase: Label | None = None
@@ -660,6 +695,34 @@ def _is_point_in_time(model: SemanticModel, metric: Metric) -> bool:
     return bool(measures) and all(m.over in SNAPSHOT_KINDS for m in measures)
 
 
+def _check_index(
+    model: SemanticModel, dim: Dimension, report: Callable[[str, str, str], None], check_column: Callable[..., None]
+) -> None:
+    def fail(problem: str) -> None:
+        report("dimensions", dim.name, problem)
+
+    index = dim.index
+    assert index is not None
+    refs = [("aliases", index.aliases.name)] if index.aliases else []
+    refs += [("aliases", index.aliases.source)] if index.aliases and index.aliases.source else []
+    refs += [("starts", index.starts)] if index.starts else []
+    for where, ref in refs:
+        if "." not in ref:
+            fail(f"index {where}: column '{ref}' must be written entity.column")
+        owner, column = ref.split(".", 1)
+        check_column("dimensions", dim.name, owner, column)
+        if where == "starts" and owner != dim.entity:
+            fail(f"index starts: must be a column of {dim.entity}, the members' entity")
+        if where == "aliases" and model.dimension_column(dim.name, owner) is None:
+            fail(f"index aliases: {owner} does not reach {dim.name} by its joins")
+    for name in [*index.drop_prefix, *index.prefer_over]:
+        if name not in model.dimensions or model.dimensions[name].index is None:
+            fail(f"index: '{name}' is not a dimension with an index")
+    for form in [*index.forms, *index.prefix_forms]:
+        if form.count("{}") != 1:
+            fail(f"index form '{form}': must hold one '{{}}' standing for the name")
+
+
 def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) -> None:
     """Cross-entry checks; each failure names the file and entry it was found in."""
 
@@ -703,6 +766,8 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
                 fail("dimensions", dim.name, f"{where}: must be a column of {dim.entity}, the members' entity")
             if attribute.name == dim.name or attribute.name == f"{dim.name}_name":
                 fail("dimensions", dim.name, f"{where}: the name is taken by the dimension's own columns")
+        if dim.index is not None:
+            _check_index(model, dim, fail, check_column)
         repeated = {a.name for a in dim.attributes if [b.name for b in dim.attributes].count(a.name) > 1}
         if repeated:
             fail("dimensions", dim.name, f"attribute listed twice: {', '.join(sorted(repeated))}")

@@ -19,7 +19,7 @@ from semantic_layer.errors import (
     UnknownMetricError,
     UnsupportedCutError,
 )
-from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Principal
+from semantic_layer.query import AttributeQuery, EntityRead, Filter, MetricQuery, Principal
 from semantic_layer.semantic_model import Attribute, Dimension, Metric, Role, SemanticModel, suggestions
 
 
@@ -205,14 +205,7 @@ def check_attribute_query(
                 allowed=[d for d in model.dimensions if model.dimension_column(d, dimension.entity) is not None],
             )
         _members(model, item)
-    filters = list(query.filters)
-    for row_filter in role.row_filters:
-        if model.dimension_column(row_filter.dimension, dimension.entity) is None:
-            continue
-        value = getattr(principal, row_filter.principal_attribute)
-        if not value:
-            raise PolicyDeniedError(f"role '{role.name}' needs a {row_filter.principal_attribute} to read any rows")
-        filters.append(Filter(dimension=row_filter.dimension, members=[value], exclude=False))
+    filters = [*query.filters, *_entity_row_filters(model, role, principal, dimension.entity)]
     if query.order_by is not None:
         columns = attribute_output_names(query, model, shown)
         if query.order_by.field not in columns:
@@ -220,6 +213,41 @@ def check_attribute_query(
                 f"cannot order by '{query.order_by.field}': not a column of this listing ({', '.join(columns)})"
             )
     return shown, filters
+
+
+def _entity_row_filters(model: SemanticModel, role: Role, principal: Principal, entity: str) -> list[Filter]:
+    """A role's row filters on rows of ``entity``: those whose dimension it reaches (data that no
+    store owns, such as suppliers and SKUs, is not narrowed by a store filter)."""
+    filters = []
+    for row_filter in role.row_filters:
+        if model.dimension_column(row_filter.dimension, entity) is None:
+            continue
+        value = getattr(principal, row_filter.principal_attribute)
+        if not value:
+            raise PolicyDeniedError(f"role '{role.name}' needs a {row_filter.principal_attribute} to read any rows")
+        filters.append(Filter(dimension=row_filter.dimension, members=[value], exclude=False))
+    return filters
+
+
+def check_read(read: EntityRead, model: SemanticModel, principal: Principal) -> list[Filter]:
+    """Validate a plain read of model columns; return the filters to apply (the asked ones and the
+    role's row filters). Every column must be declared on an entity the read's entity reaches."""
+    role = _role(model, principal)
+    if read.entity not in model.entities:
+        hints = suggestions(read.entity, model.entities)
+        raise QueryError(f"unknown entity '{read.entity}'" + (f"; did you mean {' or '.join(hints)}?" if hints else ""))
+    for ref in read.columns:
+        owner, _, column = ref.rpartition(".")
+        if owner not in model.entities or column not in model.entities[owner].columns:
+            raise QueryError(f"'{ref}' is not a column the model declares (write it entity.column)")
+        if model.join_path(read.entity, owner) is None:
+            raise QueryError(f"{read.entity} does not reach {owner} by its joins, so it cannot read {ref}")
+    for item in read.filters:
+        _dimension(model, item.dimension)
+        if model.dimension_column(item.dimension, read.entity) is None:
+            raise QueryError(f"{read.entity} cannot be filtered by {item.dimension}: it does not reach it")
+        _members(model, item)
+    return [*read.filters, *_entity_row_filters(model, role, principal, read.entity)]
 
 
 def attribute_output_names(query: AttributeQuery, model: SemanticModel, shown: list[Attribute]) -> list[str]:

@@ -13,9 +13,9 @@ from sqlglot import exp
 from agent.answer import Answer, AnswerPeriod
 from agent.metric_runner import master_data_labeler, run_metric_query
 from semantic_layer.engine import EngineError, QueryResult
-from semantic_layer.master_data import MasterData, MemberRows
 from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import load_model
+from tests.member_tables import master_data_of
 
 
 class FakeEngine:
@@ -121,13 +121,12 @@ def test_a_time_series_charts_as_a_line_with_its_series_names() -> None:
     assert answer.chart["title"] == "各线上/线下销售额按月趋势"
 
 
-def test_master_data_labeler_prefers_the_model_then_master_data() -> None:
-    master = MasterData(
-        MemberRows(
-            skus=[("sku00001", "水润面膜10片装", None, "面膜", "Face mask", "水之谧", "Aquamist")],
-            stores=[("st_sh01", "上海南京路店", "Shanghai Nanjing Rd", "offline", "offline", "上海", "Shanghai",
-                     "华东", "East China")],
-        )
+def test_master_data_labeler_prefers_the_model_then_master_data(tmp_path: Path) -> None:
+    master = master_data_of(
+        tmp_path,
+        skus=[("sku00001", "水润面膜10片装", None, "面膜", "Face mask", "水之谧", "Aquamist")],
+        stores=[("st_sh01", "上海南京路店", "Shanghai Nanjing Rd", "offline", "offline", "上海", "Shanghai",
+                 "华东", "East China")],
     )  # fmt: skip
     label = master_data_labeler(master, load_model())
     assert label("sku", "sku00001", "zh") == "水润面膜10片装"

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.assistant import model_member_synonyms
 from engines import connect, members
 from semantic_layer import disk_cache
-from semantic_layer.semantic_model import MODEL_DIR, _load, load_model
+from semantic_layer.semantic_model import MODEL_DIR, _load
 
 
 @pytest.fixture()
@@ -90,7 +89,6 @@ def test_master_data_from_the_cache_answers_like_a_fresh_index(
 ) -> None:
     db = tmp_path / "copy.duckdb"
     shutil.copyfile(demo_db, db)
-    synonyms = model_member_synonyms(load_model())
     builds: list[int] = []
     real = members._load
 
@@ -103,7 +101,7 @@ def test_master_data_from_the_cache_answers_like_a_fresh_index(
     def open_index() -> members.MasterData:
         engine = connect(db)
         try:
-            return members.load_master_data(engine, extra_synonyms=synonyms)
+            return members.load_master_data(engine)
         finally:
             engine.close()
 

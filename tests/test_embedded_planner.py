@@ -23,11 +23,9 @@ ADMIN = Principal()
 
 @pytest.fixture(scope="module")
 def master(demo_db: Path) -> MasterData:
-    from agent.assistant import model_member_synonyms
-
     engine = connect(demo_db)
     try:
-        return load_master_data(engine, extra_synonyms=model_member_synonyms(load_model()))
+        return load_master_data(engine)
     finally:
         engine.close()
 

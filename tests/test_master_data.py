@@ -14,11 +14,11 @@ from semantic_layer.master_data import (
     Exact,
     Fuzzy,
     MasterData,
-    MemberRows,
     NotFound,
     Resolution,
     normalize,
 )
+from tests.member_tables import master_data_of
 
 SKUS = [
     ("sku00001", "水润面膜10片装", "Aqua Hydrating Face mask 10 sheets", "面膜", "Face mask", "水之谧", "Aquamist"),
@@ -49,16 +49,8 @@ WAREHOUSES = [("wh_sh", "上海嘉定仓", "Shanghai Jiading DC", "上海"), ("w
 
 
 @pytest.fixture(scope="module")
-def md() -> MasterData:
-    return MasterData(
-        MemberRows(
-            skus=SKUS,
-            aliases=ALIASES,
-            stores=STORES,
-            warehouses=WAREHOUSES,
-            extra_synonyms={("category", "面膜"): ["贴片面膜"]},
-        )
-    )
+def md(tmp_path_factory: pytest.TempPathFactory) -> MasterData:
+    return master_data_of(tmp_path_factory.mktemp("md"), skus=SKUS, aliases=ALIASES, stores=STORES, warehouses=WAREHOUSES)
 
 
 def keys(result: Resolution) -> set[tuple[str, str]]:
@@ -103,12 +95,15 @@ def keys(result: Resolution) -> set[tuple[str, str]]:
         ("Serum", "category", "精华"),
         ("serums", "category", "精华"),
         ("face masks", "category", "面膜"),
-        ("贴片面膜", "category", "面膜"),  # a synonym from the model
         ("水之谧", "brand", "水之谧"),
         ("Aquamist", "brand", "水之谧"),
         ("上海嘉定仓", "warehouse", "wh_sh"),
         ("Beijing Daxing DC", "warehouse", "wh_bj"),
         ("wh_bj", "warehouse", "wh_bj"),
+        ("嘉定仓", "warehouse", "wh_sh"),  # the name without its city
+        ("上海仓", "warehouse", "wh_sh"),  # a synonym from the model
+        ("上海的仓库", "warehouse", "wh_sh"),  # the model's prefix forms
+        ("Beijing warehouse", "warehouse", "wh_bj"),
         # channels and channel types
         ("tmall", "channel", "tmall"),
         ("天猫", "channel", "tmall"),
@@ -126,7 +121,7 @@ def keys(result: Resolution) -> set[tuple[str, str]]:
         ("offline", "channel", "offline"),
         ("线上", "channel_type", "online"),
         ("online", "channel_type", "online"),
-        ("线下", "channel_type", "offline"),
+        ("线下", "channel", "offline"),  # the channel type too: the model prefers the channel (the same rows)
     ],
 )
 def test_exact_mentions_resolve_to_canonical_keys(md: MasterData, mention: str, kind: str, key: str) -> None:
@@ -312,7 +307,7 @@ def test_metric_and_time_words_are_not_members(demo_md: MasterData, phrase: str)
     assert isinstance(demo_md.resolve(phrase), NotFound)
 
 
-def synthetic_rows(n_sku: int = 6000) -> MemberRows:
+def synthetic_rows(n_sku: int = 6000) -> tuple[list[tuple], list[tuple]]:
     """A case-scale vocabulary: 6,000 SKUs with 4 aliases each, the demo's name shapes."""
     rng = random.Random(11)
     brands = [f"品牌{i}" for i in range(40)]
@@ -329,12 +324,13 @@ def synthetic_rows(n_sku: int = 6000) -> MemberRows:
             (f"{brand}{cat}套装", sku_id, "finance"),
             (f"POS-{i:05d}", sku_id, "pos"),
         ]
-    return MemberRows(skus=skus, aliases=aliases, stores=STORES, warehouses=WAREHOUSES)
+    return skus, aliases
 
 
-def test_a_shared_alias_at_case_scale_is_ambiguous() -> None:
+def test_a_shared_alias_at_case_scale_is_ambiguous(tmp_path: Path) -> None:
     """(Its speed is benchmarks/recognition_bench.py's.)"""
-    md = MasterData(synthetic_rows())
+    skus, aliases = synthetic_rows()
+    md = master_data_of(tmp_path, skus=skus, aliases=aliases, stores=STORES, warehouses=WAREHOUSES)
     assert len(md.members("sku")) == 6000 and md.size > 15_000
     found = md.find_mentions("品牌3面膜套装 的库存")
     assert found[0].ambiguous and len(found[0].candidates) > 1

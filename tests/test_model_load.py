@@ -129,6 +129,17 @@ def test_composite_metrics_name_their_components() -> None:
          "measures.yaml: measures 'unsold_stocked_skus': unsold: 'qty' is not a column of fact_sales"),
         ("measures.yaml", "in_stock: on_hand_qty > 0", "in_stock: SUM(on_hand_qty) > 0",
          "measures.yaml: measures 'unsold_stocked_skus': unsold: 'SUM(on_hand_qty) > 0' must not aggregate"),
+        ("dimensions.yaml", "aliases: {name: sku_alias.alias,", "aliases: {name: sku_alias.alias_name,",
+         "dimensions.yaml: dimensions 'sku': entity 'sku_alias' has no column 'alias_name'"),
+        ("dimensions.yaml", "aliases: {name: sku_alias.alias, source: sku_alias.source_system}",
+         "aliases: {name: dim_store.store_name}",
+         "dimensions.yaml: dimensions 'sku': index aliases: dim_store does not reach sku by its joins"),
+        ("dimensions.yaml", "index: {drop_prefix: [city], drop_suffix", "index: {drop_prefix: [customer], drop_suffix",
+         "dimensions.yaml: dimensions 'store': index: 'customer' is not a dimension with an index"),
+        ("dimensions.yaml", 'forms: ["{}市"]', 'forms: ["市"]',
+         "dimensions.yaml: dimensions 'city': index form '市': must hold one '{}' standing for the name"),
+        ("dimensions.yaml", "starts: dim_promotion.start_date}", "starts: dim_sku.launch_date}",
+         "dimensions.yaml: dimensions 'promotion': index starts: must be a column of dim_promotion"),
     ],
 )  # fmt: skip
 def test_broken_file_names_file_entry_and_problem(

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.assistant import model_member_synonyms
 from agent.embedded_planner import EmbeddedPlanner
 from agent.plan import Clarify, Conversation, QueryPlan, ToolCall
 from engines import connect
@@ -32,7 +31,7 @@ def folder(tmp_path: Path) -> Path:
 def planner_for(model: SemanticModel, demo_db: Path, **kw: object) -> EmbeddedPlanner:
     engine = connect(demo_db)
     try:
-        master = load_master_data(engine, extra_synonyms=model_member_synonyms(model), model=model)
+        master = load_master_data(engine, model=model)
     finally:
         engine.close()
     return EmbeddedPlanner(model, master, **kw)  # type: ignore[arg-type]

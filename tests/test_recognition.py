@@ -10,7 +10,6 @@ import pydantic
 import pytest
 
 from agent import question
-from agent.assistant import model_member_synonyms
 from agent.embedded_planner import EmbeddedPlanner
 from agent.reading import Parsed
 from agent.recognition import Context, Span, Stage, WorkText, consume, run
@@ -28,7 +27,7 @@ def words(demo_db: Path) -> tuple[Vocabulary, MasterData]:
     model = load_model()
     engine = connect(demo_db)
     try:
-        master = load_master_data(engine, extra_synonyms=model_member_synonyms(model), model=model)
+        master = load_master_data(engine, model=model)
     finally:
         engine.close()
     return EmbeddedPlanner(model, master).vocabulary, master

@@ -217,7 +217,7 @@ def _tiny_warehouse(path: Path) -> Path:
 
 def test_stockout_days_are_censored_not_zero_demand(tmp_path: Path) -> None:
     engine = connect(_tiny_warehouse(tmp_path / "tiny.duckdb"))
-    history = load_history(engine, dt.date(2024, 12, 31))
+    history = load_history(engine, MODEL, dt.date(2024, 12, 31))
     assert history.start == year_start(dt.date(2024, 12, 31)) == dt.date(2024, 1, 1)
     table = recommend(learn(history, 7)).set_index("sku_id")
     a = table.loc["sku_a"]

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from semantic_layer.engine import Engine
-from semantic_layer.errors import PolicyDeniedError
+from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
@@ -61,6 +61,9 @@ class Tool(Protocol):
 
 def require(context: ToolContext, metric_ids: tuple[str, ...]) -> None:
     """Refuse a tool the asker's role may not use, as the compiler refuses a metric."""
+    missing = [m for m in metric_ids if m not in context.model.metrics]
+    if missing:  # a customer's model without stock or ledgers: this analysis has nothing to read
+        raise QueryError(f"this analysis needs the metrics {', '.join(missing)}, which this model does not define")
     role = context.model.roles.get(context.principal.role)
     if role is None:
         raise PolicyDeniedError(f"unknown role '{context.principal.role}'")

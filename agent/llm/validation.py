@@ -31,7 +31,7 @@ from agent.question import parse
 from agent.vocabulary import detect_language
 from semantic_layer.engine import EngineError
 from semantic_layer.errors import PolicyDeniedError, QueryError
-from semantic_layer.master_data import KINDS, Ambiguous, Candidate, Exact, Fuzzy, Kind, MasterData, Resolution
+from semantic_layer.master_data import Ambiguous, Candidate, Exact, Fuzzy, Kind, MasterData, Resolution
 from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import SemanticModel
 from semantic_layer.validation import check_query
@@ -173,7 +173,7 @@ class PlanValidator:
         return tidied, "; ".join(problems) or None
 
     def _member(self, dimension: str, member: str) -> tuple[str, str | None]:
-        if dimension not in KINDS:
+        if dimension not in self.master.kinds:
             return member, None  # customer, supplier: not in master data (check_query checks declared ones)
         kind = cast(Kind, dimension)
         if self.master.member(kind, member) is not None:
@@ -246,7 +246,7 @@ class PlanValidator:
         names = [self.model.metrics[m].name(language) for m in query.metrics]
         for item in query.filters:
             for key in item.members:
-                member = self.master.member(cast(Kind, item.dimension), key) if item.dimension in KINDS else None
+                member = self.master.member(cast(Kind, item.dimension), key) if item.dimension in self.master.kinds else None
                 shown = (member.name if language == "zh" else member.name_en or member.name) if member else None
                 names.append(shown or key)
         return names

@@ -14,10 +14,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-import sqlglot
 
 from tools.base import ToolContext
 from tools.ccc.metrics import ROW_LIMIT, TIMEOUT_S
+from tools.reads import read_frame
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ BEYOND = "overdue_beyond_threshold"
 
 @dataclass(frozen=True)
 class Ledger:
-    """Where one side's documents and parties live (contract tables and columns)."""
+    """Where one side's documents and parties live (the model's entities and columns)."""
 
     table: str
     doc_date: str
@@ -62,14 +62,15 @@ RECEIVABLES = Ledger(
 PAYABLES = Ledger("fact_payable", "bill_date", "dim_supplier", "supplier_id", ("supplier_name", "payment_terms_days"))
 
 
-def aging_sql(ledger: Ledger, as_of: dt.date, beyond_days: int, dialect: str = "duckdb") -> str:
-    """One SELECT: per party with an open balance on ``as_of``, the balance and its buckets."""
+def aging_sql(ledger: Ledger, as_of: dt.date, beyond_days: int) -> str:
+    """One SELECT over the model's entities: per party with an open balance on ``as_of``, the
+    balance and its buckets."""
     day = f"DATE '{as_of.isoformat()}'"
     sums = [f"SUM(CASE WHEN {_condition(b)} THEN o.amount ELSE 0 END) AS bucket_{b.column}" for b in BUCKETS]
     party = ", ".join(f"p.{c}" for c in ledger.party_columns)
     sql = f"""
         WITH open_docs AS (
-            SELECT d.{ledger.party_key} AS party_id, d.amount, {day} - d.due_date AS days_past_due
+            SELECT d.{ledger.party_key} AS party_id, d.amount, DATE_DIFF('day', d.due_date, {day}) AS days_past_due
             FROM {ledger.table} d
             WHERE d.{ledger.doc_date} <= {day} AND (d.paid_date IS NULL OR d.paid_date > {day}))
         SELECT o.party_id, {party}, SUM(o.amount) AS balance, {", ".join(sums)},
@@ -78,7 +79,7 @@ def aging_sql(ledger: Ledger, as_of: dt.date, beyond_days: int, dialect: str = "
                MAX(o.days_past_due) AS max_days_past_due, COUNT(*) AS open_documents
         FROM open_docs o LEFT JOIN {ledger.party_table} p ON p.{ledger.party_key} = o.party_id
         GROUP BY o.party_id, {party}"""
-    return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+    return sql
 
 
 def _condition(bucket: Bucket) -> str:
@@ -95,9 +96,15 @@ def aging(context: ToolContext, ledger: Ledger, as_of: dt.date, beyond_days: int
     Columns: ``<party_key>``, the party columns, ``balance``, the bucket columns, ``overdue``
     (everything past due), ``overdue_beyond_threshold``, ``max_days_past_due``, ``open_documents``.
     """
-    sql = aging_sql(ledger, as_of, beyond_days, context.engine.dialect)
-    result = context.engine.execute(sql, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S)
-    frame = pd.DataFrame(result.rows, columns=result.columns).rename(
+    frame, sql = read_frame(
+        context.engine,
+        context.model,
+        aging_sql(ledger, as_of, beyond_days),
+        row_limit=ROW_LIMIT,
+        timeout_s=TIMEOUT_S,
+        what="the aging analysis",
+    )
+    frame = frame.rename(
         columns={"party_id": ledger.party_key, **{f"bucket_{c}": c for c in BUCKET_COLUMNS}}
     )
     money = ["balance", *BUCKET_COLUMNS, "overdue", BEYOND]

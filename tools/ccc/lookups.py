@@ -1,8 +1,8 @@
 """Plain reads the recommendations need that are not governed metrics: which days have data,
 each supplier's purchase volume and terms, and display names.
 
-Every statement is one SELECT over contract tables (the SQL guard checks it), written once in
-DuckDB's dialect and transpiled to the engine's, with literals built by sqlglot, never pasted.
+Every statement is one SELECT over the model's entities in DuckDB's dialect, with literals built by
+sqlglot, never pasted; the semantic layer makes it the warehouse's (tools/reads.py).
 """
 
 from __future__ import annotations
@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import sqlglot
 from sqlglot import exp
 
 from semantic_layer.engine import EngineError
 from semantic_layer.query import Period
 from tools.base import ToolContext
 from tools.ccc.metrics import ROW_LIMIT, TIMEOUT_S
+from tools.reads import read_frame
 
 
 def _frame(context: ToolContext, sql: str) -> pd.DataFrame:
-    text = sqlglot.transpile(sql, read="duckdb", write=context.engine.dialect)[0]
-    result = context.engine.execute(text, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S)
-    return pd.DataFrame(result.rows, columns=result.columns)
+    return read_frame(
+        context.engine, context.model, sql, row_limit=ROW_LIMIT, timeout_s=TIMEOUT_S, what="the cash-cycle analysis"
+    )[0]
 
 
 def coverage(context: ToolContext) -> tuple[dt.date, dt.date]:

@@ -32,11 +32,13 @@ What the SQL decides, and why:
   carry almost no information on the price response, and selecting on a fixed-effect group's total
   hardly moves the estimate (for Poisson not at all: its likelihood given the total does not
   involve it).
+- **One type per column of a union** (day counts are BIGINT on both sides): ClickHouse would
+  otherwise make a Variant of its unsigned and signed counts, which it cannot sum.
 - **Overlapping promotions** on one channel and day (the demo has none) count as one state with
   the deepest discount, under the highest promo_id.
 
-Every statement is one SELECT over contract tables (the SQL guard checks it), written in DuckDB's
-dialect and transpiled to the engine's, with literals built by sqlglot.
+Every statement is one SELECT over the model's entities in DuckDB's dialect, with literals built by
+sqlglot; the semantic layer checks it against the model and makes it the warehouse's (tools/reads.py).
 """
 
 from __future__ import annotations
@@ -44,12 +46,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import sqlglot
 from sqlglot import exp
 
 from semantic_layer.compiler import compile_query
 from semantic_layer.query import Filter, MetricQuery, Period
 from tools.base import ToolContext
+from tools.reads import read_frame
 
 MIN_PAIR_UNITS = 8
 MIN_PROMO_EXPECTED_UNITS = 3.0
@@ -103,11 +105,12 @@ promo_days AS (
   GROUP BY sku_id, channel, warehouse_id, month
 ),
 exposure AS (
-  SELECT p.sku_id, p.channel, p.warehouse_id, s.month, s.promo_id, s.promo_id AS state, s.discount_pct, s.days
+  SELECT p.sku_id, p.channel, p.warehouse_id, s.month, s.promo_id, s.promo_id AS state, s.discount_pct,
+    CAST(s.days AS BIGINT) AS days
   FROM stock_promo s
   JOIN pair p ON p.sku_id = s.sku_id AND p.channel = s.channel AND p.warehouse_id = s.warehouse_id
   UNION ALL
-  SELECT p.sku_id, p.channel, p.warehouse_id, m.month, NULL, '', NULL, m.days - COALESCE(x.days, 0)
+  SELECT p.sku_id, p.channel, p.warehouse_id, m.month, NULL, '', NULL, CAST(m.days - COALESCE(x.days, 0) AS BIGINT)
   FROM stock_month m
   JOIN pair p ON p.sku_id = m.sku_id AND p.warehouse_id = m.warehouse_id
   LEFT JOIN promo_days x
@@ -195,12 +198,10 @@ def _literal(day: dt.date) -> str:
 
 
 def _frame(context: ToolContext, sql: str, row_limit: int = ROW_LIMIT) -> tuple[pd.DataFrame, str]:
-    """Run one SELECT (transpiled to the engine's dialect); the frame and the SQL that ran."""
-    text = sqlglot.transpile(sql, read="duckdb", write=context.engine.dialect)[0]
-    result = context.engine.execute(text, row_limit=row_limit, timeout_s=TIMEOUT_S)
-    if result.truncated:
-        raise ValueError(f"a read for the elasticity estimate hit its row limit of {row_limit:,}")
-    return pd.DataFrame(result.rows, columns=result.columns), text
+    """Run one SELECT through the model (tools/reads.py); the frame and the SQL that ran."""
+    return read_frame(
+        context.engine, context.model, sql, row_limit=row_limit, timeout_s=TIMEOUT_S, what="the elasticity estimate"
+    )
 
 
 def sales_span(context: ToolContext, before: dt.date) -> tuple[dt.date, dt.date] | None:

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from semantic_layer.engine import Engine, EngineError
+from semantic_layer.engine import Engine
+from semantic_layer.semantic_model import SemanticModel
+from tools.reads import read_frame
 from tools.replenishment import policy
 
 #: Half-life (days) of the weights of the demand rate: eight weeks follows a product's life
@@ -73,14 +75,14 @@ def year_start(as_of: dt.date) -> dt.date:
     return earlier + dt.timedelta(days=1)
 
 
-def latest_snapshot(engine: Engine, on_or_before: dt.date) -> dt.date | None:
+def latest_snapshot(engine: Engine, model: SemanticModel, on_or_before: dt.date) -> dt.date | None:
     """The last inventory snapshot date not after ``on_or_before`` (None when there is none)."""
-    sql = f"SELECT MAX(snapshot_date) FROM fact_inventory_daily WHERE snapshot_date <= DATE '{on_or_before}'"
-    value = engine.execute(sql, row_limit=1, timeout_s=TIMEOUT_S).rows[0][0]
-    return _as_date(value) if value is not None else None
+    sql = f"SELECT MAX(snapshot_date) AS day FROM fact_inventory_daily WHERE snapshot_date <= DATE '{on_or_before}'"
+    value = _frame(engine, model, sql)[0].iloc[0]["day"]
+    return _as_date(value) if not pd.isna(value) else None
 
 
-def load_history(engine: Engine, as_of: dt.date) -> History:
+def load_history(engine: Engine, model: SemanticModel, as_of: dt.date) -> History:
     """Read the year ending ``as_of``: per-pair censored demand statistics, the daily index,
     channel mix, promotion calendar, supplier lead times and order multiples."""
     start = year_start(as_of)
@@ -88,19 +90,16 @@ def load_history(engine: Engine, as_of: dt.date) -> History:
     pair_sql = _CTES.format(start=start, as_of=as_of, floor=INDEX_FLOOR) + _PAIR_SELECT.format(
         start=start, as_of=as_of, short=SHORT_HALF_LIFE, long=LONG_HALF_LIFE, slow=policy.SLOW_MOVER_DAYS
     )
-    index = _frame(engine, index_sql)
+    index = _frame(engine, model, index_sql)[0]
     index["day"] = pd.to_datetime(index["day"])
-    pairs = _frame(engine, pair_sql)
+    pairs, ran = _frame(engine, model, pair_sql)
     for column in ("last_sale", "first_day"):
         pairs[column] = pd.to_datetime(pairs[column])
-    channel_units = _frame(engine, _CHANNEL_SQL.format(start=start, as_of=as_of))
-    promotions = _frame(engine, _PROMO_SQL.format(start=start))
-    calendar_end = engine.execute("SELECT MAX(end_date) FROM dim_promotion", timeout_s=TIMEOUT_S).rows[0][0]
-    lead_times = _frame(
-        engine,
-        _LEAD_SQL.format(as_of=as_of, start=start, settle=LEAD_TIME_SETTLE_DAYS),
-    )
-    quantities = _frame(engine, _MULTIPLE_SQL.format(as_of=as_of))
+    channel_units = _frame(engine, model, _CHANNEL_SQL.format(start=start, as_of=as_of))[0]
+    promotions = _frame(engine, model, _PROMO_SQL.format(start=start))[0]
+    calendar_end = _frame(engine, model, "SELECT MAX(end_date) AS last_day FROM dim_promotion")[0].iloc[0]["last_day"]
+    lead_times = _frame(engine, model, _LEAD_SQL.format(as_of=as_of, start=start, settle=LEAD_TIME_SETTLE_DAYS))[0]
+    quantities = _frame(engine, model, _MULTIPLE_SQL.format(as_of=as_of))[0]
     return History(
         as_of=as_of,
         start=start,
@@ -108,10 +107,10 @@ def load_history(engine: Engine, as_of: dt.date) -> History:
         index=index,
         channel_units=channel_units,
         promotions=promotions,
-        promo_calendar_end=_as_date(calendar_end) if calendar_end is not None else None,
+        promo_calendar_end=_as_date(calendar_end) if not pd.isna(calendar_end) else None,
         lead_times=lead_times,
         order_multiple=order_multiples(quantities),
-        sql=pair_sql,
+        sql=ran,
     )
 
 
@@ -173,11 +172,8 @@ def _weighted(pairs: pd.DataFrame, suffix: str) -> tuple[np.ndarray, np.ndarray]
     return mean, np.sqrt(np.maximum(var, 0.0))
 
 
-def _frame(engine: Engine, sql: str) -> pd.DataFrame:
-    result = engine.execute(sql, row_limit=MAX_ROWS, timeout_s=TIMEOUT_S)
-    if result.truncated:
-        raise EngineError(f"replenishment: more than {MAX_ROWS:,} rows from one aggregate query")
-    return pd.DataFrame(result.rows, columns=result.columns)
+def _frame(engine: Engine, model: SemanticModel, sql: str) -> tuple[pd.DataFrame, str]:
+    return read_frame(engine, model, sql, row_limit=MAX_ROWS, timeout_s=TIMEOUT_S, what="replenishment")
 
 
 def _as_date(value: object) -> dt.date:
@@ -189,10 +185,11 @@ def _as_date(value: object) -> dt.date:
 
 
 # A pair-day is in stock when its end-of-day on-hand is positive; sales reach a warehouse
-# through the stores it serves (dim_store.warehouse_id).
+# through the stores it serves (dim_store.warehouse_id). Quantities are DOUBLE from the start: MySQL
+# keeps only four decimals of an integer average or quotient, which moves the statistics.
 _CTES = """
 WITH sales AS (
-  SELECT f.sku_id, st.warehouse_id, f.order_date AS day, SUM(f.quantity) AS qty
+  SELECT f.sku_id, st.warehouse_id, f.order_date AS day, CAST(SUM(f.quantity) AS DOUBLE) AS qty
   FROM fact_sales f JOIN dim_store st ON st.store_id = f.store_id
   WHERE f.order_date BETWEEN DATE '{start}' AND DATE '{as_of}'
   GROUP BY f.sku_id, st.warehouse_id, f.order_date),
@@ -217,10 +214,12 @@ idx AS MATERIALIZED (
     GREATEST(COALESCE(wh.num / NULLIF(wh.den, 0), 1)
       * COALESCE((SUM(cw.num) OVER win / NULLIF(SUM(cw.den) OVER win, 0))
                  / NULLIF(SUM(wh.num) OVER win / NULLIF(SUM(wh.den) OVER win, 0), 0), 1), {floor}) AS idx
-  FROM cw JOIN wh ON wh.warehouse_id = cw.warehouse_id AND wh.day = cw.day
-  WINDOW win AS (PARTITION BY cw.category, cw.warehouse_id ORDER BY cw.day
-                 ROWS BETWEEN 3 PRECEDING AND 3 FOLLOWING))
-"""
+  FROM cw JOIN wh ON wh.warehouse_id = cw.warehouse_id AND wh.day = cw.day)
+""".replace(  # the centred week, spelt out: sqlglot's MySQL writer has no named windows
+    "OVER win",
+    # NULLS FIRST (no day is NULL): MySQL has no NULLS LAST, which sqlglot would add for DuckDB's default
+    "OVER (PARTITION BY cw.category, cw.warehouse_id ORDER BY cw.day NULLS FIRST ROWS BETWEEN 3 PRECEDING AND 3 FOLLOWING)",
+)
 
 _INDEX_SELECT = """
 SELECT category, warehouse_id, day, num, den, idx FROM idx ORDER BY category, warehouse_id, day
@@ -230,8 +229,8 @@ SELECT category, warehouse_id, day, num, den, idx FROM idx ORDER BY category, wa
 _PAIR_SELECT = """,
 y AS (
   SELECT d.sku_id, d.warehouse_id, d.day, d.in_stock, d.qty, d.qty / x.idx AS y,
-         POWER(0.5, (DATE '{as_of}' - d.day) / {short}.0) AS w_s,
-         POWER(0.5, (DATE '{as_of}' - d.day) / {long}.0) AS w_l
+         POWER(0.5, DATE_DIFF('day', d.day, DATE '{as_of}') / CAST({short} AS DOUBLE)) AS w_s,
+         POWER(0.5, DATE_DIFF('day', d.day, DATE '{as_of}') / CAST({long} AS DOUBLE)) AS w_l
   FROM daily d JOIN idx x ON x.category = d.category AND x.warehouse_id = d.warehouse_id AND x.day = d.day),
 stats AS (
   SELECT sku_id, warehouse_id, COUNT(*) AS days_active,
@@ -244,7 +243,7 @@ stats AS (
     SUM(CASE WHEN in_stock AND qty > 0 THEN y ELSE 0 END) AS size_sum,
     SUM(CASE WHEN in_stock AND qty > 0 THEN y * y ELSE 0 END) AS size_sq,
     SUM(qty) AS units_year,
-    SUM(CASE WHEN day > DATE '{as_of}' - {slow} THEN qty ELSE 0 END) AS units_90d,
+    SUM(CASE WHEN day > DATE '{as_of}' - INTERVAL {slow} DAY THEN qty ELSE 0 END) AS units_90d,
     MAX(CASE WHEN qty > 0 THEN day END) AS last_sale, MIN(day) AS first_day
   FROM y GROUP BY sku_id, warehouse_id),
 revenue AS (
@@ -279,11 +278,11 @@ ORDER BY start_date, channel
 # Observed lead times of orders that had time to arrive; quoted figures for suppliers without any.
 _LEAD_SQL = """
 SELECT s.supplier_id, s.lead_time_days AS quoted, s.lead_time_std_days AS quoted_sd,
-       COUNT(po.po_id) AS n, AVG(po.received_date - po.order_date) AS observed,
-       STDDEV_SAMP(po.received_date - po.order_date) AS observed_sd
+       COUNT(po.po_id) AS n, AVG(CAST(DATE_DIFF('day', po.order_date, po.received_date) AS DOUBLE)) AS observed,
+       STDDEV_SAMP(CAST(DATE_DIFF('day', po.order_date, po.received_date) AS DOUBLE)) AS observed_sd
 FROM dim_supplier s LEFT JOIN fact_purchase_order po
   ON po.supplier_id = s.supplier_id AND po.received_date IS NOT NULL AND po.received_date <= DATE '{as_of}'
- AND po.order_date BETWEEN DATE '{start}' AND DATE '{as_of}' - {settle}
+ AND po.order_date BETWEEN DATE '{start}' AND DATE '{as_of}' - INTERVAL {settle} DAY
 GROUP BY s.supplier_id, s.lead_time_days, s.lead_time_std_days ORDER BY s.supplier_id
 """
 
