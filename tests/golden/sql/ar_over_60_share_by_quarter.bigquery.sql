@@ -1,7 +1,11 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS DATE) AS day
-  FROM UNNEST(GENERATE_ARRAY(CAST('2025-01-01' AS DATE), CAST('2025-12-31' AS DATE), INTERVAL '1' DAY)) AS gs
+  FROM (
+    SELECT
+      d
+    FROM UNNEST(GENERATE_DATE_ARRAY(CAST('2025-01-01' AS DATE), CAST('2025-12-31' AS DATE), INTERVAL 1 DAY)) AS d
+  ) AS gs
 ), calendar AS (
   SELECT
     CAST(DATE_TRUNC(spine.day, QUARTER) AS DATE) AS quarter,
@@ -15,7 +19,7 @@ WITH spine AS (
     calendar.quarter AS quarter,
     SUM(
       CASE
-        WHEN fact_receivable.invoice_date < calendar.as_of - INTERVAL '60' DAY
+        WHEN fact_receivable.invoice_date < DATE_SUB(calendar.as_of, INTERVAL 60 DAY)
         THEN fact_receivable.amount
         ELSE 0
       END

@@ -1,7 +1,11 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS DATE) AS day
-  FROM UNNEST(GENERATE_ARRAY(CAST('2024-12-01' AS DATE), CAST('2025-03-31' AS DATE), INTERVAL '1' DAY)) AS gs
+  FROM (
+    SELECT
+      d
+    FROM UNNEST(GENERATE_DATE_ARRAY(CAST('2024-12-01' AS DATE), CAST('2025-03-31' AS DATE), INTERVAL 1 DAY)) AS d
+  ) AS gs
 ), calendar AS (
   SELECT
     CAST(DATE_TRUNC(spine.day, MONTH) AS DATE) AS month,
@@ -121,7 +125,7 @@ WITH spine AS (
     series.month >= CAST('2025-01-01' AS DATE)
 ), previous_period AS (
   SELECT
-    CAST(series.month + INTERVAL '1' MONTH AS DATE) AS month,
+    CAST(DATE_ADD(series.month, INTERVAL 1 MONTH) AS DATE) AS month,
     series.ccc
   FROM series
   WHERE

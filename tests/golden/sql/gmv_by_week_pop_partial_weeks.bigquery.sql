@@ -5,14 +5,14 @@ WITH agg_fact_sales AS (
     SUM(fact_sales.revenue) AS revenue
   FROM (
     SELECT
-      CAST(DATE_TRUNC(fact_sales.order_date, WEEK) AS DATE) AS time_bucket,
+      CAST(DATE_TRUNC(fact_sales.order_date, WEEK(MONDAY)) AS DATE) AS time_bucket,
       fact_sales.store_id AS store_id,
       SUM(fact_sales.revenue) AS revenue
     FROM fact_sales
     WHERE
       fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
     GROUP BY
-      DATE_TRUNC(fact_sales.order_date, WEEK),
+      DATE_TRUNC(fact_sales.order_date, WEEK(MONDAY)),
       fact_sales.store_id
   ) AS fact_sales
   LEFT JOIN dim_store
@@ -33,14 +33,14 @@ WITH agg_fact_sales AS (
     SUM(fact_sales.revenue) AS revenue
   FROM (
     SELECT
-      CAST(DATE_TRUNC(fact_sales.order_date, WEEK) + INTERVAL '7' DAY AS DATE) AS time_bucket,
+      CAST(DATE_ADD(DATE_TRUNC(fact_sales.order_date, WEEK(MONDAY)), INTERVAL 7 DAY) AS DATE) AS time_bucket,
       fact_sales.store_id AS store_id,
       SUM(fact_sales.revenue) AS revenue
     FROM fact_sales
     WHERE
       fact_sales.order_date BETWEEN CAST('2024-12-25' AS DATE) AND CAST('2025-03-24' AS DATE)
     GROUP BY
-      DATE_TRUNC(fact_sales.order_date, WEEK),
+      DATE_TRUNC(fact_sales.order_date, WEEK(MONDAY)),
       fact_sales.store_id
   ) AS fact_sales
   LEFT JOIN dim_store

@@ -47,7 +47,7 @@ WITH agg_fact_sales AS (
     series.month >= CAST('2025-01-01' AS DATE)
 ), previous_period AS (
   SELECT
-    CAST(series.month + INTERVAL '1' MONTH AS DATE) AS month,
+    CAST(DATE_ADD(series.month, INTERVAL 1 MONTH) AS DATE) AS month,
     series.gmv,
     series.on_hand_units
   FROM series

@@ -1,7 +1,11 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS DATE) AS day
-  FROM UNNEST(GENERATE_ARRAY(CAST('2025-01-01' AS DATE), CAST('2025-12-31' AS DATE), INTERVAL '1' DAY)) AS gs
+  FROM (
+    SELECT
+      d
+    FROM UNNEST(GENERATE_DATE_ARRAY(CAST('2025-01-01' AS DATE), CAST('2025-12-31' AS DATE), INTERVAL 1 DAY)) AS d
+  ) AS gs
 ), calendar AS (
   SELECT
     COUNT(*) AS days,
@@ -34,7 +38,7 @@ WITH spine AS (
       fact_sales.sku_id AS sku_id
     FROM calendar
     INNER JOIN fact_sales
-      ON fact_sales.order_date > calendar.as_of - INTERVAL '90' DAY
+      ON fact_sales.order_date > DATE_SUB(calendar.as_of, INTERVAL 90 DAY)
       AND fact_sales.order_date <= calendar.as_of
     GROUP BY
       calendar.as_of,

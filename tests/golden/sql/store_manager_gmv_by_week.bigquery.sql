@@ -1,6 +1,6 @@
 WITH agg_fact_sales AS (
   SELECT
-    CAST(DATE_TRUNC(fact_sales.order_date, WEEK) AS DATE) AS week,
+    CAST(DATE_TRUNC(fact_sales.order_date, WEEK(MONDAY)) AS DATE) AS week,
     SUM(fact_sales.revenue) AS revenue,
     COUNT(DISTINCT fact_sales.order_id) AS order_count
   FROM fact_sales
@@ -8,17 +8,17 @@ WITH agg_fact_sales AS (
     fact_sales.order_date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
     AND fact_sales.store_id IN ('tmall_flagship')
   GROUP BY
-    DATE_TRUNC(fact_sales.order_date, WEEK)
+    DATE_TRUNC(fact_sales.order_date, WEEK(MONDAY))
 ), agg_fact_traffic_daily AS (
   SELECT
-    CAST(DATE_TRUNC(fact_traffic_daily.date, WEEK) AS DATE) AS week,
+    CAST(DATE_TRUNC(fact_traffic_daily.date, WEEK(MONDAY)) AS DATE) AS week,
     SUM(fact_traffic_daily.visitors) AS visitor_count
   FROM fact_traffic_daily
   WHERE
     fact_traffic_daily.date BETWEEN CAST('2025-01-01' AS DATE) AND CAST('2025-03-31' AS DATE)
     AND fact_traffic_daily.store_id IN ('tmall_flagship')
   GROUP BY
-    DATE_TRUNC(fact_traffic_daily.date, WEEK)
+    DATE_TRUNC(fact_traffic_daily.date, WEEK(MONDAY))
 ), grid AS (
   SELECT
     week
