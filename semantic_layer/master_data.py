@@ -3,8 +3,8 @@
 Users say "水润面膜10片装", "面膜10P", "套装", "Tmall", "红书", "三里屯店" or "Shangahi";
 the compiler needs `sku_id = 'sku00042'`, `channel = 'tmall'`, `city = '上海'`. A
 `MasterData` holds every member of the filterable dimensions with all the names it
-goes by (its own names in Chinese and English, ids, aliases from every source system,
-built-in channel synonyms, synonyms from the model) and answers two questions:
+goes by (its own names in Chinese and English, ids, aliases from every source system, the
+names the model declares, the shortened names its ``index`` rules derive) and answers two questions:
 
 - `resolve(mention)`: exact | ambiguous(candidates) | fuzzy(best, score) | not_found(suggestions).
   An alias that several SKUs share (the finance system's "套装") is *ambiguous*, so the
