@@ -197,6 +197,6 @@ def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
 def _result(answer: Answer) -> dict[str, Any]:
     """A governed answer as a tool result; a refusal or an error is a tool error saying why (and what to try)."""
     if answer.status != "answer":
-        hint = f" (try: {', '.join(answer.options)})" if answer.options else ""
-        raise ToolError(answer.text + hint)
+        unsaid = [option for option in answer.options if option not in answer.text]
+        raise ToolError(answer.text + (f" (try: {', '.join(unsaid)})" if unsaid else ""))
     return answer.model_dump(mode="json", include=RESULT_FIELDS)
