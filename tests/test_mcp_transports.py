@@ -182,3 +182,24 @@ def test_mcp_over_http_in_demo_mode_is_admin_for_this_machine_only(assistant: As
     assert codes_and_values(result) == governed(assistant, Principal())
     foreign = _raw(assistant, ServerConfig(), {"Origin": "https://example.com"})
     assert foreign.status_code == 403 and "this machine" in foreign.json()["message"]
+
+
+def test_the_app_serves_mcp_each_time_it_starts_and_503_when_not_running(assistant: Assistant) -> None:
+    """An app may start and stop several times (the fuzz tests do): each start gets a new transport."""
+    app = create_app(Services(assistant, ServerConfig()))
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"Accept": "application/json, text/event-stream"}
+
+    async def run() -> list[int]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+            statuses = [(await client.post("/mcp", json=body, headers=headers)).status_code]
+            for _ in range(2):
+                async with app.router.lifespan_context(app):
+                    response = await client.post("/mcp", json=body, headers=headers)
+                    statuses.append(response.status_code)
+                    assert len(response.json()["result"]["tools"]) == 7
+            statuses.append((await client.post("/mcp", json=body, headers=headers)).status_code)
+            return statuses
+
+    assert anyio.run(run) == [503, 200, 200, 503]

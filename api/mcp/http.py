@@ -27,16 +27,24 @@ PATH = "/mcp"
 
 
 class Authenticated:
-    """ASGI: the caller of the request, or the API's JSON error; the MCP app runs with that caller set."""
+    """ASGI: the caller of the request, or the API's JSON error; the MCP app runs with that caller set.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    ``app`` is the SDK's app of the current run of the server's lifespan (None outside one: 503).
+    """
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             caller = await authenticate(Request(scope, receive))
         except ApiError as exc:
             await error_response(exc.status, exc.message, exc.headers)(scope, receive, send)
+            return
+        if self.app is None:
+            await error_response(503, "MCP is not running: the server has not started, or is stopping")(
+                scope, receive, send
+            )
             return
         token = CALLER.set(caller)
         try:
@@ -46,20 +54,26 @@ class Authenticated:
 
 
 def mount_mcp(app: FastAPI, services: Services) -> None:
-    """Serve MCP at ``/mcp`` and run its session manager for the app's lifetime (around any lifespan it has)."""
+    """Serve MCP at ``/mcp`` while the app runs, around any lifespan it has. The SDK's session manager runs
+    once, so each start of the app (tests start one app many times) builds the transport anew."""
     server = build_server(services.assistant, None)
     # With users configured every request carries a key, so the SDK's Host check (DNS rebinding) would only
     # refuse the names the server is reached by; demo mode keeps it, for loopback names only.
     security = None if services.config.demo_mode else TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    handler = server.streamable_http_app(
-        streamable_http_path=PATH, stateless_http=True, json_response=True, transport_security=security
-    )
-    app.router.routes.append(Route(PATH, endpoint=Authenticated(handler)))
+    endpoint = Authenticated()
+    app.router.routes.append(Route(PATH, endpoint=endpoint))
     before = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(target: Any) -> AsyncIterator[Any]:
+        handler = server.streamable_http_app(
+            streamable_http_path=PATH, stateless_http=True, json_response=True, transport_security=security
+        )
         async with server.session_manager.run(), before(target) as state:
-            yield state
+            endpoint.app = handler
+            try:
+                yield state
+            finally:
+                endpoint.app = None
 
     app.router.lifespan_context = lifespan
