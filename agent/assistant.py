@@ -175,6 +175,16 @@ class Assistant:
                 answer.text += _NOT_KEPT[language]
         return answer
 
+    def answer_plan(
+        self, plan: QueryPlan | ToolCall, *, principal: Principal, language: Literal["zh", "en"] = "zh"
+    ) -> Answer:
+        """Answer a plan a client wrote itself (an MCP client's typed query or tool call) exactly as :meth:`ask`
+        answers a planner's: the same runners, policies, tool slots and cache; no conversation turn is kept."""
+        answer = self._execute(plan, principal, language)
+        if answer.status == "error":
+            answer.text = without_paths(answer.text)
+        return answer
+
     def warehouse_check(self) -> None:
         """One row from every table the model reads (EngineError if any fails): cheap, for health checks."""
         from sqlglot import exp

@@ -98,14 +98,15 @@ def demo_load(
 
 
 # `chatbi ask` / `chat` (questions), `serve` (HTTP, widget, bots), `query` / `metrics` (the semantic
-# layer), `eval` (the eval suites), `model` (a model folder against a warehouse).
-from api import ask_cli, eval_cli, model_cli, query_cli, serve_cli  # noqa: E402
+# layer), `eval` (the eval suites), `model` (a model folder against a warehouse), `mcp` (MCP on stdio).
+from api import ask_cli, eval_cli, mcp_cli, model_cli, query_cli, serve_cli  # noqa: E402
 
 ask_cli.register(app)
 serve_cli.register(app)
 query_cli.register(app)
 eval_cli.register(app)
 model_cli.register(app)
+mcp_cli.register(app)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The HTTP API (`chatbi serve`): questions, conversations, the metric catalog, health, docs.
 
-One FastAPI app per server; the web widget and the chat bots are routers mounted on it.
+One FastAPI app per server; the web widget, the chat bots and MCP (``/mcp``) are mounted on it.
 The Assistant is synchronous (planning in Python, SQL in DuckDB), so each question runs in
 the threadpool and the event loop keeps serving other requests meanwhile; the conversation
 routes are plain functions, which FastAPI also runs there, as the SQLite store blocks.
@@ -23,6 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.conversation_store import StoreUnavailable
 from agent.redaction import without_paths
+from api.catalog import readable_metrics
+from api.mcp.http import mount_mcp
 from api.server import sse
 from api.server.auth import Caller, authenticate, services_of
 from api.server.body_limit import MAX_BODY_BYTES, BodyLimit
@@ -84,6 +86,7 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(slack_router(services))
     if services.config.dingtalk is not None:
         app.include_router(dingtalk_router(services))
+    mount_mcp(app, services)
     return app
 
 
@@ -262,13 +265,7 @@ def delete_conversation(
 
 async def metric_catalog(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> list[dict[str, Any]]:
     """The governed metrics the caller's role may read: names (中文/English), definitions, formats, cuts."""
-    model = services_of(request).assistant.model
-    role = model.roles[caller.principal.role]
-    return [
-        {**m.model_dump(), "can_break_down_by": ["date", *model.metric_dimensions(m.id)]}
-        for m in model.metrics.values()
-        if role.grants(m)
-    ]
+    return readable_metrics(services_of(request).assistant.model, caller.principal)
 
 
 def stored_id(caller: Caller, conversation_id: str) -> str:

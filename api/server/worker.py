@@ -141,9 +141,12 @@ def _build() -> Any:
     configure_logging()
     start_background(services)
 
+    opened = app.router.lifespan_context  # the app's own (MCP's session manager)
+
     @asynccontextmanager
-    async def closing(_: Any) -> AsyncIterator[None]:
-        yield
+    async def closing(target: Any) -> AsyncIterator[None]:
+        async with opened(target):
+            yield
         assistant.close()  # the warehouse and the store, once uvicorn has finished the requests in flight
 
     app.router.lifespan_context = closing
