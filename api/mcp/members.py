@@ -23,7 +23,7 @@ def visible(candidates: tuple[Candidate, ...], role: Role, principal: Principal)
 
 def resolution(master: MasterData, mention: str, kinds: list[str] | None, role: Role, principal: Principal) -> dict:
     """The resolution of ``mention`` among ``kinds`` (None: every kind) as JSON, narrowed to what the caller sees."""
-    found: Resolution = master.resolve(mention, kinds=kinds)  # type: ignore[arg-type]  # checked against KINDS
+    found: Resolution = master.resolve(mention, kinds=kinds)
     if isinstance(found, NotFound):
         return _result(mention, "not_found", [], None, visible(found.suggestions, role, principal))
     candidates: tuple[Candidate, ...]

@@ -37,7 +37,6 @@ from api.mcp.analysis import analysis_request
 from api.server.auth import Caller
 from api.server.schemas import CONVERSATION_ID
 from semantic_layer.errors import QueryError
-from semantic_layer.master_data import KINDS
 from semantic_layer.query import MetricQuery
 
 #: The caller of the HTTP request being served, set by the ``/mcp`` mount (api/mcp/http.py).
@@ -60,6 +59,7 @@ run_analysis runs replenishment, price elasticity or the cash conversion cycle."
 def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
     """The server answering as ``caller`` (stdio), or as each HTTP request's :data:`CALLER` (``None``)."""
     model = assistant.model
+    kinds = assistant.master.kinds  # the dimensions the model indexes
     server = MCPServer(
         "chatbi", title="chatbi governed metrics", instructions=INSTRUCTIONS, version=version("chatbi"),
         log_level="WARNING",
@@ -98,14 +98,14 @@ def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
     def search_members(
         mention: Annotated[str, Field(min_length=1, max_length=200, description="A name as people write it.")],
         dimension: Annotated[
-            str | None, Field(description=f"Only members of this dimension: {', '.join(KINDS)}; none: any.")
+            str | None, Field(description="Only members of this dimension (one master data indexes); none: any.")
         ] = None,
     ) -> dict[str, Any]:
         """Resolve a product, store, city, category, brand, channel... name to the member keys query_metrics
         filters take: exact, fuzzy (with a score), ambiguous (several members share the name: pick one from
         candidates) or not_found (with suggestions)."""
-        if dimension is not None and dimension not in KINDS:
-            raise ToolError(f"master data resolves {', '.join(KINDS)}; not '{dimension}'")
+        if dimension is not None and dimension not in kinds:
+            raise ToolError(f"master data resolves {', '.join(kinds)}; not '{dimension}'")
         principal = current().principal
         try:
             role = role_of(model, principal)
