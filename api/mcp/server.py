@@ -59,7 +59,6 @@ run_analysis runs replenishment, price elasticity or the cash conversion cycle."
 def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
     """The server answering as ``caller`` (stdio), or as each HTTP request's :data:`CALLER` (``None``)."""
     model = assistant.model
-    kinds = assistant.master.kinds  # the dimensions the model indexes
     server = MCPServer(
         "chatbi", title="chatbi governed metrics", instructions=INSTRUCTIONS, version=version("chatbi"),
         log_level="WARNING",
@@ -104,6 +103,7 @@ def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
         """Resolve a product, store, city, category, brand, channel... name to the member keys query_metrics
         filters take: exact, fuzzy (with a score), ambiguous (several members share the name: pick one from
         candidates) or not_found (with suggestions)."""
+        kinds = assistant.master.kinds  # the dimensions the model indexes
         if dimension is not None and dimension not in kinds:
             raise ToolError(f"master data resolves {', '.join(kinds)}; not '{dimension}'")
         principal = current().principal
