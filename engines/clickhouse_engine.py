@@ -39,6 +39,7 @@ from semantic_layer.semantic_model import Freshness
 try:
     import clickhouse_connect
     from clickhouse_connect.driver.exceptions import ClickHouseError
+    from urllib3 import Timeout
     from urllib3.exceptions import ReadTimeoutError
 except ImportError:  # pragma: no cover - exercised only without the extra installed
     clickhouse_connect = None  # type: ignore[assignment]
@@ -49,8 +50,10 @@ logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
 
 _PORTS = {"clickhouse": 8123, "clickhouses": 8443}
 _CONNECT_TIMEOUT_S = 10
+#: The HTTP read timeout outside queries (connecting, loading a batch).
+_READ_TIMEOUT_S = 300
 #: How much longer than the server's time limit the client waits for an answer before giving up.
-_READ_GRACE_S = 10
+_READ_GRACE_S = 10.0
 
 
 def clickhouse_params(url: str) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def clickhouse_params(url: str) -> dict[str, Any]:
     }
 
 
-def open_client(params: dict[str, Any], *, read_timeout_s: float = 300) -> Any:
+def open_client(params: dict[str, Any]) -> Any:
     """A clickhouse-connect HTTP client on `params` (see clickhouse_params); EngineError, one line and
     without the password, when the server cannot be reached or refuses the user."""
     if clickhouse_connect is None:
@@ -78,7 +81,7 @@ def open_client(params: dict[str, Any], *, read_timeout_s: float = 300) -> Any:
         return clickhouse_connect.get_client(
             **params,
             connect_timeout=_CONNECT_TIMEOUT_S,
-            send_receive_timeout=read_timeout_s,
+            send_receive_timeout=_READ_TIMEOUT_S,
             autogenerate_session_id=False,  # settings travel per request; a session would serialise callers
             show_clickhouse_errors="scrub",  # the server's message without the URL and version trailer
         )
@@ -137,9 +140,7 @@ class ClickHouseEngine(FreshnessVersioned):
         if self._profile_readonly != "0":  # readonly=2 cannot be changed, not even to 1 (see above)
             del settings["readonly"]
         with self._lock:
-            self._client.timeout = type(self._client.timeout)(
-                connect=_CONNECT_TIMEOUT_S, read=max(0.001, timeout_s) + _READ_GRACE_S
-            )
+            self._client.timeout = Timeout(connect=_CONNECT_TIMEOUT_S, read=max(0.001, timeout_s) + _READ_GRACE_S)
             try:
                 result = self._client.query(text, settings=settings)
             except ClickHouseError as exc:

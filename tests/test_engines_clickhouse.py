@@ -16,8 +16,9 @@ import pytest
 from engines import connect
 from engines.clickhouse_engine import clickhouse_params
 from engines.load import load_demo
-from semantic_layer.engine import EngineError
+from semantic_layer.engine import EngineError, QueryTimeout
 from tests.clickhouse_http import StandIn, serving
+from tests.test_engines_mysql_chdb import SLOW_SQL
 
 DATABASE = "chatbi_clickhouse_tests"
 
@@ -56,6 +57,21 @@ def test_every_query_carries_the_limits(tiny_url: str, no_guard: None) -> None:
             " getSetting('max_result_rows') AS m, getSetting('max_execution_time') AS t"
         )
         assert engine.execute(sql, row_limit=10, timeout_s=7).rows == [(1, True, 11, 7.0)]
+    finally:
+        engine.close()
+
+
+def test_an_unanswered_query_times_out_on_the_client(tiny_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTTP read timeout is the backstop when the server does not answer within its own limit:
+    here the client gives up 0.9 s before the server's 1 s limit would cancel the query."""
+    import engines.clickhouse_engine
+
+    monkeypatch.setattr(engines.clickhouse_engine, "_READ_GRACE_S", -0.9)
+    engine = connect(tiny_url)
+    try:
+        with pytest.raises(QueryTimeout):
+            engine.execute(SLOW_SQL, timeout_s=1)
+        assert engine.execute("SELECT COUNT(*) AS n FROM dim_sku").rows == [(20,)], "usable after it"
     finally:
         engine.close()
 
