@@ -1,6 +1,7 @@
 """ClickHouse server adapter over the HTTP interface (clickhouse-connect):
 ``clickhouse://user:password@host:port/database`` (port 8123 by default), ``clickhouses://`` for TLS
-(8443; the server's certificate is verified against the system's trust store).
+(8443; the server's certificate is verified against the system's trust store, or against the CA
+file of ``?ca_cert=/path/ca.pem`` for a private CA).
 
 Defence in depth under the SQL guard: every query is sent with the settings of engines._clickhouse
 (shared with the embedded adapter) as request parameters, ``readonly=1`` among them. ClickHouse checks
@@ -27,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from engines._clickhouse import CATALOG_SQL, DIALECT, TIMEOUT_CODE, query_settings, runnable
 from engines._limits import cut, one_line
@@ -58,10 +59,14 @@ _READ_GRACE_S = 10.0
 
 def clickhouse_params(url: str) -> dict[str, Any]:
     """clickhouse-connect's get_client() arguments for ``clickhouse[s]://user:password@host:port/database``
-    (database default: ``default``)."""
+    (database default: ``default``; ``clickhouses://...?ca_cert=PATH``: the CA to verify the server with)."""
     parts = urlsplit(url)
     if parts.scheme not in _PORTS or not parts.hostname or parts.path.count("/") > 1:
         raise EngineError("a ClickHouse URL is clickhouse://user:password@host:port/database (clickhouses:// for TLS)")
+    options = parse_qs(parts.query)
+    if set(options) - {"ca_cert"} or (options and parts.scheme != "clickhouses"):
+        raise EngineError("a ClickHouse URL takes one option, ca_cert=PATH, and only with clickhouses://")
+    tls = {"ca_cert": options["ca_cert"][0]} if options else {}
     return {
         "host": parts.hostname,
         "port": parts.port or _PORTS[parts.scheme],
@@ -69,6 +74,7 @@ def clickhouse_params(url: str) -> dict[str, Any]:
         "password": unquote(parts.password or ""),
         "database": unquote(parts.path.lstrip("/")) or "default",
         "secure": parts.scheme == "clickhouses",
+        **tls,
     }
 
 

@@ -12,7 +12,7 @@ ClickHouse's own; only the transport is the stand-in's. It implements what click
 - ``user``/``password`` as Basic authentication, ``X-ClickHouse-User``/``-Key`` headers or
   parameters, checked against the one user given (a wrong one is ClickHouse's 516);
 - a user profile (settings applied before the request's, e.g. ``readonly``), as the server's
-  users.xml would give it;
+  users.xml would give it; HTTPS with a given certificate and key;
 - the output format of a trailing ``FORMAT`` clause (clickhouse-connect asks for Native), else
   ``default_format``, else TabSeparated, named in ``X-ClickHouse-Format``; the response is gzip
   compressed when ``enable_http_compression`` is on (ClickHouse's default now) and the client
@@ -38,6 +38,7 @@ import base64
 import gzip
 import json
 import re
+import ssl
 import tempfile
 import threading
 import uuid
@@ -87,8 +88,17 @@ class ClickHouseError(Exception):
 class StandIn:
     """The stand-in server on a chdb directory; ``url(database)`` is the adapter's URL for it."""
 
-    def __init__(self, path: Path, *, user: str = "default", password: str = "", profile: dict[str, str] | None = None):
-        self.path, self.user, self.password = path, user, password
+    def __init__(
+        self,
+        path: Path,
+        *,
+        user: str = "default",
+        password: str = "",
+        profile: dict[str, str] | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ):
+        """`tls`: (certificate, key) PEM files to serve HTTPS with."""
+        self.path, self.user, self.password, self.scheme = path, user, password, "clickhouses" if tls else "clickhouse"
         self.profile = dict(profile or {})
         with _LOCK:
             anchor = connect_chdb(path, "default")  # kept open: chdb's server is not restarted per request
@@ -96,6 +106,10 @@ class StandIn:
         self._anchor, self.timezone, self.version = anchor, row[0], row[1].strip()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="clickhouse-http", daemon=True)
         self._thread.start()
@@ -103,7 +117,7 @@ class StandIn:
     def url(self, database: str, *, user: str | None = None, password: str | None = None) -> str:
         user = self.user if user is None else user
         password = self.password if password is None else password
-        return f"clickhouse://{user}:{password}@127.0.0.1:{self.port}/{database}"
+        return f"{self.scheme}://{user}:{password}@127.0.0.1:{self.port}/{database}"
 
     def close(self) -> None:
         self._server.shutdown()

@@ -9,6 +9,8 @@ CHATBI_REQUIRE_CHDB=1.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -43,9 +45,34 @@ def test_url_forms() -> None:
     tls = clickhouse_params("clickhouses://ch.example")
     assert (tls["port"], tls["secure"], tls["username"], tls["database"]) == (8443, True, "default", "default")
     assert clickhouse_params("clickhouse://ch.example")["port"] == 8123
+    assert clickhouse_params("clickhouses://ch.example/db?ca_cert=/etc/ca.pem")["ca_cert"] == "/etc/ca.pem"
     for bad in ["clickhouse:///sales", "clickhouse://ch.example/a/b", "clickhousex://ch.example/db"]:
         with pytest.raises(EngineError, match="clickhouse://user:password@host:port/database"):
             clickhouse_params(bad)
+    for bad in ["clickhouse://ch.example/db?ca_cert=/etc/ca.pem", "clickhouses://ch.example/db?verify=0"]:
+        with pytest.raises(EngineError, match="ca_cert=PATH"):
+            clickhouse_params(bad)
+
+
+def test_tls_with_a_private_ca(chdb_dir: Path, tiny_url: str, tmp_path: Path) -> None:
+    """clickhouses:// verifies the server's certificate: against ?ca_cert=, else the system's store."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make the test's certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    options = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+    subprocess.run(
+        ["openssl", *options.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
+    )
+    with serving(chdb_dir, tls=(cert, key)) as server:
+        url = server.url(DATABASE)
+        assert url.startswith("clickhouses://")
+        engine = connect(f"{url}?ca_cert={cert}")
+        try:
+            assert engine.execute("SELECT COUNT(*) AS n FROM fact_sales").rows == [(100,)]
+        finally:
+            engine.close()
+        with pytest.raises(EngineError, match="cannot connect to ClickHouse at 127.0.0.1:.*CERTIFICATE_VERIFY_FAILED"):
+            connect(url)
 
 
 def test_every_query_carries_the_limits(tiny_url: str, no_guard: None) -> None:
