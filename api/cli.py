@@ -75,7 +75,9 @@ def demo_build(
 def demo_load(
     db: Path = typer.Option(Path("chatbi.duckdb"), "--db", help="The demo DuckDB file to copy."),
     engine: str = typer.Option(
-        ..., "--engine", help="postgresql://…, mysql://user:pw@host:port/db or chdb:///path/to/dir."
+        ...,
+        "--engine",
+        help="postgresql://…, mysql://user:pw@host:port/db, clickhouse://user:pw@host:port/db or chdb:///path/to/dir.",
     ),
     schema: str | None = typer.Option(
         None, "--schema", help="PostgreSQL schema (default public), MySQL/ClickHouse database (default the URL's)."

@@ -1,4 +1,4 @@
-"""Engine adapters (DuckDB, PostgreSQL, MySQL/MariaDB, embedded ClickHouse) behind the semantic layer's small engine protocol.
+"""Engine adapters (DuckDB, PostgreSQL, MySQL/MariaDB, ClickHouse server and embedded) behind the semantic layer's small engine protocol.
 
 `connect(target)` is the only entry point callers need: it picks the adapter from
 the target's form and returns a read-only, guarded Engine.
@@ -20,6 +20,7 @@ _PG_PREFIXES = ("postgresql://", "postgres://")
 _DUCKDB_PREFIX = "duckdb://"
 _MYSQL_PREFIX = "mysql://"
 _CHDB_PREFIX = "chdb://"
+_CLICKHOUSE_PREFIXES = ("clickhouse://", "clickhouses://")
 
 
 def connect(
@@ -33,6 +34,7 @@ def connect(
 
     target: a DuckDB file path, "duckdb:///path/to/file.duckdb",
     "postgresql://user:pw@host:port/db", "mysql://user:pw@host:port/db" or
+    "clickhouse://user:pw@host:port/db" (a ClickHouse server over HTTP; clickhouses:// for TLS) or
     "chdb:///path/to/dir" (embedded ClickHouse). `allowed_tables` (default: the relations of
     the model, `load_model()`) is the guard's allow-list for every query on this engine.
     `cache`: keep results there (default: none); `freshness`: the model's freshness
@@ -48,6 +50,10 @@ def connect(
         from engines.mysql_engine import MySQLEngine
 
         return MySQLEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
+    if text.startswith(_CLICKHOUSE_PREFIXES):
+        from engines.clickhouse_engine import ClickHouseEngine
+
+        return ClickHouseEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
     if text.startswith(_CHDB_PREFIX):
         from engines.chdb_engine import ChdbEngine
 

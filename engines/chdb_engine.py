@@ -1,11 +1,9 @@
 """Embedded ClickHouse adapter (chdb): ``chdb:///path/to/dir`` (optionally ``?database=NAME``).
 
-Defence in depth under the SQL guard: every query runs on its own connection whose settings are
-fixed first and then locked with ``readonly=1``, which refuses writes, DDL, table functions that
-reach files or the network (``file``, ``url``) and any further change of a setting, the time
-limit's included. The time limit is ``max_execution_time``; ``max_result_rows`` backs up the
-guard's LIMIT. ``join_use_nulls=1`` gives outer joins SQL's NULLs rather than ClickHouse's type
-defaults, which the compiler's COALESCEs rely on.
+Defence in depth under the SQL guard: every query runs on its own connection whose settings
+(engines._clickhouse, shared with the ClickHouse server adapter) are fixed first with SET and then
+locked with ``readonly=1``, which refuses writes, DDL, table functions that reach files or the
+network (``file``, ``url``) and any further change of a setting, the time limit's included.
 
 chdb runs one embedded server per process, on one directory: an engine keeps a connection open
 (so the server is not restarted for every query) and queries are serialised by a process-wide
@@ -19,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from engines._clickhouse import CATALOG_SQL, DIALECT, TIMEOUT_CODE, query_settings, runnable
 from engines._limits import cut, one_line
 from engines._server import FreshnessVersioned
 from engines.result_cache import ResultCache
-from semantic_layer.dialects import named_outputs
 from semantic_layer.engine import EngineError, QueryResult, QueryTimeout
 from semantic_layer.semantic_model import Freshness
 
@@ -32,7 +30,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra insta
     chdb = None  # type: ignore[assignment]
 
 _LOCK = threading.Lock()  # one embedded server per process
-_TIMEOUT = "Code: 159."  # TIMEOUT_EXCEEDED
+_TIMEOUT = f"Code: {TIMEOUT_CODE}."
 
 
 def chdb_target(url: str) -> tuple[Path, str]:
@@ -56,12 +54,8 @@ def connect_chdb(path: Path, database: str) -> Any:
 class ChdbEngine(FreshnessVersioned):
     """Read-only embedded ClickHouse engine on a directory written by ``chatbi demo load``."""
 
-    catalog_sql = (
-        "SELECT database, table, name, type FROM system.columns"
-        " WHERE database = currentDatabase() ORDER BY database, table, position"
-    )
-
-    dialect = "clickhouse"
+    catalog_sql = CATALOG_SQL
+    dialect = DIALECT
 
     def __init__(
         self,
@@ -81,20 +75,14 @@ class ChdbEngine(FreshnessVersioned):
         self._versioning(cache, freshness)
 
     def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
-        text = named_outputs(text, self.dialect)  # text from tools, not only the compiler's: see dialects
-        settings = {
-            "max_execution_time": f"{max(0.001, timeout_s):g}",
-            "max_result_rows": str(row_limit + 1),
-            "result_overflow_mode": "'throw'",
-            "join_use_nulls": "1",
-            "readonly": "1",  # last: nothing can be changed after it
-        }
+        text = runnable(text)
+        settings = query_settings(row_limit, timeout_s)  # in order: readonly comes last
         with _LOCK:
             conn = connect_chdb(self._path, self._database)
             cursor = conn.cursor()
             try:
                 for name, value in settings.items():
-                    cursor.execute(f"SET {name} = {value}")
+                    cursor.execute(f"SET {name} = '{value}'")  # ClickHouse parses a setting from text
                 cursor.execute(text)
                 columns = [d[0] for d in cursor.description or []]
                 rows = [tuple(row) for row in cursor.fetchall()]

@@ -79,13 +79,20 @@ def load_into_chdb(
     return counts
 
 
+def recreate_statements(database: str, table: str, columns: list[Column]) -> list[str]:
+    """DROP and CREATE of `table` in `database` as the MergeTree table the ClickHouse writers fill
+    (the embedded one here, the server's in engines.clickhouse_load)."""
+    target = f"`{database}`.`{table}`"
+    ddl = ", ".join(f"`{c.name}` {clickhouse_type(c)}" for c in columns)
+    sort = _sort_key(table, columns)
+    return [f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} ({ddl}) ENGINE = MergeTree ORDER BY {sort}"]
+
+
 def _copy_table(src: duckdb.DuckDBPyConnection, conn: Any, database: str, table: str, on_rows: OnRows) -> int:
     columns = source_columns(src, table)
     target = f"`{database}`.`{table}`"
-    ddl = ", ".join(f"`{c.name}` {clickhouse_type(c)}" for c in columns)
-    conn.query(f"DROP TABLE IF EXISTS {target}")
-    sort = _sort_key(table, columns)
-    conn.query(f"CREATE TABLE {target} ({ddl}) ENGINE = MergeTree ORDER BY {sort}")
+    for statement in recreate_statements(database, table, columns):
+        conn.query(statement)
     rows = 0
     with tempfile.TemporaryDirectory(prefix="chatbi-chdb-load-") as tmp:
         parquet = Path(tmp) / "batch.parquet"

@@ -1,8 +1,9 @@
 """Copy a demo DuckDB warehouse into another engine, so the same metrics run (and are checked) there.
 
 `load_demo(duckdb_path, url)` picks the writer from the URL's scheme, as `engines.connect` picks
-the adapter: PostgreSQL (`engines.pg_load`), MySQL/MariaDB (`engines.mysql_load`) and embedded
-ClickHouse (`chdb:///dir`, `engines.chdb_load`). Each writer recreates the tables with the
+the adapter: PostgreSQL (`engines.pg_load`), MySQL/MariaDB (`engines.mysql_load`), a ClickHouse
+server (`clickhouse://`, `engines.clickhouse_load`) and embedded ClickHouse (`chdb:///dir`,
+`engines.chdb_load`). Each writer recreates the tables with the
 equivalent column types and bulk-loads Arrow record batches streamed from DuckDB, so a table never
 sits in memory whole. The source helpers here are what the writers share.
 """
@@ -120,8 +121,12 @@ def _loader(url: str) -> Loader:
         from engines.mysql_load import load_into_mysql
 
         return load_into_mysql
+    if url.startswith(("clickhouse://", "clickhouses://")):
+        from engines.clickhouse_load import load_into_clickhouse
+
+        return load_into_clickhouse
     if url.startswith("chdb://"):
         from engines.chdb_load import load_into_chdb
 
         return load_into_chdb
-    raise EngineError("the target must be a postgresql://, mysql:// or chdb:/// URL")
+    raise EngineError("the target must be a postgresql://, mysql://, clickhouse:// or chdb:/// URL")

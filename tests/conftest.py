@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
 
 import engines._limits
 from semantic_layer.semantic_model import MODEL_ENV
+
+if TYPE_CHECKING:
+    from tests.clickhouse_http import StandIn
 
 SMALL_SEED = 7
 
@@ -114,6 +118,33 @@ def demo_chdb_url(demo_db: Path, chdb_dir: Path) -> str:
     from engines.load import load_demo
 
     url = f"chdb://{chdb_dir}?database={DEMO_NAMESPACE}"
+    load_demo(demo_db, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def clickhouse_http(chdb_dir: Path) -> Iterator[StandIn]:
+    """The session's ClickHouse server: the loopback HTTP stand-in on the session's chdb directory
+    (tests/clickhouse_http.py: the real ClickHouse engine, a stand-in transport). Skipped without
+    clickhouse-connect (the adapter's driver), or fails when CHATBI_REQUIRE_CHDB=1."""
+    import importlib.util
+
+    from tests.clickhouse_http import serving
+
+    if importlib.util.find_spec("clickhouse_connect") is None:
+        if os.environ.get("CHATBI_REQUIRE_CHDB") == "1":
+            pytest.fail("CHATBI_REQUIRE_CHDB=1 but clickhouse-connect is not installed")
+        pytest.skip("clickhouse-connect is not installed (pip install 'chatbi[engines]')")
+
+    with serving(chdb_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def demo_clickhouse_url(demo_db: Path, clickhouse_http: StandIn) -> str:
+    from engines.load import load_demo
+
+    url = clickhouse_http.url(f"{DEMO_NAMESPACE}_http")  # loaded over HTTP, beside the chdb copy
     load_demo(demo_db, url)
     return url
 

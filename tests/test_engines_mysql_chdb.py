@@ -1,8 +1,10 @@
-"""The MySQL (MariaDB) and embedded ClickHouse (chdb) adapters: guarded, read-only even with the guard
-bypassed, time-limited and row-limited, as tests/test_engines.py checks for DuckDB and PostgreSQL.
+"""The MySQL (MariaDB), ClickHouse server and embedded ClickHouse (chdb) adapters: guarded, read-only
+even with the guard bypassed, time-limited and row-limited, as tests/test_engines.py checks for DuckDB
+and PostgreSQL.
 
 MySQL runs against CHATBI_TEST_MYSQL_URL (skipped when unset unless CHATBI_REQUIRE_MYSQL=1); chdb
-needs its package (skipped without it unless CHATBI_REQUIRE_CHDB=1).
+needs its package (skipped without it unless CHATBI_REQUIRE_CHDB=1), and so does the ClickHouse
+server adapter, tested against the loopback HTTP stand-in running chdb (tests/clickhouse_http.py).
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ SLOW_SQL = (
 )
 
 
-@pytest.fixture(scope="module", params=["mysql", "chdb"])
+@pytest.fixture(scope="module", params=["mysql", "chdb", "clickhouse"])
 def tiny_url(request: pytest.FixtureRequest, tiny_db: Path) -> str:
     """The tiny warehouse loaded into its own database of each engine; the URL selects it."""
     if request.param == "mysql":
         url = server_url("MYSQL")
         assert load_demo(tiny_db, url, schema=TINY) == {"dim_sku": 20, "fact_sales": 100}
         return with_database(url, TINY)
+    if request.param == "clickhouse":  # loaded over HTTP, into a database of its own in the chdb directory
+        url = request.getfixturevalue("clickhouse_http").url(f"{TINY}_http")
+        assert load_demo(tiny_db, url) == {"dim_sku": 20, "fact_sales": 100}
+        return url
     url = f"chdb://{request.getfixturevalue('chdb_dir')}?database={TINY}"
     assert load_demo(tiny_db, url) == {"dim_sku": 20, "fact_sales": 100}
     return url
@@ -140,7 +146,7 @@ def test_mysql_connection_error_is_clear() -> None:
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("kind", ["pg", "mysql", "chdb"])
+@pytest.mark.parametrize("kind", ["pg", "mysql", "chdb", "clickhouse"])
 def test_demo_load_copies_the_demo(request: pytest.FixtureRequest, demo_db: Path, kind: str) -> None:
     """The small demo, loaded once per session (tests/conftest.py), has the same counts and totals."""
     other = connect(request.getfixturevalue(f"demo_{kind}_url"))
@@ -178,4 +184,4 @@ def test_demo_load_command(chdb_dir: Path, tiny_db: Path) -> None:
     finally:
         engine.close()
     bad = runner.invoke(app, ["demo", "load", "--db", str(tiny_db), "--engine", "oracle://x"])
-    assert bad.exit_code == 2 and "postgresql://, mysql:// or chdb:///" in bad.output
+    assert bad.exit_code == 2 and "postgresql://, mysql://, clickhouse:// or chdb:///" in bad.output
