@@ -1,4 +1,4 @@
-"""Engine adapters (DuckDB, PostgreSQL, MySQL/MariaDB, embedded ClickHouse) behind the semantic layer's small engine protocol.
+"""Engine adapters (DuckDB, PostgreSQL, MySQL/MariaDB, embedded ClickHouse, Spark) behind the semantic layer's small engine protocol.
 
 `connect(target)` is the only entry point callers need: it picks the adapter from
 the target's form and returns a read-only, guarded Engine.
@@ -20,6 +20,7 @@ _PG_PREFIXES = ("postgresql://", "postgres://")
 _DUCKDB_PREFIX = "duckdb://"
 _MYSQL_PREFIX = "mysql://"
 _CHDB_PREFIX = "chdb://"
+_SPARK_PREFIXES = ("spark://", "sc://")
 
 
 def connect(
@@ -33,7 +34,8 @@ def connect(
 
     target: a DuckDB file path, "duckdb:///path/to/file.duckdb",
     "postgresql://user:pw@host:port/db", "mysql://user:pw@host:port/db" or
-    "chdb:///path/to/dir" (embedded ClickHouse). `allowed_tables` (default: the relations of
+    "chdb:///path/to/dir" (embedded ClickHouse), "spark://local/path/to/dir" (a local Spark session on
+    a folder of Parquet files) or "sc://host:port" (Spark Connect). `allowed_tables` (default: the relations of
     the model, `load_model()`) is the guard's allow-list for every query on this engine.
     `cache`: keep results there (default: none); `freshness`: the model's freshness
     query, which versions a server engine's cached results (DuckDB uses its file).
@@ -52,6 +54,10 @@ def connect(
         from engines.chdb_engine import ChdbEngine
 
         return ChdbEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
+    if text.startswith(_SPARK_PREFIXES):
+        from engines.spark_engine import SparkEngine
+
+        return SparkEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
     if text.startswith(_DUCKDB_PREFIX):
         text = text[len(_DUCKDB_PREFIX) :]
     if not text or text == ":memory:":

@@ -178,4 +178,4 @@ def test_demo_load_command(chdb_dir: Path, tiny_db: Path) -> None:
     finally:
         engine.close()
     bad = runner.invoke(app, ["demo", "load", "--db", str(tiny_db), "--engine", "oracle://x"])
-    assert bad.exit_code == 2 and "postgresql://, mysql:// or chdb:///" in bad.output
+    assert bad.exit_code == 2 and "postgresql://, mysql://, chdb:/// or spark://local/" in bad.output
