@@ -1,10 +1,11 @@
-"""Every metric gives the same result on DuckDB as on PostgreSQL, MySQL (MariaDB) and embedded
-ClickHouse (chdb): the small demo, loaded in each once per test session (tests/conftest.py).
+"""Every metric gives the same result on DuckDB as on PostgreSQL, MySQL (MariaDB), embedded
+ClickHouse (chdb) and Spark (a local session on Parquet files): the small demo, loaded in each once per
+test session (tests/conftest.py).
 
 DuckDB's results are checked against hand-written SQL (tests/test_compiler_*.py); here every other
 engine must give DuckDB's. Needs the servers: CHATBI_TEST_PG_URL, CHATBI_TEST_MYSQL_URL (skipped
 when unset, unless CHATBI_REQUIRE_PG=1 / CHATBI_REQUIRE_MYSQL=1) and the chdb package (skipped
-without it unless CHATBI_REQUIRE_CHDB=1).
+without it unless CHATBI_REQUIRE_CHDB=1), pyspark and Java (skipped without them unless CHATBI_REQUIRE_SPARK=1).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.test_compiler_attributes import CASES as ATTRIBUTE_CASES
 PERIOD = Period(start=dt.date(2024, 11, 1), end=dt.date(2025, 6, 30))
 
 
-@pytest.fixture(scope="module", params=["pg", "mysql", "chdb"])
+@pytest.fixture(scope="module", params=["pg", "mysql", "chdb", "spark"])
 def engines(request: pytest.FixtureRequest, demo_db: Path) -> Iterator[tuple[Engine, Engine]]:
     """DuckDB and one other engine on the same demo data."""
     from engines import connect
