@@ -10,11 +10,12 @@ Spark has no read-only session, so defence in depth under the SQL guard is built
   ``try_reflect``) are dropped from the session's function registry (a Spark Connect server's
   registry is the server's to harden).
 
-The time limit tags the query's jobs and interrupts the tag from a timer; the row limit is the
-guard's LIMIT (one row more than asked, so truncation is seen). The local SparkContext is started once
-per process (a JVM start costs seconds) and every engine gets its own session of it, so two engines on
-two folders never see each other's views. The data version for the result cache is the model's
-freshness query.
+The time limit puts the query's jobs in a job group (a tag on Spark Connect) that a watcher thread
+cancels, interrupting the running tasks, when the query overruns; the row limit is the guard's LIMIT
+(one row more than asked, so truncation is seen). The local SparkContext is started once per process
+(a JVM start costs seconds) and every engine gets its own session of it, so two engines on two
+folders never see each other's views. The data version for the result cache is the model's freshness
+query.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ LOCAL_CONF = {
     **SESSION_CONF,
 }
 _JAVA_CALLS = ("reflect", "java_method", "try_reflect")
+_RECANCEL_S = 0.1
+_CONNECT_RETRIES = 4  # backoffs of 0.05, 0.2, 0.8 and 2 s
 _QUERY_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 _PARQUET = ".parquet"
 
@@ -133,17 +136,39 @@ def _local_root() -> Any:
 
 
 def _connect_session(url: str) -> Any:
+    """A new session on the Spark Connect server at `url`, checked by asking its version (Connect
+    sessions are lazy: a wrong address would otherwise surface at the first question)."""
     session_class = _quiet_import()
-    try:
-        import pyspark.sql.connect.session  # noqa: F401  needs grpcio and friends
-    except ImportError:
-        raise EngineError(f"Spark Connect (sc://) needs pyspark's connect extra: {CONNECT_INSTALL}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            return session_class.builder.remote(url).create()
+            import pyspark.sql.connect.session  # noqa: F401  needs grpcio and friends
+    except ImportError:
+        raise EngineError(f"Spark Connect (sc://) needs pyspark's connect extra: {CONNECT_INSTALL}") from None
+    address = url.split(";")[0]  # the parameters may hold a token
+    try:
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "retries exceeded": the error says it
+            session = session_class.builder.remote(url).create()
+            # Connect retries an unreachable server for at least 10 minutes by default; a question waits seconds.
+            session.client.set_retry_policies([DefaultPolicy(max_retries=_CONNECT_RETRIES, max_backoff=2_000)])
+            session.version  # noqa: B018  the first round trip
     except Exception as exc:
-        raise EngineError(f"cannot connect to Spark Connect at {url.split(';')[0]}: {one_line(exc)}") from None
+        raise EngineError(f"cannot connect to Spark Connect at {address}: {_rpc_reason(exc)}") from None
+    return session
+
+
+def _rpc_reason(exc: BaseException) -> str:
+    """The gRPC error's own text (``details()``) where the error or its cause has one, else its first line."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        details = getattr(cause, "details", None)
+        if callable(details) and details():
+            return one_line(Exception(details()))
+        cause = cause.__cause__ or cause.__context__
+    return one_line(exc)
 
 
 def _drop_java_calls(session: Any) -> None:
@@ -208,16 +233,21 @@ class SparkEngine(FreshnessVersioned):
 
     def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
         group = f"chatbi-{uuid.uuid4().hex}"
-        timed_out = threading.Event()
+        done, timed_out = threading.Event(), threading.Event()
 
-        def interrupt() -> None:
+        def watch() -> None:
+            """Cancel the query's jobs once it overruns, and again until it returns: a cancel reaches only
+            jobs already running, and a query still being planned starts its jobs later."""
+            if done.wait(max(0.001, timeout_s)):
+                return
             timed_out.set()
-            self._cancel(group)
+            while not done.is_set():
+                self._cancel(group)
+                done.wait(_RECANCEL_S)
 
         self._label(group)
-        timer = threading.Timer(max(0.001, timeout_s), interrupt)
-        timer.daemon = True
-        timer.start()
+        watcher = threading.Thread(target=watch, name=f"{group}-timeout", daemon=True)
+        watcher.start()
         try:
             frame = self._session.sql(f"SELECT * FROM ({text}) AS chatbi_query")
             fields = frame.schema.fields
@@ -227,14 +257,14 @@ class SparkEngine(FreshnessVersioned):
                 raise QueryTimeout(f"query cancelled after {timeout_s:g} s") from None
             raise EngineError(f"Spark: {one_line(exc)}") from None
         finally:
-            timer.cancel()
+            done.set()
             self._unlabel(group)
         local_time = [f.dataType.typeName() == "timestamp" for f in fields]  # not timestamp_ntz
         values = [tuple(plain(v, lt) for v, lt in zip(row, local_time, strict=True)) for row in rows]
         kept, truncated = cut(values, row_limit)
         return QueryResult(columns=[f.name for f in fields], rows=kept, truncated=truncated)
 
-    # The jobs of a query are labelled from the thread that runs it, so the timer can cancel them. Locally
+    # The jobs of a query are labelled from the thread that runs it, so the watcher can cancel them. Locally
     # that is a job group whose running tasks are interrupted on cancel (a local session's interruptTag
     # finds no jobs to cancel); Spark Connect's server runs the jobs, and cancels them by tag.
 
