@@ -211,6 +211,7 @@ class SparkEngine(FreshnessVersioned):
         kind, folder = spark_target(url)
         self.allowed_tables = allowed_tables
         self._connected = kind == "connect"
+        self._views: list[str] = []
         if self._connected:
             self._session = _connect_session(url)
             self.identity = f"spark-connect:{url.split(';')[0]}"  # parameters may hold a token
@@ -225,6 +226,7 @@ class SparkEngine(FreshnessVersioned):
         self._versioning(cache, freshness)
 
     def _register(self, files: dict[str, Path]) -> None:
+        self._views = list(files)
         try:
             for name, path in files.items():
                 self._session.read.parquet(str(path)).createOrReplaceTempView(name)
@@ -292,6 +294,5 @@ class SparkEngine(FreshnessVersioned):
         if self._connected:
             self._session.stop()
             return
-        for table in self._session.catalog.listTables():
-            if table.isTemporary:
-                self._session.catalog.dropTempView(table.name)
+        for name in self._views:  # by name: listing the catalog resolves every view, reading its files
+            self._session.catalog.dropTempView(name)
