@@ -77,14 +77,15 @@ def demo_load(
     engine: str = typer.Option(
         ...,
         "--engine",
-        help="postgresql://…, mysql://user:pw@host:port/db, clickhouse://user:pw@host:port/db or chdb:///path/to/dir.",
+        help="postgresql://…, mysql://user:pw@host:port/db, clickhouse://user:pw@host:port/db, chdb:///path/to/dir"
+        " or spark://local/path/to/dir.",
     ),
     schema: str | None = typer.Option(
         None, "--schema", help="PostgreSQL schema (default public), MySQL/ClickHouse database (default the URL's)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Copy the demo warehouse into PostgreSQL, MySQL/MariaDB or embedded ClickHouse (chdb), replacing its tables."""
+    """Copy the demo warehouse into PostgreSQL, MySQL/MariaDB, embedded ClickHouse (chdb) or a Spark folder of Parquet files, replacing its tables."""
     import time
 
     from engines.load import load_demo

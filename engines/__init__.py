@@ -1,4 +1,4 @@
-"""Engine adapters (DuckDB, PostgreSQL, MySQL/MariaDB, ClickHouse server and embedded) behind the semantic layer's small engine protocol.
+"""Engine adapters (DuckDB, PostgreSQL, MySQL/MariaDB, ClickHouse server and embedded, Spark) behind the semantic layer's small engine protocol.
 
 `connect(target)` is the only entry point callers need: it picks the adapter from
 the target's form and returns a read-only, guarded Engine.
@@ -21,6 +21,7 @@ _DUCKDB_PREFIX = "duckdb://"
 _MYSQL_PREFIX = "mysql://"
 _CHDB_PREFIX = "chdb://"
 _CLICKHOUSE_PREFIXES = ("clickhouse://", "clickhouses://")
+_SPARK_PREFIXES = ("spark://", "sc://")
 
 
 def connect(
@@ -34,8 +35,9 @@ def connect(
 
     target: a DuckDB file path, "duckdb:///path/to/file.duckdb",
     "postgresql://user:pw@host:port/db", "mysql://user:pw@host:port/db" or
-    "clickhouse://user:pw@host:port/db" (a ClickHouse server over HTTP; clickhouses:// for TLS) or
-    "chdb:///path/to/dir" (embedded ClickHouse). `allowed_tables` (default: the relations of
+    "clickhouse://user:pw@host:port/db" (a ClickHouse server over HTTP; clickhouses:// for TLS),
+    "chdb:///path/to/dir" (embedded ClickHouse), "spark://local/path/to/dir" (a local Spark session on
+    a folder of Parquet files) or "sc://host:port" (Spark Connect). `allowed_tables` (default: the relations of
     the model, `load_model()`) is the guard's allow-list for every query on this engine.
     `cache`: keep results there (default: none); `freshness`: the model's freshness
     query, which versions a server engine's cached results (DuckDB uses its file).
@@ -58,6 +60,10 @@ def connect(
         from engines.chdb_engine import ChdbEngine
 
         return ChdbEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
+    if text.startswith(_SPARK_PREFIXES):
+        from engines.spark_engine import SparkEngine
+
+        return SparkEngine(text, allowed_tables=tables, cache=cache, freshness=freshness)
     if text.startswith(_DUCKDB_PREFIX):
         text = text[len(_DUCKDB_PREFIX) :]
     if not text or text == ":memory:":

@@ -2,9 +2,10 @@
 
 `load_demo(duckdb_path, url)` picks the writer from the URL's scheme, as `engines.connect` picks
 the adapter: PostgreSQL (`engines.pg_load`), MySQL/MariaDB (`engines.mysql_load`), a ClickHouse
-server (`clickhouse://`, `engines.clickhouse_load`) and embedded ClickHouse (`chdb:///dir`,
-`engines.chdb_load`). Each writer recreates the tables with the
-equivalent column types and bulk-loads Arrow record batches streamed from DuckDB, so a table never
+server (`clickhouse://`, `engines.clickhouse_load`), embedded ClickHouse (`chdb:///dir`,
+`engines.chdb_load`) and Spark (`spark://local/dir`, `engines.spark_load`, where DuckDB writes each
+table as a Parquet file itself). The others recreate the tables with the
+equivalent column types and bulk-load Arrow record batches streamed from DuckDB, so a table never
 sits in memory whole. The source helpers here are what the writers share.
 """
 
@@ -129,4 +130,8 @@ def _loader(url: str) -> Loader:
         from engines.chdb_load import load_into_chdb
 
         return load_into_chdb
-    raise EngineError("the target must be a postgresql://, mysql://, clickhouse:// or chdb:/// URL")
+    if url.startswith(("spark://", "sc://")):
+        from engines.spark_load import load_into_spark
+
+        return load_into_spark
+    raise EngineError("the target must be a postgresql://, mysql://, clickhouse://, chdb:/// or spark://local/ URL")

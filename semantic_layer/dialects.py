@@ -24,6 +24,9 @@ that dialect only, so the others' SQL (and golden files) stay as they are:
 - **Date arithmetic** (BigQuery): ``date + INTERVAL`` is a DATETIME there and an interval's count
   is an INT64 expression, not a string, so ``d + INTERVAL '7' DAY`` is ``DATE_ADD(d, INTERVAL 7
   DAY)`` (a DATE, like everywhere else).
+- **Date spine** (Spark): sqlglot renders ``generate_series(...) AS gs(d)`` in FROM as
+  ``EXPLODE(SEQUENCE(...), _u(gs))``, which Spark cannot parse; the spine becomes a subquery whose one
+  column is the generator, ``(SELECT EXPLODE(SEQUENCE(start, end, INTERVAL '1' DAY)) AS d) AS gs``.
 - **Output names** (ClickHouse): a projected ``grid.month`` is not named ``month`` there in every
   case (a CTE's column cannot be read as ``this_period.month``, and ``ORDER BY category`` is
   ambiguous when several joined relations have one), so every bare column projection is given its
@@ -49,6 +52,8 @@ def for_dialect(tree: exp.Select, dialect: str) -> exp.Select:
         spined = out.transform(_digit_spine)
         if spined != out:
             out = _with_digits(spined)
+    if dialect == "spark":
+        out = out.transform(_exploded_spine)
     if dialect in _MYSQL_FAMILY:
         out = out.transform(_monday_week_start)
     if dialect in _NATIVE_SPINES:
@@ -159,6 +164,17 @@ def _digit_spine(node: exp.Expr) -> exp.Expr:
         select = select.join(exp.table_(DIGITS, alias=name), join_type="CROSS")
     select = select.where(exp.LTE(this=number.copy(), expression=exp.Literal.number(last)))
     return exp.Subquery(this=select, alias=exp.TableAlias(this=alias.this.copy()))
+
+
+def _exploded_spine(node: exp.Expr) -> exp.Expr:
+    """``generate_series(start, end, step) AS gs(d)`` -> ``(SELECT EXPLODE(SEQUENCE(start, end, step)) AS d) AS gs``."""
+    if not (isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries)):
+        return node
+    alias = node.args.get("alias")
+    if alias is None or len(alias.columns) != 1:
+        return node
+    days = exp.alias_(exp.Explode(this=node.this.copy()), alias.columns[0].name)
+    return exp.Subquery(this=exp.select(days), alias=exp.TableAlias(this=alias.this.copy()))
 
 
 def _with_digits(tree: exp.Expr) -> exp.Expr:

@@ -122,6 +122,34 @@ def demo_chdb_url(demo_db: Path, chdb_dir: Path) -> str:
     return url
 
 
+def spark_available() -> None:
+    """Skip unless pyspark and a Java runtime are installed (fail instead when CHATBI_REQUIRE_SPARK=1, as in CI)."""
+    import importlib.util
+    import shutil
+
+    missing = []
+    if importlib.util.find_spec("pyspark") is None:
+        missing.append("the pyspark package (pip install 'chatbi[spark]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        missing.append("a Java runtime (apt-get install openjdk-17-jre-headless)")
+    if missing:
+        if os.environ.get("CHATBI_REQUIRE_SPARK") == "1":
+            pytest.fail(f"CHATBI_REQUIRE_SPARK=1 but {' and '.join(missing)} is missing")
+        pytest.skip(f"{' and '.join(missing)} is missing")
+
+
+@pytest.fixture(scope="session")
+def demo_spark_url(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The small demo as a Spark warehouse folder (Parquet files). The local SparkContext it is read with
+    is started once per process, by the first engine, and shared by every later one."""
+    from engines.load import load_demo
+
+    spark_available()
+    url = f"spark://local{tmp_path_factory.mktemp('spark')}"
+    load_demo(demo_db, url)
+    return url
+
+
 @pytest.fixture(scope="session")
 def clickhouse_http(chdb_dir: Path) -> Iterator[StandIn]:
     """The session's ClickHouse server: the loopback HTTP stand-in on the session's chdb directory

@@ -1,11 +1,11 @@
 """Every metric gives the same result on DuckDB as on PostgreSQL, MySQL (MariaDB), embedded ClickHouse
-(chdb) and a ClickHouse server (the loopback HTTP stand-in running chdb, tests/clickhouse_http.py): the
-small demo, loaded in each once per test session (tests/conftest.py).
+(chdb), a ClickHouse server (the loopback HTTP stand-in running chdb, tests/clickhouse_http.py) and Spark
+(a local session on Parquet files): the small demo, loaded in each once per test session (tests/conftest.py).
 
 DuckDB's results are checked against hand-written SQL (tests/test_compiler_*.py); here every other
 engine must give DuckDB's. Needs the servers: CHATBI_TEST_PG_URL, CHATBI_TEST_MYSQL_URL (skipped
 when unset, unless CHATBI_REQUIRE_PG=1 / CHATBI_REQUIRE_MYSQL=1) and the chdb package (skipped
-without it unless CHATBI_REQUIRE_CHDB=1).
+without it unless CHATBI_REQUIRE_CHDB=1), pyspark and Java (skipped without them unless CHATBI_REQUIRE_SPARK=1).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ PERIOD = Period(start=dt.date(2024, 11, 1), end=dt.date(2025, 6, 30))
 TODAY = dt.date(2026, 1, 1)  # the demo's reference date
 
 
-@pytest.fixture(scope="module", params=["pg", "mysql", "chdb", "clickhouse"])
+@pytest.fixture(scope="module", params=["pg", "mysql", "chdb", "clickhouse", "spark"])
 def engines(request: pytest.FixtureRequest, demo_db: Path) -> Iterator[tuple[Engine, Engine]]:
     """DuckDB and one other engine on the same demo data."""
     from engines import connect

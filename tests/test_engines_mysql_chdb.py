@@ -1,10 +1,11 @@
-"""The MySQL (MariaDB), ClickHouse server and embedded ClickHouse (chdb) adapters: guarded, read-only
-even with the guard bypassed, time-limited and row-limited, as tests/test_engines.py checks for DuckDB
-and PostgreSQL.
+"""The MySQL (MariaDB), ClickHouse server, embedded ClickHouse (chdb) and Spark adapters: guarded,
+read-only even with the guard bypassed, time-limited and row-limited, as tests/test_engines.py checks for
+DuckDB and PostgreSQL.
 
 MySQL runs against CHATBI_TEST_MYSQL_URL (skipped when unset unless CHATBI_REQUIRE_MYSQL=1); chdb
 needs its package (skipped without it unless CHATBI_REQUIRE_CHDB=1), and so does the ClickHouse
-server adapter, tested against the loopback HTTP stand-in running chdb (tests/clickhouse_http.py).
+server adapter, tested against the loopback HTTP stand-in running chdb (tests/clickhouse_http.py);
+Spark needs pyspark and Java (skipped without them unless CHATBI_REQUIRE_SPARK=1).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from engines import connect
 from engines.load import load_demo
 from semantic_layer.engine import Engine, EngineError, QueryTimeout
 from semantic_layer.guard import GuardError
-from tests.conftest import server_url, with_database
+from tests.conftest import server_url, spark_available, with_database
 
 TINY = "chatbi_engine_tests"  # its own database: never clobbers the demo the other tests read
 # Accepted by the guard, runs for minutes on either engine: a five-way cross join (10^10 rows).
@@ -28,9 +29,14 @@ SLOW_SQL = (
 )
 
 
-@pytest.fixture(scope="module", params=["mysql", "chdb", "clickhouse"])
-def tiny_url(request: pytest.FixtureRequest, tiny_db: Path) -> str:
-    """The tiny warehouse loaded into its own database of each engine; the URL selects it."""
+@pytest.fixture(scope="module", params=["mysql", "chdb", "clickhouse", "spark"])
+def tiny_url(request: pytest.FixtureRequest, tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The tiny warehouse loaded into its own database (Spark: folder) of each engine; the URL selects it."""
+    if request.param == "spark":
+        spark_available()
+        url = f"spark://local{tmp_path_factory.mktemp('spark_tiny')}"
+        assert load_demo(tiny_db, url) == {"dim_sku": 20, "fact_sales": 100}
+        return url
     if request.param == "mysql":
         url = server_url("MYSQL")
         assert load_demo(tiny_db, url, schema=TINY) == {"dim_sku": 20, "fact_sales": 100}
@@ -59,7 +65,7 @@ def duck(tiny_db: Path):
 
 
 def test_matches_duckdb(engine: Engine, duck: Engine) -> None:
-    assert engine.dialect in ("mysql", "clickhouse")
+    assert engine.dialect in ("mysql", "clickhouse", "spark")
     for sql in [
         "SELECT sku_id, sku_name, unit_cost, launch_date FROM dim_sku ORDER BY sku_id",
         "SELECT order_date, SUM(revenue) AS gmv, COUNT(DISTINCT order_id) AS orders,"
@@ -90,6 +96,8 @@ def test_every_execute_is_guarded(engine: Engine) -> None:
         "SELECT * FROM mysql.user",
         "SELECT * FROM system.tables",
         "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+        "SELECT * FROM parquet.`/tmp`",
+        "SELECT reflect('java.lang.Thread', 'sleep', 1000L)",
         "DELETE FROM fact_sales",
     ]:
         with pytest.raises(GuardError):
@@ -113,6 +121,8 @@ def test_every_execute_is_guarded(engine: Engine) -> None:
     ],
 )
 def test_read_only_even_without_the_guard(tiny_url: str, no_guard: None, sql: str) -> None:
+    if tiny_url.startswith("spark://"):
+        pytest.skip("Spark has its own list: test_spark_read_only_even_without_the_guard")
     engine = connect(tiny_url)
     try:
         with contextlib.suppress(EngineError):
@@ -129,6 +139,40 @@ def test_read_only_even_without_the_guard(tiny_url: str, no_guard: None, sql: st
         engine.close()
 
 
+SPARK_HOSTILE = [
+    "CREATE TABLE evil (i INTEGER)",
+    "CREATE OR REPLACE TEMPORARY VIEW fact_sales AS SELECT 1 AS x",
+    "DELETE FROM fact_sales",
+    "INSERT INTO dim_sku (sku_id) VALUES ('evil')",
+    "SET spark.sql.runSQLOnFiles = true",
+    "CACHE TABLE fact_sales",
+    "ADD JAR /tmp/evil.jar",
+    "SELECT * FROM text.`/etc/passwd`",
+    "SELECT * FROM parquet.`/tmp`",
+    "SELECT java_method('java.lang.System', 'getProperty', 'user.home') AS p",
+    "SELECT reflect('java.lang.Thread', 'sleep', 1000L) AS p",
+]
+
+
+def test_spark_read_only_even_without_the_guard(tmp_path: Path, tiny_db: Path, no_guard: None) -> None:
+    """Spark's own defences, each hostile statement on one engine: every one fails, nothing changed, and
+    the engine still refuses a write and reads what it read before."""
+    spark_available()
+    url = f"spark://local{tmp_path}"
+    load_demo(tiny_db, url)
+    engine = connect(url)
+    try:
+        for sql in SPARK_HOSTILE:
+            with pytest.raises(EngineError):
+                engine.execute(sql)
+        with pytest.raises(EngineError):
+            engine.execute("DELETE FROM fact_sales")
+        assert engine.execute("SELECT COUNT(*) FROM fact_sales").rows == [(100,)]
+        assert engine.execute("SELECT COUNT(*) FROM dim_sku").rows == [(20,)]
+    finally:
+        engine.close()
+
+
 def test_missing_targets_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="not found"):
         connect(f"chdb://{tmp_path}/nope")
@@ -137,6 +181,12 @@ def test_missing_targets_are_clear_errors(tmp_path: Path) -> None:
         connect("chdb://relative/dir")
     with pytest.raises(EngineError, match="mysql://"):
         connect("mysql://chatbi@127.0.0.1:3306")
+    with pytest.raises(EngineError, match="not found"):
+        connect(f"spark://local{tmp_path}/nope")
+    with pytest.raises(EngineError, match="spark://local"):
+        connect("spark://cluster/dir")
+    with pytest.raises(EngineError, match="once"):
+        connect(f"spark://local{tmp_path}?warehouse={tmp_path}")
 
 
 def test_mysql_connection_error_is_clear() -> None:
@@ -146,7 +196,7 @@ def test_mysql_connection_error_is_clear() -> None:
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("kind", ["pg", "mysql", "chdb", "clickhouse"])
+@pytest.mark.parametrize("kind", ["pg", "mysql", "chdb", "clickhouse", "spark"])
 def test_demo_load_copies_the_demo(request: pytest.FixtureRequest, demo_db: Path, kind: str) -> None:
     """The small demo, loaded once per session (tests/conftest.py), has the same counts and totals."""
     other = connect(request.getfixturevalue(f"demo_{kind}_url"))
@@ -184,4 +234,4 @@ def test_demo_load_command(chdb_dir: Path, tiny_db: Path) -> None:
     finally:
         engine.close()
     bad = runner.invoke(app, ["demo", "load", "--db", str(tiny_db), "--engine", "oracle://x"])
-    assert bad.exit_code == 2 and "postgresql://, mysql://, clickhouse:// or chdb:///" in bad.output
+    assert bad.exit_code == 2 and "postgresql://, mysql://, clickhouse://, chdb:/// or spark://local/" in bad.output

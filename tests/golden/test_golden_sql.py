@@ -1,8 +1,8 @@
 """The compiled SQL of representative queries, per dialect, is pinned in reviewable files.
 
-DuckDB, PostgreSQL, MySQL (MariaDB) and ClickHouse (chdb) are the engines the tests execute
+DuckDB, PostgreSQL, MySQL (MariaDB), ClickHouse (chdb) and Spark are the engines the tests execute
 (tests/test_cross_engine.py); StarRocks and Doris (the MySQL family's rewrites, semantic_layer/
-dialects.py), Snowflake, BigQuery, Trino and Spark are compiled only, kept to show (and review)
+dialects.py), Snowflake, BigQuery and Trino are compiled only, kept to show (and review)
 that the model is portable. A change in any of them shows up as a file diff.
 """
 

@@ -1,10 +1,12 @@
 WITH spine AS (
   SELECT
     CAST(gs.d AS DATE) AS day
-  FROM EXPLODE(
-    SEQUENCE(CAST('2025-01-01' AS DATE), CAST('2025-03-31' AS DATE), INTERVAL '1' DAY),
-    _u(gs)
-  )
+  FROM (
+    SELECT
+      EXPLODE(
+        SEQUENCE(CAST('2025-01-01' AS DATE), CAST('2025-03-31' AS DATE), INTERVAL '1' DAY)
+      ) AS d
+  ) AS gs
 ), calendar AS (
   SELECT
     COUNT(*) AS days,
