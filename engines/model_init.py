@@ -24,8 +24,9 @@ import yaml
 
 from semantic_layer.engine import Engine, EngineError
 
-#: Schemas whose relations are written unqualified (every engine's default one).
-_DEFAULT_SCHEMAS = {"main", "public"}
+#: Schemas whose relations are written unqualified (every engine's default one; Spark's temporary views
+#: have none).
+_DEFAULT_SCHEMAS = {"main", "public", "default", ""}
 _DATE = re.compile(r"^(date|timestamp|datetime)", re.IGNORECASE)
 _NAME = re.compile(r"[^a-z0-9_]+")
 #: How key columns end: ``sku_id``, an ERP's ``shop_code`` / ``doc_no``, a warehouse's ``store_key``.

@@ -233,6 +233,23 @@ class SparkEngine(FreshnessVersioned):
         except Exception as exc:
             raise EngineError(f"cannot read the Spark warehouse: {one_line(exc)}") from None
 
+    def catalog(self, *, timeout_s: float = 60.0) -> list[tuple]:
+        """What ``chatbi model init`` scaffolds from: Spark's catalog is the session's, the folder's views
+        (local: no database, so unqualified) or the tables of a Connect session's current database. Read
+        from the schemas Spark already holds, not by a statement, so ``timeout_s`` has nothing to bound."""
+        try:
+            if self._connected:
+                tables = [(t.database or "", t.name) for t in self._session.catalog.listTables() if not t.isTemporary]
+            else:
+                tables = [("", name) for name in self._views]
+            rows = []
+            for schema, name in tables:
+                for column in self._session.table(f"{schema}.{name}" if schema else name).schema.fields:
+                    rows.append((schema, name, column.name, column.dataType.simpleString()))
+        except Exception as exc:  # py4j and Connect errors alike
+            raise EngineError(f"cannot read Spark's catalog: {one_line(exc)}") from None
+        return rows
+
     def _run(self, text: str, row_limit: int, timeout_s: float) -> QueryResult:
         group = f"chatbi-{uuid.uuid4().hex}"
         done, timed_out = threading.Event(), threading.Event()

@@ -80,7 +80,9 @@ def test_a_relation_outside_the_default_schema_is_named_with_it(demo_db: Path, t
     assert load_model(out).entities["order_line"].table == "ods.order_line"
 
 
-@pytest.mark.parametrize("url_fixture", ["demo_pg_url", "demo_mysql_url", "demo_chdb_url", "demo_clickhouse_url"])
+@pytest.mark.parametrize(
+    "url_fixture", ["demo_pg_url", "demo_mysql_url", "demo_chdb_url", "demo_clickhouse_url", "demo_spark_url"]
+)
 def test_every_server_engine_scaffolds_a_model_that_checks(url_fixture: str, request: pytest.FixtureRequest) -> None:
     from engines.model_init import scaffold_warehouse
 
