@@ -1,13 +1,15 @@
-"""Answer -> what a chat platform shows: Slack Block Kit, DingTalk markdown or an ActionCard.
+"""Answer -> what a chat platform shows: Slack Block Kit, DingTalk markdown or an ActionCard, a Feishu card.
 
-Both show the answer text as the assistant wrote it (its numbers already formatted by
+All show the answer text as the assistant wrote it (its numbers already formatted by
 :mod:`agent.metric_format`), a compact table of the first rows with display names and cells
 formatted the same way, the governed definitions, and clarification options as buttons.
 
 Each stays inside its platform's limits, by construction rather than by cutting the result:
 Slack allows 50 blocks and 3000 characters per text, and a message here has at most
 ``SLACK_TEXT_SECTIONS + 5`` blocks; DingTalk clients stop rendering markdown past about
-3500 characters, so the text is kept under :data:`DINGTALK_MAX_TEXT`.
+3500 characters, so the text is kept under :data:`DINGTALK_MAX_TEXT`; a Feishu card may carry
+30 KB of JSON, and one here holds at most :data:`FEISHU_MAX_TEXT` characters of text, a table of
+:data:`TABLE_ROWS` rows of cut cells and :data:`MAX_OPTIONS` buttons.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ OPTION_ACTION = "chatbi_option_"
 DINGTALK_MAX_TEXT = 3500
 #: A DingTalk client link that sends its content as the user's next message in the same chat.
 DINGTALK_SEND = "dtmd://dingtalkclient/sendMessage?content="
+
+FEISHU_MAX_TEXT = 4000
+FEISHU_BUTTON_TEXT = 40
+FEISHU_BUTTON_VALUE = 2000
+#: The key of a Feishu option button's value: a click sends it back in a card.action.trigger callback.
+FEISHU_OPTION = "chatbi_option"
 
 _SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -284,3 +292,71 @@ def _list_line(table: CompactTable, row: list[str], zh: bool) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- Feishu -----------------------------------------------------------------------------------
+def feishu_card(
+    answer: Answer,
+    model: SemanticModel,
+    *,
+    action: dict[str, Any],
+    chart_url: str | None = None,
+    picked: str | None = None,
+) -> dict[str, Any]:
+    """An interactive card (card JSON 1.0): the text, a table, the definitions, a chart button, option buttons.
+
+    Everything the answer says is plain text (``plain_text`` and table cells), never card markdown,
+    so nothing in a question or a member name can turn into a link or a mention. ``action`` is merged
+    into each option button's value (where the click must be answered); ``picked`` echoes the option
+    a click asked.
+    """
+    zh = answer.language == "zh"
+    elements: list[dict[str, Any]] = []
+    if picked:
+        elements.append(_feishu_note(["› " + _cut(picked, FEISHU_BUTTON_VALUE)]))
+    text = _cut(answer.text.strip(), FEISHU_MAX_TEXT)
+    if text:
+        elements.append({"tag": "div", "text": {"tag": "plain_text", "content": text}})
+    table = compact_table(answer, model)
+    if table is not None:
+        elements.append(_feishu_table(table))
+        note = _rows_note(table, len(table.rows), answer.language)
+        if note:
+            elements.append(_feishu_note([note]))
+    if answer.definitions:
+        shown = answer.definitions[:SLACK_MAX_CONTEXT_ELEMENTS]
+        elements.append(_feishu_note([_cut(f"{d.name}{'：' if zh else ': '}{d.definition}", 500) for d in shown]))
+    buttons = []
+    if chart_url and answer.chart:
+        label = "查看图表" if zh else "Open the chart"
+        buttons.append({"tag": "button", "type": "primary", "url": chart_url,
+                        "text": {"tag": "plain_text", "content": label}})  # fmt: skip
+    if answer.status == "clarification" and answer.options:
+        buttons += [
+            {"tag": "button", "type": "default", "text": {"tag": "plain_text", "content": _cut(o, FEISHU_BUTTON_TEXT)},
+             "value": {**action, FEISHU_OPTION: o[:FEISHU_BUTTON_VALUE]}}
+            for o in answer.options[:MAX_OPTIONS]
+        ]  # fmt: skip
+    if buttons:
+        elements.append({"tag": "action", "actions": buttons})
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"title": {"tag": "plain_text", "content": dingtalk_title(answer)}, "template": "blue"},
+        "elements": elements,
+    }
+
+
+def _feishu_table(table: CompactTable) -> dict[str, Any]:
+    names = [f"c{i}" for i in range(len(table.headers))]
+    columns = [
+        {"name": name, "display_name": header, "data_type": "text", "width": "auto",
+         "horizontal_align": "right" if numeric else "left"}
+        for name, header, numeric in zip(names, table.headers, table.numeric, strict=True)
+    ]  # fmt: skip
+    rows = [{name: _cut_width(cell) for name, cell in zip(names, row, strict=True)} for row in table.rows]
+    return {"tag": "table", "page_size": TABLE_ROWS, "row_height": "low",
+            "header_style": {"bold": True, "background_style": "grey"}, "columns": columns, "rows": rows}  # fmt: skip
+
+
+def _feishu_note(texts: list[str]) -> dict[str, Any]:
+    return {"tag": "note", "elements": [{"tag": "plain_text", "content": t} for t in texts]}

@@ -59,7 +59,7 @@ ConversationId = Annotated[str, Path(pattern=CONVERSATION_ID, description="As re
 
 
 def create_app(services: Services) -> FastAPI:
-    """The server: the API, the web widget and, when configured, the Slack and DingTalk bots."""
+    """The server: the API, the web widget and, when configured, the Slack, DingTalk and Feishu bots."""
     from api.bots.dingtalk import dingtalk_router
     from api.bots.slack import slack_router
     from api.widget import widget_router
@@ -86,6 +86,10 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(slack_router(services))
     if services.config.dingtalk is not None:
         app.include_router(dingtalk_router(services))
+    if services.config.feishu is not None and services.config.feishu.callback_mode:
+        from api.bots.feishu import feishu_router  # lark-oapi imports its whole API: only when configured
+
+        app.include_router(feishu_router(services))
     mount_mcp(app, services)
     return app
 
