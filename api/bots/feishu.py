@@ -270,9 +270,6 @@ class FeishuBot:
         if not response.success():
             log.warning("Feishu reply to %s failed: %s %s", where.message_id, response.code, response.msg)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
 
 def _toast(content: str | None) -> P2CardActionTriggerResponse:
     """The card callback's answer: an info toast with ``content``, or nothing to show."""
