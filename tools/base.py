@@ -19,6 +19,7 @@ from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
+from tools.reads import Reader
 
 Language = Literal["zh", "en"]
 
@@ -31,6 +32,11 @@ class ToolContext:
     today: dt.date  # the reference date: the day after the latest data
     language: Language
     master: MasterData | None = None  # for display names
+
+    @property
+    def reader(self) -> Reader:
+        """The model's reads, run on this engine for this asker."""
+        return Reader(self.engine, self.model, self.principal)
 
 
 class ToolOutput(BaseModel):
@@ -60,7 +66,8 @@ class Tool(Protocol):
 
 
 def require(context: ToolContext, metric_ids: tuple[str, ...]) -> None:
-    """Refuse a tool the asker's role may not use, as the compiler refuses a metric."""
+    """Refuse a tool the asker's role may not use, as the compiler refuses a metric. (A role that sees
+    only some rows is narrowed, or refused by name, read by read: tools/reads.py.)"""
     missing = [m for m in metric_ids if m not in context.model.metrics]
     if missing:  # a customer's model without stock or ledgers: this analysis has nothing to read
         raise QueryError(f"this analysis needs the metrics {', '.join(missing)}, which this model does not define")
@@ -70,5 +77,3 @@ def require(context: ToolContext, metric_ids: tuple[str, ...]) -> None:
     denied = [m for m in metric_ids if not role.grants(context.model.metrics[m])]
     if denied:
         raise PolicyDeniedError(f"role '{role.name}' may not read {', '.join(denied)}")
-    if role.row_filters and context.principal.store_id:
-        raise PolicyDeniedError(f"role '{role.name}' sees one store's data; this analysis covers the company")

@@ -87,7 +87,7 @@ class ReplenishmentTool:
         args = Arguments.model_validate(arguments.model_dump())
         language = context.language
         wanted = args.as_of or context.today - dt.timedelta(days=1)
-        as_of = latest_snapshot(context.engine, context.model, wanted)
+        as_of = latest_snapshot(context.reader, wanted)
         if as_of is None:
             text = (
                 f"{wanted.isoformat()} 及之前没有库存快照。"
@@ -95,7 +95,7 @@ class ReplenishmentTool:
                 else f"No inventory snapshot on or before {wanted.isoformat()}."
             )
             return ToolOutput(text=text, columns=COLUMNS, rows=[], facts={"pairs_total": 0})
-        history = load_history(context.engine, context.model, as_of)
+        history = load_history(context.reader, as_of)
         table = recommend(learn(history, args.review_days, args.service_levels))
         in_scope = _display_names(table[_scope_mask(table, args)], context, language)
         chosen = in_scope[in_scope["action"].isin(args.actions)] if args.actions else in_scope
