@@ -33,7 +33,7 @@ _MATERIALIZING = frozenset({"duckdb", "postgres"})
 
 def to_warehouse(
     sql: str | exp.Expr, model: SemanticModel, dialect: str, principal: Principal | None = None
-) -> exp.Expr:
+) -> exp.Select:
     """``sql`` (one SELECT in DuckDB's dialect over entities, as text or a tree of its own) as a tree
     of the warehouse's names in ``dialect``, narrowed to ``principal``'s rows when given."""
     if isinstance(sql, str):

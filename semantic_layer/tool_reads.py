@@ -25,7 +25,7 @@ from semantic_layer.semantic_model import Read, ReadParamType, SemanticModel
 
 def compile_tool_read(
     model: SemanticModel, name: str, params: Mapping[str, object], principal: Principal, dialect: str
-) -> exp.Expr:
+) -> exp.Select:
     """The read ``name`` with ``params`` bound, for ``principal``, in ``dialect``."""
     read = model.reads.get(name)
     if read is None:
