@@ -250,7 +250,7 @@ revenue AS (
   SELECT sku_id, SUM(revenue) AS revenue FROM fact_sales
   WHERE order_date BETWEEN DATE '{start}' AND DATE '{as_of}' GROUP BY sku_id)
 SELECT i.sku_id, k.sku_name, k.sku_name_en, k.category, k.category_en, k.brand, k.supplier_id,
-       CAST(k.unit_cost AS DOUBLE) AS unit_cost, i.warehouse_id, w.warehouse_name,
+       p.supplier_name, CAST(k.unit_cost AS DOUBLE) AS unit_cost, i.warehouse_id, w.warehouse_name,
        i.on_hand_qty, i.in_transit_qty, COALESCE(CAST(r.revenue AS DOUBLE), 0) AS sku_revenue,
        s.days_active, s.days_in_stock, s.sw_s, s.swy_s, s.swyy_s, s.sw_l, s.swy_l, s.swyy_l, s.demand_days,
        s.size_sum, s.size_sq, s.units_year, s.units_90d, s.last_sale, s.first_day
@@ -258,6 +258,7 @@ FROM fact_inventory_daily i
 JOIN stats s ON s.sku_id = i.sku_id AND s.warehouse_id = i.warehouse_id
 JOIN dim_sku k ON k.sku_id = i.sku_id
 JOIN dim_warehouse w ON w.warehouse_id = i.warehouse_id
+LEFT JOIN dim_supplier p ON p.supplier_id = k.supplier_id
 LEFT JOIN revenue r ON r.sku_id = i.sku_id
 WHERE i.snapshot_date = DATE '{as_of}'
 ORDER BY i.sku_id, i.warehouse_id
