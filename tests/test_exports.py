@@ -85,14 +85,27 @@ def test_a_replenishment_answer_is_a_purchase_order_per_supplier(assistant: Assi
     summary = list(book["汇总"].iter_rows(min_row=2, max_row=len(suppliers) + 1, values_only=True))
     assert [s[1] for s in summary] == book.sheetnames[1:-1]  # largest order first, a sheet for each
     assert sum(s[5] for s in summary) == pytest.approx(sum(r["order_value"] for r in ordered))
-    assert "主数据中没有箱规字段" in "".join(str(c) for row in book["汇总"].iter_rows(values_only=True) for c in row if c)
+    assert "主数据中没有箱规字段" in "".join(
+        str(c) for row in book["汇总"].iter_rows(values_only=True) for c in row if c
+    )
     for supplier in suppliers:
         sheet = book[supplier]
-        assert [c.value for c in sheet[1]][:8] == ["SKU 编码", "SKU", "仓库编码", "仓库", "箱规(件/箱)", "箱数", "件数", "单位成本"]
+        assert [c.value for c in sheet[1]][:8] == [
+            "SKU 编码",
+            "SKU",
+            "仓库编码",
+            "仓库",
+            "箱规(件/箱)",
+            "箱数",
+            "件数",
+            "单位成本",
+        ]
         assert sheet.freeze_panes == "A2"
         lines = list(sheet.iter_rows(min_row=2, values_only=True))
         want = [r for r in ordered if r["supplier_name"] == supplier]
-        assert sorted((x[0], x[2], x[6]) for x in lines) == sorted((r["sku_id"], r["warehouse_id"], r["order_qty"]) for r in want)
+        assert sorted((x[0], x[2], x[6]) for x in lines) == sorted(
+            (r["sku_id"], r["warehouse_id"], r["order_qty"]) for r in want
+        )
         for line in lines:
             pack, cases, units, unit_cost, cost = line[4:9]
             assert cases * pack == units and cost == pytest.approx(units * unit_cost, abs=0.01)
@@ -107,7 +120,12 @@ def test_a_wide_tool_table_shows_its_key_columns_in_80_columns(assistant: Assist
     table = [line for line in text.splitlines() if line.startswith(("┃", "│", "┏", "└"))]
     assert table and all(len(line) <= 80 for line in table)
     header = next(line for line in table if line.startswith("┃"))
-    assert [h.strip() for h in header.strip("┃").split("┃")] == ["商品", "仓库", "order_qty", "action"]  # the tool's keys
+    assert [h.strip() for h in header.strip("┃").split("┃")] == [
+        "商品",
+        "仓库",
+        "order_qty",
+        "action",
+    ]  # the tool's keys
     shown = header.count("┃") - 1
     assert f"另有 {len(answer.columns) - shown} 列未显示（终端宽度 80）；全部列请用 --csv PATH 或 --json" in text
     wide = Console(width=1000, record=True, file=io.StringIO())

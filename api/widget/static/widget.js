@@ -722,11 +722,10 @@
         bar.appendChild(button);
       });
       var box = el("div", "cb-feedback");
-      [["up", "👍", S.helpful], ["down", "👎", S.wrong]].forEach(function (thumb) {
+      // words, not emoji: a browser without an emoji font would show empty boxes
+      [["up", "\u2191 " + S.helpful], ["down", "\u2193 " + S.wrong]].forEach(function (thumb) {
         var button = el("button", "cb-thumb", thumb[1]);
         button.type = "button";
-        button.title = thumb[2];
-        button.setAttribute("aria-label", thumb[2]);
         button.setAttribute("data-rating", thumb[0]);
         button.addEventListener("click", function () { askComment(thumb[0]); });
         bar.appendChild(button);
