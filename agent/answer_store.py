@@ -239,7 +239,7 @@ class AnswerStore:
             return None
         stored = StoredAnswer(
             answer_id=row[0],
-            created_at=dt.datetime.fromisoformat(row[1]),
+            created_at=_utc(row[1]),
             asker=Asker(user=row[2], role=row[3], store=row[4]),
             conversation_id=row[5],
             question=row[6],
@@ -284,9 +284,14 @@ _FEEDBACK_COLUMNS = (
 def _feedback(row: tuple[Any, ...]) -> Feedback:
     names = [n.strip() for n in _FEEDBACK_COLUMNS.split(",")]
     values = dict(zip(names, row, strict=True))
-    values["created_at"] = dt.datetime.fromisoformat(values["created_at"])
+    values["created_at"] = _utc(values["created_at"])
     values["plan"] = json.loads(values["plan"]) if values["plan"] else None
     return Feedback.model_validate(values)
+
+
+def _utc(text: str) -> dt.datetime:
+    """SQLite's CURRENT_TIMESTAMP (UTC, without an offset) as an aware datetime."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
 def _problem(action: str, exc: sqlite3.Error) -> str:

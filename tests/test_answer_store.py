@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def test_the_asker_and_callers_with_the_same_scope_read_it_others_get_nothing(tm
     assert store.load_for("no-such-answer", BOB) is None
     stored = store.load_for(answer_id, BOB)
     assert stored is not None and stored.answer.rows == [["tmall", 10000.5], ["jd", 0.25]]
+    assert stored.created_at.utcoffset() == dt.timedelta(0)
     assert stored.answer.answer_id == answer_id and stored.question == "上个月销售额" and stored.conversation_id == "c1"
 
 

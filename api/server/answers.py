@@ -39,6 +39,17 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: OpenAPI links from an answer (``POST /v1/ask``) to its downloads and feedback, for clients and API fuzzers.
+ANSWER_LINKS = {
+    name: {"operationId": operation, "parameters": {"answer_id": "$response.body#/answer_id"}}
+    for name, operation in (
+        ("DownloadCsv", "download_answer_csv"),
+        ("DownloadXlsx", "download_answer_xlsx"),
+        ("GiveFeedback", "post_answer_feedback"),
+    )
+}
+
+
 class FeedbackRequest(BaseModel):
     """``POST /v1/answers/{answer_id}/feedback``."""
 
@@ -90,6 +101,7 @@ def answers_router() -> APIRouter:
             methods=["GET"],
             response_class=Response,
             summary=f"The answer's full result as {fmt.upper()}",
+            operation_id=f"download_answer_{fmt}",
             responses={200: {"content": {media: {}}}, **_NOT_FOUND},
         )
     router.add_api_route(
@@ -98,7 +110,12 @@ def answers_router() -> APIRouter:
         methods=["POST"],
         status_code=201,
         response_model=Feedback,
-        responses=_NOT_FOUND,
+        operation_id="post_answer_feedback",
+        responses={
+            400: {"model": ErrorBody, "description": "The body is not valid JSON."},
+            413: {"model": ErrorBody, "description": "The body is larger than 64 KiB."},
+            **_NOT_FOUND,
+        },
     )
     return router
 

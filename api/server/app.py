@@ -26,7 +26,7 @@ from agent.redaction import without_paths
 from api.catalog import readable_metrics
 from api.mcp.http import mount_mcp
 from api.server import sse
-from api.server.answers import answers_router, asker_of, keep_answer
+from api.server.answers import ANSWER_LINKS, answers_router, asker_of, keep_answer
 from api.server.auth import Caller, authenticate, services_of
 from api.server.body_limit import MAX_BODY_BYTES, BodyLimit
 from api.server.errors import ApiError, ErrorBody, install_error_handlers, store_message
@@ -113,6 +113,7 @@ def api_router() -> APIRouter:
                 "model": AskResponse,
                 "description": "The answer object of DESIGN.md.",
                 "content": {"text/event-stream": {"schema": {"type": "string", "description": _SSE_DOC}}},
+                "links": ANSWER_LINKS,
             },
             **_ERRORS,
             **_UNAVAILABLE,
