@@ -102,7 +102,7 @@ def demo_load(
 
 # `chatbi ask` / `chat` (questions), `serve` (HTTP, widget, bots), `query` / `metrics` (the semantic
 # layer), `eval` (the eval suites), `model` (a model folder against a warehouse), `mcp` (MCP on stdio).
-from api import ask_cli, eval_cli, mcp_cli, model_cli, query_cli, serve_cli  # noqa: E402
+from api import ask_cli, eval_cli, feedback_cli, mcp_cli, model_cli, query_cli, serve_cli  # noqa: E402
 
 ask_cli.register(app)
 serve_cli.register(app)
@@ -110,6 +110,7 @@ query_cli.register(app)
 eval_cli.register(app)
 model_cli.register(app)
 mcp_cli.register(app)
+feedback_cli.register(app)
 
 
 if __name__ == "__main__":

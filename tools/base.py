@@ -56,6 +56,18 @@ class ToolOutput(BaseModel):
     facts: dict[str, Any] = {}  # headline numbers the text quotes that are not table cells
 
 
+class Sheet(BaseModel):
+    """One sheet of a workbook a tool's answer exports as (a purchase order per supplier): ``formats`` are
+    metric formats per column (``cny``, ``count``; None for text), turned into number formats by the exporter."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    formats: list[str | None]
+    #: Lines written under the table: where a figure comes from, what the data does not hold.
+    notes: list[str] = []
+
+
 class Tool(Protocol):
     name: ClassVar[str]
     #: Governed metrics whose data the tool reads: the asker's role must be allowed all of them.
@@ -63,6 +75,9 @@ class Tool(Protocol):
     Arguments: ClassVar[type[BaseModel]]
 
     def run(self, arguments: BaseModel, context: ToolContext) -> ToolOutput: ...
+
+    # Optional, read with getattr: ``key_columns`` (tuple of column names a narrow terminal shows first) and
+    # ``export_sheets`` (Answer -> list[Sheet]: the workbook the answer downloads as, instead of its table).
 
 
 def require(context: ToolContext, metric_ids: tuple[str, ...]) -> None:

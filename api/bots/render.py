@@ -43,6 +43,11 @@ SLACK_BUTTON_TEXT = 75
 SLACK_BUTTON_VALUE = 2000
 #: action_id prefix of the clarification buttons; a click comes back as a block_actions interaction.
 OPTION_ACTION = "chatbi_option_"
+#: action_id prefix of the thumbs buttons (``chatbi_feedback_up`` / ``_down``); their value is the answer_id.
+FEEDBACK_ACTION = "chatbi_feedback_"
+#: What the DingTalk thumbs buttons send back as the user's message: ``反馈 👍 <answer_id>`` (a comment may follow).
+DINGTALK_FEEDBACK = "反馈"
+THUMBS = {"up": "👍", "down": "👎"}
 
 DINGTALK_MAX_TEXT = 3500
 #: A DingTalk client link that sends its content as the user's next message in the same chat.
@@ -105,12 +110,19 @@ def _rows_note(table: CompactTable, shown: int, language: str) -> str | None:
 
 # -- Slack ------------------------------------------------------------------------------------
 def slack_blocks(
-    answer: Answer, model: SemanticModel, *, chart_url: str | None = None, picked: str | None = None
+    answer: Answer,
+    model: SemanticModel,
+    *,
+    chart_url: str | None = None,
+    picked: str | None = None,
+    downloads: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Block Kit for ``answer``: text sections, a monospace table, a chart link, definitions, option buttons.
+    """Block Kit for ``answer``: text sections, a monospace table, chart and download links, definitions,
+    option buttons (a clarification) or thumbs buttons (an answer kept for feedback).
 
     ``chart_url`` is where the widget renders the chart (shown only when the answer has one);
-    ``picked`` is the option a button click asked, echoed so the thread shows what was chosen.
+    ``picked`` is the option a button click asked, echoed so the thread shows what was chosen;
+    ``downloads``: format (csv, xlsx) -> the link to the full result.
     """
     blocks: list[dict[str, Any]] = []
     if picked:
@@ -128,6 +140,11 @@ def slack_blocks(
         notes.append(
             f":chart_with_upwards_trend: <{chart_url}|{label}{'：' if answer.language == 'zh' else ': '}{title}>"
         )
+    if downloads:
+        notes.append(
+            ":arrow_down: "
+            + " · ".join(f"<{url}|{_download_label(fmt, answer.language)}>" for fmt, url in downloads.items())
+        )
     if any(notes):
         blocks.append(_context([n for n in notes if n]))
     if answer.definitions:
@@ -137,7 +154,25 @@ def slack_blocks(
         blocks.append(
             {"type": "actions", "elements": [_button(i, o) for i, o in enumerate(answer.options[:MAX_OPTIONS])]}
         )
+    elif answer.answer_id:
+        blocks.append({"type": "actions", "elements": [_thumb(rating, answer) for rating in THUMBS]})
     return blocks
+
+
+def _download_label(fmt: str, language: str) -> str:
+    name = "Excel" if fmt == "xlsx" else fmt.upper()
+    return f"下载 {name}" if language == "zh" else f"Download {name}"
+
+
+def _thumb(rating: str, answer: Answer) -> dict[str, Any]:
+    words = {"up": ("有用", "Helpful"), "down": ("不对", "Not right")}[rating]
+    label = f"{THUMBS[rating]} {words[0] if answer.language == 'zh' else words[1]}"
+    return {
+        "type": "button",
+        "action_id": FEEDBACK_ACTION + rating,
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "value": str(answer.answer_id),
+    }
 
 
 def slack_text(answer: Answer) -> str:
@@ -239,17 +274,28 @@ def _take(text: str, limit: int) -> tuple[str, str]:
 
 
 # -- DingTalk ---------------------------------------------------------------------------------
-def dingtalk_message(answer: Answer, model: SemanticModel) -> dict[str, Any]:
-    """The robot message for ``answer``: an ActionCard whose buttons send an option back, else markdown."""
+def dingtalk_message(answer: Answer, model: SemanticModel, downloads: dict[str, str] | None = None) -> dict[str, Any]:
+    """The robot message for ``answer``: an ActionCard whose buttons send an option back (a clarification) or a
+    thumbs verdict (an answer kept for feedback), else markdown; ``downloads`` links the full result."""
     title = dingtalk_title(answer)
-    text = dingtalk_markdown(answer, model)
+    text = dingtalk_markdown(answer, model, downloads)
     if answer.status == "clarification" and answer.options:
         buttons = [{"title": o, "actionURL": DINGTALK_SEND + quote(o)} for o in answer.options[:MAX_OPTIONS]]
-        return {
-            "msgtype": "actionCard",
-            "actionCard": {"title": title, "text": text, "btnOrientation": "0", "btns": buttons},
-        }
-    return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    elif answer.answer_id:
+        buttons = [
+            {
+                "title": THUMBS[r],
+                "actionURL": DINGTALK_SEND + quote(f"{DINGTALK_FEEDBACK} {THUMBS[r]} {answer.answer_id}"),
+            }
+            for r in THUMBS
+        ]
+    else:
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    orientation = "1" if answer.status != "clarification" else "0"  # thumbs side by side, options stacked
+    return {
+        "msgtype": "actionCard",
+        "actionCard": {"title": title, "text": text, "btnOrientation": orientation, "btns": buttons},
+    }
 
 
 def dingtalk_title(answer: Answer) -> str:
@@ -259,8 +305,9 @@ def dingtalk_title(answer: Answer) -> str:
     return _cut(answer.text.strip().split("\n", 1)[0] or "chatbi", 40)
 
 
-def dingtalk_markdown(answer: Answer, model: SemanticModel) -> str:
-    """The text (paragraphs), the first rows as a list (DingTalk markdown has no tables), the definitions.
+def dingtalk_markdown(answer: Answer, model: SemanticModel, downloads: dict[str, str] | None = None) -> str:
+    """The text (paragraphs), the first rows as a list (DingTalk markdown has no tables), download links, the
+    definitions.
 
     A long text is cut before the list and the definitions are, so they still show: the text gets
     what they leave of the limit, and at least half of it."""
@@ -272,6 +319,8 @@ def dingtalk_markdown(answer: Answer, model: SemanticModel) -> str:
         note = _rows_note(table, len(table.rows), answer.language)
         if note:
             rest.append(note)
+    if downloads:
+        rest.append(" · ".join(f"[{_download_label(fmt, answer.language)}]({url})" for fmt, url in downloads.items()))
     rest += [f"> **{d.name}**{'：' if zh else ': '}{d.definition}" for d in answer.definitions]
     tail = "\n\n".join(rest)
     text = "\n\n".join(line for line in answer.text.split("\n") if line.strip())

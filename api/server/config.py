@@ -13,6 +13,7 @@ One YAML file (``chatbi serve --config PATH`` or ``$CHATBI_SERVER_CONFIG``)::
         role: store_manager
         store: st_sh01
         api_keys: ["k-bob-1"]
+    public_url: "https://bi.example.com/"  # download links in bot replies (default: the request's address)
     slack:
       signing_secret: "..."
       bot_token: "xoxb-..."
@@ -120,6 +121,9 @@ class FeishuConfig(_Strict):
 
 class ServerConfig(_Strict):
     users: list[User] = Field(default_factory=list)
+    #: The address users reach this server at (behind a proxy, e.g. https://bi.example.com/): the bots' download
+    #: links are absolute; unset, a reply links to the address the platform's request came to.
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
     slack: SlackConfig | None = None
     dingtalk: DingTalkConfig | None = None
     feishu: FeishuConfig | None = None
