@@ -76,7 +76,7 @@ LAST_MONTH = "biz_date BETWEEN DATE '2025-12-01' AND DATE '2025-12-31'"
 def test_the_described_model_checks(model: Path, erp: Path) -> None:
     result = runner.invoke(app, ["model", "check", "--model", str(model), "--db", str(erp)])
     assert result.exit_code == 0, result.output
-    assert "ok: no problems (3 relations, 2 keys, 2 joins, 3 metrics)" in result.output
+    assert "ok: no problems (3 relations, 2 keys, 2 joins, 3 metrics, 0 reads)" in result.output
 
 
 def test_a_filtered_metric_is_the_hand_written_number(model: Path, erp: Path) -> None:
