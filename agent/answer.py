@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from agent.plan import Verification
+
 Status = Literal["answer", "clarification", "refusal", "error"]
 
 
@@ -52,6 +54,8 @@ class Answer(BaseModel):
     #: Set when every analysis-tool slot was taken (status ``error``): ask again after about this many seconds.
     #: Metric questions are answered meanwhile; only tool runs wait for a slot (agent/tool_slots.py).
     retry_after_s: int | None = None
+    #: Set when the answer is a verified question's certified plan: who verified it, when, and its wording.
+    verified: Verification | None = None
 
     @field_serializer("rows")
     def _json_rows(self, rows: list[list[Any]]) -> list[list[Any]]:
