@@ -418,14 +418,15 @@ def _plan_data(plan: QueryPlan | AttributePlan) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """One certifier at a time per file (another process's read-modify-write would drop this one's entry)."""
+    """One certifier at a time per folder (another process's read-modify-write would drop this one's
+    entry); the folder itself is locked, so no lock file is left in the model."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # closing releases the lock
 
 
 def _write(path: Path, entries: Sequence[VerifiedQuestion]) -> None:
