@@ -411,3 +411,32 @@ def test_the_demos_verified_questions_pass_their_suite(demo_db: Path) -> None:
     finally:
         assistant.close()
     assert summary.overall.n >= 3 and summary.overall.execution_accuracy == 1.0
+
+
+def test_the_command_line_adds_lists_and_evaluates(model_dir: Path, demo_db: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner, model = CliRunner(), ["--model", str(model_dir)]
+    denied = runner.invoke(app, [*model, "verified", "add", "--question", QUESTION, "--user", "李四",
+                                 "--role", "store_manager", "--db", str(demo_db)])  # fmt: skip
+    assert denied.exit_code == 2 and "may not certify" in denied.output
+    added = runner.invoke(app, [*model, "verified", "add", "--question", QUESTION, "--phrasing",
+                                "Tmall gross margin last month", "--user", "张三", "--db", str(demo_db)])  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert '"metrics":["gross_margin"]' in added.output and "verified: 上个月天猫的毛利率是多少?" in added.output
+    listed = json.loads(runner.invoke(app, [*model, "verified", "list", "--json"]).output)
+    assert [e["phrasings"] for e in listed] == [[QUESTION, "Tmall gross margin last month"]]
+    assert listed[0]["plan"]["query"]["metrics"] == ["gross_margin"] and listed[0]["verified_by"] == "张三"
+    evaluated = runner.invoke(app, [*model, "eval", "--suite", "verified", "--planner", "embedded",
+                                    "--db", str(demo_db), "--json"])  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads(evaluated.output)
+    assert report["suite"] == "verified" and [c["outcome"] for c in report["cases"]] == ["correct", "correct"]
+    refused = runner.invoke(
+        app, [*model, "verified", "add", "--question", "你好", "--user", "张三", "--db", str(demo_db)]
+    )
+    assert refused.exit_code == 2 and "nothing to certify" in refused.output
