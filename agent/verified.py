@@ -182,11 +182,13 @@ class VerifiedQuestions:
         return self._index.get(normalise(question))
 
     def nearest(self, question: str, limit: int = NEAREST) -> list[tuple[VerifiedQuestion, str]]:
-        """The entries most like ``question`` (their closest phrasing each), best first; an exact match is
-        left out: it is answered by :meth:`match`, and an example of itself would teach nothing."""
+        """The entries most like ``question`` (their closest phrasing each), best first. The entry the
+        question is a phrasing of is left out: it is answered by :meth:`match`, and with the shortcut off
+        (the verified eval suite) its plan as an example would hand the model the answer."""
+        self._refresh(strict=False)
         norm = normalise(question)
         scored: dict[int, tuple[float, VerifiedQuestion, str]] = {}
-        for key, (entry, phrasing) in self._indexed():
+        for key, (entry, phrasing) in self._index.items():
             if key == norm:
                 scored[id(entry)] = (101.0, entry, phrasing)
                 continue
@@ -196,10 +198,6 @@ class VerifiedQuestions:
                 scored[id(entry)] = (score, entry, phrasing)
         ranked = sorted((s for s in scored.values() if s[0] <= 100), key=lambda s: -s[0])
         return [(entry, phrasing) for _, entry, phrasing in ranked[:limit]]
-
-    def _indexed(self) -> Iterable[tuple[str, tuple[VerifiedQuestion, str]]]:
-        self._refresh(strict=False)
-        return self._index.items()
 
     def _refresh(self, *, strict: bool) -> None:
         """Read the file if it changed. A broken edit fails at start-up (``strict``); while running it is

@@ -368,6 +368,14 @@ def test_the_llm_prompt_gets_the_nearest_verified_questions(model_dir: Path, mas
     assert 1 <= len(lines) <= 3
 
 
+def test_the_nearest_leave_out_the_entry_the_question_belongs_to(model_dir: Path) -> None:
+    certified(model_dir, phrasings=["Tmall gross margin last month"])
+    certified(model_dir, "上个月各门店的销售额", GMV_BY_STORE)
+    verified = VerifiedQuestions(load_model(model_dir))
+    assert verified.nearest("上个月天猫的毛利率")[0] == (verified.entries()[0], QUESTION)
+    assert all(e.question != QUESTION for e, _ in verified.nearest("tmall gross margin, last month"))
+
+
 # -- the eval suite ------------------------------------------------------------------------------
 def test_the_verified_suite_passes_and_fails_when_a_phrasing_asks_something_else(
     model_dir: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch
