@@ -228,15 +228,13 @@ def _index(entries: Sequence[VerifiedQuestion]) -> dict[str, tuple[VerifiedQuest
 def read(path: Path, model: SemanticModel) -> tuple[VerifiedQuestion, ...]:
     """The entries of ``path``, each validated and its plan checked against ``model``; ModelError naming
     the file and the entry on any problem. A missing file has none."""
-    import yaml
-
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()
     except FileNotFoundError:
         return ()
     try:
-        data = _File.model_validate(yaml.safe_load(text) or {})
-    except (yaml.YAMLError, ValidationError) as exc:
+        data = _File.model_validate(_parsed(text) or {})
+    except ValidationError as exc:
         raise ModelError(f"{VERIFIED_FILE}: expected a 'questions:' list: {_first_problem(exc)}") from None
     entries: list[VerifiedQuestion] = []
     seen: dict[str, int] = {}
@@ -258,6 +256,22 @@ def read(path: Path, model: SemanticModel) -> tuple[VerifiedQuestion, ...]:
                 raise ModelError(f"{where}: phrasing {phrasing!r} is also question #{other}'s")
         entries.append(entry)
     return tuple(entries)
+
+
+def _parsed(text: bytes) -> Any:
+    """The YAML of ``text``, from the disk cache when these bytes were parsed before: a cold start (every
+    `chatbi ask`, every server worker) then imports no YAML parser, as for the model and the phrase book."""
+    from semantic_layer.disk_cache import cached
+
+    def parse() -> Any:
+        import yaml
+
+        try:
+            return yaml.safe_load(text.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{VERIFIED_FILE}: not valid YAML: {_first_problem(exc)}") from None
+
+    return cached("verified-questions", [text], parse)
 
 
 def _first_problem(exc: Exception) -> str:

@@ -109,6 +109,12 @@ def test_bad_entries_are_errors(model_dir: Path, questions: list[dict], problem:
     assert problem in str(caught.value)
 
 
+def test_a_file_that_is_not_yaml_is_an_error(model_dir: Path) -> None:
+    (model_dir / VERIFIED_FILE).write_text("questions: [\n", encoding="utf-8")
+    with pytest.raises(ModelError, match=f"^{VERIFIED_FILE}: not valid YAML"):
+        VerifiedQuestions(load_model(model_dir))
+
+
 def test_model_check_reports_a_bad_verified_file(model_dir: Path, demo_db: Path) -> None:
     from typer.testing import CliRunner
 
