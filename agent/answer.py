@@ -54,6 +54,9 @@ class Answer(BaseModel):
     #: Set when every analysis-tool slot was taken (status ``error``): ask again after about this many seconds.
     #: Metric questions are answered meanwhile; only tool runs wait for a slot (agent/tool_slots.py).
     retry_after_s: int | None = None
+    #: Set by the server for an answer with rows: the key of its downloads (``GET /v1/answers/{id}.csv``,
+    #: ``.xlsx``) and of its feedback, kept in the answer store (agent/answer_store.py); None elsewhere.
+    answer_id: str | None = None
     #: Set when the answer is a verified question's certified plan: who verified it, when, and its wording.
     verified: Verification | None = None
 

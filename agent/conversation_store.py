@@ -190,33 +190,33 @@ class ConversationStore:
                     db.close()
 
 
-def _make_folder(path: Path) -> None:
+def _make_folder(path: Path, what: str = "conversations") -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise StoreError(
-            f"cannot keep conversations under {path.parent}: a file is in the way of that folder; "
+            f"cannot keep {what} under {path.parent}: a file is in the way of that folder; "
             "set CHATBI_HOME to a writable folder"
         ) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise StoreError(
-            f"cannot create the folder for conversations {path.parent}: {reason}; set CHATBI_HOME to a writable folder"
+            f"cannot create the folder for {what} {path.parent}: {reason}; set CHATBI_HOME to a writable folder"
         ) from None
 
 
-def _open_problem(path: Path | None, exc: sqlite3.Error) -> str:
+def _open_problem(path: Path | None, exc: sqlite3.Error, what: str = "conversations") -> str:
     """One line for the operator: which file, what is wrong, what to do."""
     reason = str(exc)
     if path is None:
-        return f"cannot open the in-memory conversation store: {reason}"
+        return f"cannot open the in-memory store of {what}: {reason}"
     if isinstance(exc, sqlite3.DatabaseError) and "not a database" in reason:
         return f"{path} is not a SQLite database; move it away (a new one is created) or set CHATBI_HOME elsewhere"
     if "locked" in reason or "busy" in reason:
         return f"{path} is locked by another process; stop that process or set CHATBI_HOME elsewhere"
-    return f"cannot write conversations to {path}: {reason}; make it writable or set CHATBI_HOME to a writable folder"
+    return f"cannot write {what} to {path}: {reason}; make it writable or set CHATBI_HOME to a writable folder"
 
 
-def _run_problem(action: str, exc: sqlite3.Error) -> str:
+def _run_problem(action: str, exc: sqlite3.Error, store: str = "conversation") -> str:
     reason = "it is locked by another process" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
-    return f"the conversation store could not {action} ({reason})"
+    return f"the {store} store could not {action} ({reason})"

@@ -70,6 +70,15 @@ def format_value(value: Any, fmt: str | None, language: str) -> str:
     return _signed(number, f"{abs(number):,.2f}")
 
 
+def unit_words(fmt: str, language: str) -> tuple[str, int] | None:
+    """The words after a number of ``fmt`` (" 天", " days") and its decimals; None for formats without words.
+    Spreadsheets write the same words into their number formats."""
+    if fmt not in _UNITS:
+        return None
+    words, decimals = _UNITS[fmt]
+    return words[language], decimals
+
+
 def format_growth(value: Any) -> str:
     """Growth (current / previous - 1) as a signed percentage with one decimal: ``+3.2%``."""
     return format_value(value, "growth", "en")

@@ -78,9 +78,33 @@ def _show(answer: Answer) -> None:
     if answer.status == "answer" and answer.columns:
         from semantic_layer.semantic_model import load_model
 
-        _print_table(answer, load_model())
+        _print_table(answer, load_model(), more_options=("--csv PATH", "--xlsx PATH", "--json"))
     else:
         Console().print(answer.text, highlight=False)
+
+
+def _write_files(answer: Answer, question: str, csv_path: Path | None, xlsx_path: Path | None) -> None:
+    """The answer's table as the files asked for (as the server's downloads); an answer without one says so."""
+    if csv_path is None and xlsx_path is None:
+        return
+    if answer.status != "answer" or not answer.columns:
+        flag = "--csv" if csv_path is not None else "--xlsx"
+        _fail(f"{flag}: this answer has no table to write (it is a {answer.status})", 1)
+    from api.exports.table import to_csv, to_xlsx
+    from semantic_layer.semantic_model import load_model
+
+    model = load_model()
+    for path, render in (
+        (csv_path, lambda: to_csv(answer, model)),
+        (xlsx_path, lambda: to_xlsx(answer, model, question)),
+    ):
+        if path is None:
+            continue
+        try:
+            path.write_bytes(render())
+        except OSError as exc:
+            _fail(f"cannot write {path}: {exc.strerror or exc}", 1)
+        typer.echo(f"wrote {path} ({len(answer.rows)} rows)", err=True)
 
 
 def ask(
@@ -100,6 +124,16 @@ def ask(
     ),
     planner: str = typer.Option("auto", "--planner", help=_PLANNER_HELP),
     no_cache: bool = typer.Option(False, "--no-cache", help=_NO_CACHE_HELP),
+    csv_path: Path | None = typer.Option(
+        None, "--csv", metavar="PATH", help="Also write the whole table as CSV (UTF-8, exact values)."
+    ),
+    xlsx_path: Path | None = typer.Option(
+        None,
+        "--xlsx",
+        metavar="PATH",
+        help="Also write an Excel workbook: formatted table and definitions (a replenishment answer: purchase orders "
+        "per supplier).",
+    ),
 ) -> None:
     """Ask one question in Chinese or English; answers with the number, a table and the definition used."""
     principal = _principal(role, store)
@@ -117,6 +151,7 @@ def ask(
         typer.echo(answer.to_json())
     else:
         _show(answer)
+    _write_files(answer, question, csv_path, xlsx_path)
     if answer.status == "error":
         raise typer.Exit(1)
 

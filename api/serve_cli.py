@@ -127,7 +127,7 @@ def serve(
         "bots' dedupe are shared through SQLite in $CHATBI_HOME, so any worker can take any request.",
     ),
 ) -> None:
-    """Serve the HTTP API, the web widget (open the printed URL) and the Slack/DingTalk bots."""
+    """Serve the HTTP API, the web widget (open the printed URL) and the Slack/DingTalk/Feishu bots."""
     from agent.conversation_store import default_path
     from api.server.config import ConfigError, load_config
 
@@ -211,7 +211,7 @@ def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str, 
     if config.demo_mode:
         who = "DEMO MODE: no users configured, every request is admin; listening on loopback only"
     else:
-        bots = [name for name in ("slack", "dingtalk") if getattr(config, name) is not None]
+        bots = [name for name in ("slack", "dingtalk", "feishu") if getattr(config, name) is not None]
         who = f"users: {len(config.users)} (API keys required)" + (f"; bots: {', '.join(bots)}" if bots else "")
     return "\n".join(
         [
@@ -246,8 +246,8 @@ def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banne
     except SharedStateError as exc:
         _fail(str(exc))
     typer.secho(banner, fg=typer.colors.GREEN)
-    if start_background(services):
-        typer.echo("DingTalk Stream mode: connecting with the configured client id")
+    for started in start_background(services):
+        typer.echo(f"{started}: connecting with the configured app credentials")
     _warn_about_users(config, assistant.model)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the handler it found;
     # finding this one, `chatbi serve` goes on to close the warehouse and exits 0 (no "Aborted!", no -15).
@@ -276,6 +276,8 @@ def _run_workers(count: int, env: dict[str, str], config: ServerConfig, host: st
     typer.secho(banner, fg=typer.colors.GREEN)
     if config.dingtalk is not None and config.dingtalk.client_id:
         typer.echo("DingTalk Stream mode: every worker connects with the configured client id")
+    if config.feishu is not None and config.feishu.long_connection:
+        typer.echo("Feishu long connection: every worker connects with the configured app id")
     if config.users:
         _warn_about_users(config, load_model())
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

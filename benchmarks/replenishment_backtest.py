@@ -46,6 +46,7 @@ from semantic_layer.compiler import compile_query
 from semantic_layer.engine import Engine
 from semantic_layer.query import MetricQuery, Period, Principal
 from semantic_layer.semantic_model import load_model
+from tools.reads import Reader
 from tools.replenishment import policy
 from tools.replenishment.demand import load_history
 from tools.replenishment.recommend import Learned, learn, policy_at
@@ -108,7 +109,7 @@ def load_replay(engine: Engine, learned: Learned, rng: np.random.Generator) -> R
     rows, days, _ = _cells(out, pair_index)
     censored[rows, days] = True
 
-    index_2025 = load_history(engine, load_model(), y1).index
+    index_2025 = load_history(Reader(engine, load_model()), y1).index
     demand = impute(learned, sold, censored, index_2025, rng)
 
     margin = 400
@@ -289,7 +290,7 @@ def governed(engine: Engine, period: Period) -> dict[str, float]:
 def backtest(engine: Engine, seed: int, review_days: int) -> tuple[Learned, Replay, Outcome]:
     """Learn as of 2024-12-31, load 2025's demand and replay it under the learned policy."""
     rng = np.random.default_rng(seed)
-    learned = learn(load_history(engine, load_model(), LEARN_AS_OF), review_days, horizon_days=DAYS)
+    learned = learn(load_history(Reader(engine, load_model()), LEARN_AS_OF), review_days, horizon_days=DAYS)
     data = load_replay(engine, learned, rng)
     return learned, data, replay(learned, data, rng)
 

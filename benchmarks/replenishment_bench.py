@@ -34,6 +34,7 @@ from engines.members import load_master_data
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import load_model
 from tools.base import ToolContext
+from tools.reads import Reader
 from tools.replenishment import Arguments, ReplenishmentTool, policy
 from tools.replenishment.demand import History, latest_snapshot, load_history
 from tools.replenishment.recommend import Learned, lead_times, learn, recommend
@@ -149,12 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         out = tool.run(Arguments(), context)
         runs.append(time.perf_counter() - start)
 
-    as_of = latest_snapshot(engine, load_model(), TODAY - dt.timedelta(days=1))
+    as_of = latest_snapshot(Reader(engine, load_model()), TODAY - dt.timedelta(days=1))
     assert as_of is not None
     loads = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        history = load_history(engine, load_model(), as_of)
+        history = load_history(Reader(engine, load_model()), as_of)
         loads.append(time.perf_counter() - start)
     vector = []
     for _ in range(args.repeat):

@@ -20,8 +20,9 @@ import sqlglot.expressions as exp
 from semantic_layer.compiler import compile_query
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError
-from semantic_layer.query import MetricQuery, Period
-from semantic_layer.semantic_model import Entity, SemanticModel
+from semantic_layer.query import MetricQuery, Period, Principal
+from semantic_layer.semantic_model import Entity, Read, SemanticModel
+from semantic_layer.tool_reads import compile_tool_read, parse_read
 
 Severity = Literal["error", "warning"]
 #: How long one probe may take: a check of a big warehouse must not hang on one table.
@@ -60,7 +61,7 @@ def steps(model: SemanticModel) -> int:
     entities = model.entities.values()
     keyed = sum(1 for e in entities if e.key)
     joins = sum(len(e.joins) for e in entities)
-    return len(model.entities) + keyed + joins + len(model.metrics)
+    return len(model.entities) + keyed + joins + len(model.metrics) + len(model.reads)
 
 
 class _Checker:
@@ -68,7 +69,7 @@ class _Checker:
         self.model, self.engine, self.progress = model, engine, progress
         self.present: dict[str, set[str]] = {}  # entity -> the columns the warehouse has
         self.latest: dict[str, dt.date] = {}  # entity -> its latest date
-        self.checked = {"relations": 0, "keys": 0, "joins": 0, "metrics": 0}
+        self.checked = {"relations": 0, "keys": 0, "joins": 0, "metrics": 0, "reads": 0}
 
     def run(self) -> Iterator[Problem]:
         for entity in self.model.entities.values():
@@ -81,6 +82,8 @@ class _Checker:
                 yield from self._join(entity, join.column, join.to)
         for metric_id in self.model.metrics:
             yield from self._metric(metric_id)
+        for name, read in self.model.reads.items():
+            yield from self._read(name, read)
 
     def _where(self, section: str, name: str) -> str:
         return f"{self.model.origins.get(f'{section}/{name}', '?')}: {section} '{name}'"
@@ -208,6 +211,36 @@ class _Checker:
                 ", ".join(sorted(entities)),
                 f"does not run ({period.start}..{period.end}): {_first_line(exc)}",
             )
+
+    def _read(self, name: str, read: Read) -> Iterator[Problem]:
+        """The read, with its parameters at sample values, planned by the warehouse (``LIMIT 0``): its
+        relations, columns and SQL are the warehouse's, whatever the tool will pass."""
+        self.progress(f"read {name}")
+        self.checked["reads"] += 1
+        where = self._where("reads", name)
+        target = ""
+        day = max(self.latest.values(), default=dt.date.today())
+        samples = {"date": day, "integer": 1, "number": 1.0, "text": "", "texts": [""]}
+        try:
+            target = ", ".join(_relations(self.model, read))
+            params = {p: samples[k] for p, k in read.params.items()}
+            tree = compile_tool_read(self.model, name, params, Principal(), self.engine.dialect)
+            self.engine.execute(
+                exp.select("*").from_(tree.subquery("r")).limit(0), row_limit=1, timeout_s=PROBE_TIMEOUT_S
+            )
+        except (QueryError, EngineError) as exc:
+            yield Problem("error", where, target or "-", f"does not run: {_first_line(exc)}")
+
+
+def _relations(model: SemanticModel, read: Read) -> list[str]:
+    """The warehouse relations a read names (its entities' tables), for the problem's target."""
+    try:
+        tree = parse_read(model, read)
+    except QueryError:
+        return []
+    named = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    entities = {t.name for t in tree.find_all(exp.Table) if t.name not in named}
+    return sorted(model.entities[e].table if e in model.entities else e for e in entities)
 
 
 def _first_line(exc: Exception) -> str:

@@ -247,6 +247,22 @@ def compile_read(
     return CompiledRead(read=read, ast=for_dialect(to_physical(select, model), dialect), dialect=dialect)
 
 
+def entity_rows(model: SemanticModel, entity: str, filters: list[Filter]) -> exp.Select:
+    """The rows of ``entity`` that ``filters`` keep, in the model's logical names: what a tool's read
+    of the entity becomes for an asker whose role narrows it (the joins are many-to-one, to keyed
+    entities, so no row is repeated)."""
+    source = _Source(model, entity)
+    conditions = []
+    for item in filters:
+        where = model.dimension_column(item.dimension, entity)
+        assert where is not None  # validated
+        conditions.append(sp.member_filter(source.column(where), item.members, item.exclude))
+    select = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(entity))).from_(entity)
+    for target, on in source.joins.items():
+        select = select.join(exp.to_table(target), on=on, join_type="left")
+    return select.where(*conditions) if conditions else select
+
+
 def _one_series(
     model: SemanticModel, query: MetricQuery, filters: list[Filter], previous: Period, later: exp.Interval
 ) -> list[tuple[str, exp.Select]]:

@@ -179,6 +179,32 @@ class TimeDimension(_Strict):
     grains: list[Grain]
 
 
+#: The types a read's parameter may take; the tool binds each as a literal of that type.
+ReadParamType = Literal["date", "integer", "number", "text", "texts"]
+
+
+class ReadFragment(_Strict):
+    """A WITH clause several reads share (its CTEs come first in each read that names it)."""
+
+    name: str
+    description: str = ""
+    sql: str
+
+
+class Read(_Strict):
+    """An analysis tool's read where no governed metric covers what it needs: one SELECT over the
+    model's entities (DuckDB's dialect, logical names), its typed ``:parameters`` and the columns the
+    tool reads back. Parsed and checked when first used or by ``chatbi model check``
+    (semantic_layer/reads.py), not when the model loads: a question needs none of them."""
+
+    name: str
+    description: str = ""
+    params: dict[str, ReadParamType] = {}
+    fragment: str | None = None
+    columns: list[str] = Field(min_length=1)
+    sql: str
+
+
 class Freshness(_Strict):
     """A cheap SELECT whose result changes when the warehouse is loaded, e.g. ``MAX(order_date)``.
 
@@ -381,6 +407,9 @@ class SemanticModel(BaseModel):
     metrics: dict[str, Metric]
     roles: dict[str, Role]
     events: list[Event] = []
+    #: The analysis tools' reads (reads.yaml); a model without one refuses the tool that needs it.
+    reads: dict[str, Read] = {}
+    read_fragments: dict[str, ReadFragment] = {}
     freshness: Freshness | None = None
     #: The entity whose latest date makes the data's "today" (the day after it): a demo or a copy
     #: that ends in the past reads "last month" from its own end. None: the calendar's today.
@@ -578,6 +607,8 @@ _SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
     "metrics": (Metric, "id"),
     "roles": (Role, "name"),
     "events": (Event, "id"),
+    "reads": (Read, "name"),
+    "read_fragments": (ReadFragment, "name"),
 }
 
 
@@ -750,6 +781,10 @@ def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) 
         for join in entity.joins:
             if join.to not in model.entities or model.entities[join.to].key is None:
                 fail("entities", entity.name, f"join to '{join.to}': not an entity with a key")
+
+    for read in model.reads.values():
+        if read.fragment is not None and read.fragment not in model.read_fragments:
+            fail("reads", read.name, f"fragment '{read.fragment}' is not one of read_fragments")
 
     for dim in model.dimensions.values():
         for ref in [*dim.columns, *([dim.label.zh, dim.label.en] if dim.label else [])]:

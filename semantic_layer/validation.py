@@ -250,6 +250,22 @@ def check_read(read: EntityRead, model: SemanticModel, principal: Principal) -> 
     return [*read.filters, *_entity_row_filters(model, role, principal, read.entity)]
 
 
+def tool_read_filters(model: SemanticModel, principal: Principal, entity: str) -> list[Filter]:
+    """The role's row filters on an entity a tool reads. An entity that holds measures (facts) which
+    a filter cannot reach is refused, as a metric is: the tool would compute on rows the asker may
+    not see. Entities without measures (SKUs, promotions) only describe and are read whole."""
+    role = _role(model, principal)
+    for row_filter in role.row_filters:
+        if model.dimension_column(row_filter.dimension, entity) is not None:
+            continue
+        if any(m.entity == entity for m in model.measures.values()):
+            raise PolicyDeniedError(
+                f"role '{role.name}' sees only its own {row_filter.dimension}; this analysis reads {entity}, "
+                f"which is not kept per {row_filter.dimension}"
+            )
+    return _entity_row_filters(model, role, principal, entity)
+
+
 def attribute_output_names(query: AttributeQuery, model: SemanticModel, shown: list[Attribute]) -> list[str]:
     """The listing's columns: the member key, its display name (when labelled), the attributes."""
     dimension = model.dimensions[query.dimension]

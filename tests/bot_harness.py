@@ -1,5 +1,5 @@
 """Loopback plumbing for the bot tests: the real app under uvicorn, and recording stand-ins for
-Slack's Web API and DingTalk's session webhook. Everything listens on 127.0.0.1; every wait is bounded."""
+Slack's Web API, DingTalk's session webhook and Feishu's open API. Everything listens on 127.0.0.1; every wait is bounded."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ class Recorder:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if self.headers.get("Content-Type", "").startswith("application/json"):
+                content_type = self.headers.get("Content-Type", "")
+                # JSON by its type, or untyped and shaped like it (lark-oapi's token request names no type)
+                if content_type.startswith("application/json") or (not content_type and raw.startswith("{")):
                     body = json.loads(raw) if raw else {}
                 else:
                     body = dict(parse_qsl(raw))

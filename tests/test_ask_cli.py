@@ -30,8 +30,9 @@ def test_the_answer_object_of_the_design(demo_db: Path) -> None:
     answer = ask(demo_db, "上个月天猫的毛利率是多少?")
     assert set(answer) == {
         "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
-        "cached", "data_version", "retry_after_s", "verified",
+        "cached", "data_version", "retry_after_s", "answer_id", "verified",
     }  # fmt: skip
+    assert answer["answer_id"] is None  # only the server keeps answers for downloads
     assert answer["status"] == "answer" and answer["language"] == "zh"
     assert answer["cached"] is False and answer["data_version"]  # a new process: read from the database
     assert answer["period"] == {"start": "2025-12-01", "end": "2025-12-31"}
@@ -117,3 +118,38 @@ def test_the_embedded_path_imports_nothing_heavy(demo_db: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("HEAVY []")
+
+
+def test_csv_and_xlsx_files_of_the_whole_table(demo_db: Path, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    answer = ask(demo_db, "去年各月各渠道的销售额")
+    result = runner.invoke(
+        app, ["ask", "去年各月各渠道的销售额", "--db", str(demo_db), "--csv", str(tmp_path / "a.csv"),
+              "--xlsx", str(tmp_path / "a.xlsx")],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    assert f"wrote {tmp_path / 'a.csv'} (60 rows)" in result.stderr
+    rows = list(csv.reader(io.StringIO((tmp_path / "a.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[1:] == [[str(v) for v in row] for row in answer["rows"]]
+    book = openpyxl.load_workbook(tmp_path / "a.xlsx")
+    assert book.sheetnames == ["结果", "指标定义"] and book["结果"].max_row == 61
+
+
+def test_a_file_of_an_answer_without_a_table_is_an_error(demo_db: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ask", "上个月周转怎么样?", "--db", str(demo_db), "--csv", str(tmp_path / "a.csv")])
+    assert result.exit_code == 1 and "--csv: this answer has no table to write (it is a clarification)" in result.stderr
+    assert not (tmp_path / "a.csv").exists()
+    unwritable = runner.invoke(app, ["ask", "上个月各渠道的销售额", "--db", str(demo_db), "--xlsx", str(tmp_path)])
+    assert unwritable.exit_code == 1 and f"cannot write {tmp_path}" in unwritable.stderr
+
+
+def test_a_wide_tool_answer_fits_80_columns_and_says_what_is_left_out(demo_db: Path) -> None:
+    result = runner.invoke(app, ["ask", "给面膜做一份补货建议", "--db", str(demo_db)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃│└"]
+    assert table and max(len(line) for line in table) <= 80
+    assert "列未显示（终端宽度 80）；全部列请用 --csv PATH、--xlsx PATH 或 --json" in result.stdout

@@ -13,18 +13,21 @@ import hmac
 import itertools
 import json
 import logging
+import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from agent.answer import Answer, Definition
 from agent.assistant import Assistant
-from api.bots.common import NO_ACCESS
+from api.bots.common import FEEDBACK_GONE, FEEDBACK_THANKS, NO_ACCESS
 from api.bots.dingtalk import ChatbiChatbotHandler, DingTalkBot, run_stream
 from api.bots.render import DINGTALK_MAX_TEXT, dingtalk_message
 from api.server.app import create_app
@@ -131,6 +134,14 @@ def callback(server: str, message: dict[str, Any] | bytes, headers: dict[str, st
     return post(server + "/dingtalk/callback", body, {"Content-Type": "application/json", **headers})
 
 
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 def reply_to(webhook: Recorder, message: dict[str, Any]) -> Received:
     return webhook.wait_for(lambda r: r.path.endswith(f"session={message['msgId']}"))[0]
 
@@ -188,7 +199,7 @@ def test_a_signed_but_malformed_callback_is_a_400(server: str) -> None:
 
 
 # -- answers ----------------------------------------------------------------------------------
-def test_a_question_is_answered_in_markdown_through_the_session_webhook(
+def test_a_question_is_answered_in_an_action_card_through_the_session_webhook(
     server: str, webhook: Recorder, services: Services
 ) -> None:
     message = robot_message(webhook, "上个月各渠道的销售额")
@@ -197,11 +208,41 @@ def test_a_question_is_answered_in_markdown_through_the_session_webhook(
     assert status == 200 and body == {} and time.monotonic() - started < 3
     reply = reply_to(webhook, message).body
     want = expected(services, "上个月各渠道的销售额")
-    assert reply["msgtype"] == "markdown" and reply["markdown"]["title"] == "各渠道销售额"
-    text = reply["markdown"]["text"]
+    assert reply["msgtype"] == "actionCard" and reply["actionCard"]["title"] == "各渠道销售额"
+    text = reply["actionCard"]["text"]
     assert text.startswith(want.text.split("\n")[0])
     assert "- 天猫：¥51.32万" in text and "- 京东：¥22.32万" in text and "tmall" not in text
     assert "> **销售额**：订单日期在期间内的订单行销售金额之和" in text
+    links = dict(re.findall(r"\[下载 (Excel|CSV)\]\((http[^)]+)\)", text))
+    assert set(links) == {"Excel", "CSV"} and links["CSV"].startswith(server + "/v1/answers/")
+    buttons = reply["actionCard"]["btns"]
+    assert [b["title"] for b in buttons] == ["👍", "👎"]
+    answer_id = links["CSV"].split("/v1/answers/")[1].split(".csv")[0]
+    assert unquote(buttons[1]["actionURL"].split("content=")[1]) == f"反馈 👎 {answer_id}"
+    status, _ = get(links["CSV"])  # the link works without an API key: its token stands for the asker
+    assert status == 200
+
+
+def test_a_thumbs_message_is_kept_as_feedback_for_its_asker_only(
+    server: str, webhook: Recorder, services: Services
+) -> None:
+    chat = f"cid-thumbs-{next(_ids)}"
+    asked = robot_message(webhook, "上个月各渠道的销售额", chat=chat)
+    callback(server, asked)
+    button = reply_to(webhook, asked).body["actionCard"]["btns"][1]
+    verdict = unquote(button["actionURL"].split("content=")[1])
+    answer_id = verdict.split()[-1]
+    stranger = robot_message(webhook, verdict + " 别人的", sender=MANAGER, chat=f"cid-thumbs-{next(_ids)}")
+    callback(server, stranger)
+    assert reply_to(webhook, stranger).body == {"msgtype": "text", "text": {"content": FEEDBACK_GONE}}
+    thumbs = robot_message(webhook, verdict + " 少了小红书", chat=chat)
+    callback(server, thumbs)
+    assert reply_to(webhook, thumbs).body == {"msgtype": "text", "text": {"content": FEEDBACK_THANKS}}
+    kept = [f for f in services.answers.feedback() if f.answer_id == answer_id]
+    assert [(f.rating, f.comment, f.user, f.role, f.channel, f.question) for f in kept] == [
+        ("down", "少了小红书", "alice", "admin", "dingtalk", "上个月各渠道的销售额")
+    ]
+    assert kept[0].conversation_id == f"dingtalk:{chat}" and kept[0].sql and kept[0].plan
 
 
 def test_a_follow_up_in_the_same_chat_keeps_the_context(server: str, webhook: Recorder, services: Services) -> None:
@@ -211,7 +252,7 @@ def test_a_follow_up_in_the_same_chat_keeps_the_context(server: str, webhook: Re
     reply_to(webhook, first)
     follow_up = robot_message(webhook, "那京东呢?", chat=chat)
     callback(server, follow_up)
-    text = reply_to(webhook, follow_up).body["markdown"]["text"]
+    text = reply_to(webhook, follow_up).body["actionCard"]["text"]
     want = expected(services, "上个月天猫的销售额", "那京东呢?")
     assert text.startswith(want.text.split("口径")[0]) and "京东" in text and "¥22.32万" in text
     turns = services.assistant.conversations.load(f"dingtalk:{chat}").turns
@@ -276,7 +317,7 @@ def test_replies_go_only_to_a_live_webhook_on_dingtalks_hosts(
 def test_a_message_with_a_lone_surrogate_is_still_answered(server: str, webhook: Recorder, services: Services) -> None:
     message = robot_message(webhook, "上个月销售额\udfff", group=False, at=False)
     assert callback(server, json.dumps(message).encode())[0] == 200  # JSON may carry "\udfff"; UTF-8 cannot
-    text = reply_to(webhook, message).body["markdown"]["text"]
+    text = reply_to(webhook, message).body["actionCard"]["text"]
     assert text.startswith(expected(services, "上个月销售额?").text.split("口径")[0])
 
 
@@ -284,7 +325,7 @@ def test_a_message_with_a_lone_surrogate_is_still_answered(server: str, webhook:
 def test_a_store_manager_gets_their_store_only(server: str, webhook: Recorder, services: Services) -> None:
     message = robot_message(webhook, "上个月销售额", sender=MANAGER, chat=f"cid-mgr-{next(_ids)}")
     callback(server, message)
-    text = reply_to(webhook, message).body["markdown"]["text"]
+    text = reply_to(webhook, message).body["actionCard"]["text"]
     own = expected(services, "上个月销售额", principal=Principal(role="store_manager", store_id=STORE))
     everyone = expected(services, "上个月销售额")
     assert own.status == "answer" and text.startswith(own.text.split("口径")[0])
@@ -323,7 +364,8 @@ def test_stream_mode_answers_a_callback_through_the_session_webhook(
     message = robot_message(webhook, "上个月各渠道的销售额", group=False, at=False, chat=f"cid-stream-{next(_ids)}")
     assert asyncio.run(handler.process(stream_callback(message))) == (AckMessage.STATUS_OK, "OK")
     reply = reply_to(webhook, message).body
-    assert reply["msgtype"] == "markdown" and "- 天猫：¥51.32万" in reply["markdown"]["text"]
+    assert reply["msgtype"] == "actionCard" and "- 天猫：¥51.32万" in reply["actionCard"]["text"]
+    assert "/v1/answers/" not in reply["actionCard"]["text"]  # Stream mode: no address to link to without public_url
     assert services.assistant.conversations.load(f"dingtalk:{message['conversationId']}").turns
 
 

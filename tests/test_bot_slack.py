@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from agent.answer import Answer, Definition
 from agent.assistant import Assistant
-from api.bots.common import NO_ACCESS
+from api.bots.common import FEEDBACK_GONE, FEEDBACK_THANKS, NO_ACCESS
 from api.bots.render import SLACK_MAX_BLOCKS, SLACK_MAX_TEXT, slack_blocks
 from api.server.app import create_app
 from api.server.config import ServerConfig
@@ -326,3 +328,46 @@ def test_blocks_stay_within_slack_limits_however_big_the_answer() -> None:
             assert len(text) <= (75 if block["type"] == "actions" else SLACK_MAX_TEXT)
     assert "&lt;b&gt;" in blocks[1]["text"]["text"] and "<b>" not in blocks[1]["text"]["text"]
     assert blocks[-1]["type"] == "actions" and len(blocks[-1]["elements"]) == 10
+
+
+# -- downloads and feedback -------------------------------------------------------------------
+def click(server: str, slack: Recorder, user: str, thread_ts: str, button: dict[str, Any]) -> None:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "t"},
+        "user": {"id": user, "team_id": TEAM},
+        "channel": {"id": CHANNEL},
+        "container": {"type": "message", "message_ts": "1.0", "channel_id": CHANNEL, "thread_ts": thread_ts},
+        "message": {"type": "message", "ts": "1.0", "thread_ts": thread_ts, "user": BOT},
+        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b", "value": button["value"],
+                     "text": button["text"], "action_ts": "2.0"}],  # fmt: skip
+        "response_url": slack.url + "response",
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    status, _ = post(server + "/slack/events", body, {"Content-Type": "application/x-www-form-urlencoded", **signed(body)})
+    assert status == 200
+
+
+def test_an_answer_links_its_files_and_thumbs_are_kept_for_who_may_see_it(
+    server: str, slack: Recorder, services: Services
+) -> None:
+    event = mention("上个月各渠道的销售额")
+    send_event(server, event)
+    reply = reply_to(slack, event["ts"])
+    links = dict((label, url) for url, label in re.findall(r"<(http[^|>]+)\|下载 (Excel|CSV)>", " ".join(texts(reply, "context"))))
+    assert set(links) == {"Excel", "CSV"} and links["CSV"].startswith(server + "/v1/answers/")
+    with urllib.request.urlopen(links["CSV"], timeout=10) as response:  # no API key: the link's token
+        assert response.read().decode("utf-8-sig").splitlines()[0] == "渠道代码,渠道,销售额"
+    thumbs = [b for b in reply.body["blocks"] if b["type"] == "actions"][0]["elements"]
+    assert [b["action_id"] for b in thumbs] == ["chatbi_feedback_up", "chatbi_feedback_down"]
+    answer_id = thumbs[0]["value"]
+    assert links["CSV"].split("/v1/answers/")[1].startswith(answer_id + ".csv?token=")
+    click(server, slack, MANAGER, event["ts"], thumbs[1])  # a store manager may not see the whole company's answer
+    click(server, slack, ADMIN, event["ts"], thumbs[0])
+    told = slack.wait_for(lambda r: r.path.endswith("chat.postEphemeral") and r.body.get("thread_ts") == event["ts"], 2)
+    assert {r.body["user"]: r.body["text"] for r in told} == {MANAGER: FEEDBACK_GONE, ADMIN: FEEDBACK_THANKS}
+    kept = [f for f in services.answers.feedback() if f.answer_id == answer_id]
+    assert [(f.rating, f.user, f.role, f.channel, f.question) for f in kept] == [
+        ("up", "alice", "admin", "slack", "上个月各渠道的销售额")
+    ]
+    assert kept[0].conversation_id == f"slack:{TEAM}:{CHANNEL}:{event['ts']}" and kept[0].sql

@@ -29,6 +29,7 @@ def broken_db(demo_db: Path, tmp_path: Path) -> Path:
         con.execute("INSERT INTO dim_store SELECT * FROM dim_store LIMIT 2")  # a key that is not unique
         con.execute("DELETE FROM dim_sku WHERE sku_id IN (SELECT sku_id FROM dim_sku ORDER BY sku_id LIMIT 3)")
         con.execute("DROP TABLE fact_traffic_daily")  # a relation that is not there
+        con.execute("ALTER TABLE dim_supplier RENAME COLUMN lead_time_std_days TO lead_sd")  # a tool's read breaks
     finally:
         con.close()
     return target
@@ -47,6 +48,7 @@ def test_the_demo_warehouse_matches_the_bundled_model(demo_db: Path) -> None:
         "keys": sum(1 for e in model.entities.values() if e.key),
         "joins": sum(len(e.joins) for e in model.entities.values()),
         "metrics": len(model.metrics),
+        "reads": len(model.reads),
     }
 
 
@@ -58,6 +60,8 @@ def test_each_problem_names_its_model_entry_and_warehouse_object(broken_db: Path
     assert ("error", "entities.yaml: entities 'dim_warehouse'", "dim_warehouse.city") in found
     assert ("error", "entities.yaml: entities 'dim_store'", "dim_store.store_id") in found
     assert ("error", "entities.yaml: entities 'fact_traffic_daily'", "fact_traffic_daily") in found
+    lead_times = "reads.yaml: reads 'replenishment.lead_times'", "dim_supplier, fact_purchase_order"
+    assert ("error", *lead_times) in found  # the tool's read, by name, with the relations it reads
     orphans = [p for p in report["problems"] if p["target"] == "fact_sales.sku_id -> dim_sku.sku_id"]
     assert orphans and orphans[0]["severity"] == "warning" and "match no key" in orphans[0]["message"]
     failing = {p["entry"] for p in report["problems"] if p["entry"].startswith("metrics.yaml")}

@@ -41,9 +41,12 @@ OPERATIONS = [
     ("GET", "/v1/conversations/{conversation_id}"),
     ("DELETE", "/v1/conversations/{conversation_id}"),
     ("GET", "/v1/metrics"),
+    ("GET", "/v1/answers/{answer_id}.csv"),
+    ("GET", "/v1/answers/{answer_id}.xlsx"),
+    ("POST", "/v1/answers/{answer_id}/feedback"),
 ]
 #: Operations with a body or a path parameter: the ones schemathesis can also send wrong data to.
-WITH_INPUT = OPERATIONS[1:4]
+WITH_INPUT = [*OPERATIONS[1:4], *OPERATIONS[5:]]
 CASES = [(*op, GenerationMode.POSITIVE) for op in OPERATIONS] + [(*op, GenerationMode.NEGATIVE) for op in WITH_INPUT]
 EXAMPLES = 50
 #: The schemathesis command of this interpreter's environment (the venv's bin/ may not be on PATH).

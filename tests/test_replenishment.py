@@ -25,6 +25,7 @@ from semantic_layer.errors import PolicyDeniedError
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import load_model
 from tools.base import ToolContext, ToolOutput
+from tools.reads import Reader
 from tools.replenishment import Arguments, ReplenishmentTool, policy
 from tools.replenishment.demand import load_history, order_multiples, year_start
 from tools.replenishment.narrate import COLUMN_FORMATS, FACT_FORMATS, TOP_SHOWN
@@ -217,7 +218,7 @@ def _tiny_warehouse(path: Path) -> Path:
 
 def test_stockout_days_are_censored_not_zero_demand(tmp_path: Path) -> None:
     engine = connect(_tiny_warehouse(tmp_path / "tiny.duckdb"))
-    history = load_history(engine, MODEL, dt.date(2024, 12, 31))
+    history = load_history(Reader(engine, MODEL), dt.date(2024, 12, 31))
     assert history.start == year_start(dt.date(2024, 12, 31)) == dt.date(2024, 1, 1)
     table = recommend(learn(history, 7)).set_index("sku_id")
     a = table.loc["sku_a"]

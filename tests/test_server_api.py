@@ -29,7 +29,7 @@ from api.server.services import Services
 
 ANSWER_FIELDS = {
     "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
-    "cached", "data_version", "retry_after_s", "verified",
+    "cached", "data_version", "retry_after_s", "answer_id", "verified",
 }  # fmt: skip
 KEYS = {"alice": "k-alice", "bob": "k-bob", "mia": "k-mia", "ivan": "k-ivan", "sam": "k-sam"}
 USERS = [
@@ -164,9 +164,10 @@ def test_sse_streams_plan_sql_rows_text_done(demo: TestClient) -> None:
     assert done["rows"] == data["rows"]["rows"] and done["text"] == data["text"]["text"]
     as_json = demo.post("/v1/ask", json={"question": "GMV by channel last month"}).json()
     assert as_json["cached"] is True  # asked just before: the same SQL at the same data version
-    assert {k: v for k, v in done.items() if k not in ("conversation_id", "cached")} == {
-        k: v for k, v in as_json.items() if k not in ("conversation_id", "cached")
+    assert {k: v for k, v in done.items() if k not in ("conversation_id", "cached", "answer_id")} == {
+        k: v for k, v in as_json.items() if k not in ("conversation_id", "cached", "answer_id")
     }
+    assert done["answer_id"] and as_json["answer_id"] and done["answer_id"] != as_json["answer_id"]
 
 
 def test_sse_sends_the_plan_before_the_query_has_run(

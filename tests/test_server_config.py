@@ -19,9 +19,15 @@ users:
     store: st_sh01
     api_keys: ["k-bob"]
     dingtalk_ids: ["staff9"]
+    feishu_ids: ["ou_bob", "bob-user-id"]
 slack:
   signing_secret: "s3cret-signing"
   bot_token: "xoxb-123"
+feishu:
+  app_id: "cli_app"
+  app_secret: "s3cret-feishu"
+  encrypt_key: "s3cret-key"
+  verification_token: "s3cret-token"
 """
 
 
@@ -33,6 +39,9 @@ def test_users_by_credential_and_chat_id(tmp_path: Path) -> None:
     assert config.by_api_key("k-bob").principal.store_id == "st_sh01"
     assert config.by_api_key("nope") is None
     assert config.by_slack_id("U1").name == "alice" and config.by_dingtalk_id("staff9").name == "bob"
+    assert config.by_feishu_ids("ou_other", "bob-user-id", None).name == "bob"
+    assert config.by_feishu_ids("ou_alice", None, "") is None and config.by_feishu_ids() is None
+    assert config.feishu is not None and config.feishu.callback_mode and not config.feishu.long_connection
     assert "s3cret" not in repr(config) and "k-alice" not in repr(config)
 
 

@@ -393,3 +393,47 @@ def test_widget_css_does_not_reach_the_host(browser: Any, visit: Callable[..., V
     page = v.open()
     _chart_drawn(v.ask("上个月各渠道的销售额"))  # plotly loaded and drawn too
     assert page.evaluate(HOST_STYLES) == without_widget
+
+
+# -- downloads and feedback ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def kept_url(assistant: Any) -> Iterator[tuple[str, Any]]:
+    """A keyed app whose answer store the test reads back."""
+    from api.server.app import create_app
+    from api.server.config import ServerConfig
+    from api.server.services import Services
+
+    config = ServerConfig.model_validate({"users": [{"name": "ann", "role": "admin", "api_keys": [API_KEY]}]})
+    services = Services(assistant, config)
+    for url in _serve(create_app(services)):
+        yield url, services
+
+
+def test_download_buttons_and_thumbs_with_a_comment(
+    visit: Callable[..., Visit], kept_url: tuple[str, Any], tmp_path: Path
+) -> None:
+    import openpyxl
+
+    url, services = kept_url
+    v = visit("zh-CN", url, lambda html: html.replace('src="widget.js"', f'src="widget.js" data-api-key="{API_KEY}"'))
+    page = v.open()
+    card = v.ask("上个月各渠道的销售额")
+    assert [b.inner_text() for b in card.locator(".cb-download").all()] == ["下载 Excel", "下载 CSV"]
+    with page.expect_download() as download:
+        card.locator(".cb-download[data-format='xlsx']").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("chatbi-") and saved.suffix == ".xlsx"
+    book = openpyxl.load_workbook(saved)
+    assert [c.value for c in book["结果"][1]] == ["渠道代码", "渠道", "销售额"] and book["结果"].max_row == 6
+    card.locator(".cb-thumb[data-rating='down']").click()
+    assert card.locator(".cb-thumb[data-rating='down']").get_attribute("aria-pressed") == "true"
+    card.locator(".cb-comment").fill("少了小红书的退货")
+    card.locator(".cb-send-feedback").click()
+    card.locator(".cb-thanks").wait_for()
+    assert card.locator(".cb-thanks").inner_text() == "谢谢反馈!"
+    v.screenshot(tmp_path, "widget-feedback.png")
+    kept = services.answers.feedback()
+    assert [(f.rating, f.comment, f.user, f.question) for f in kept] == [("down", "少了小红书的退货", "ann", "上个月各渠道的销售额")]
+    clarified = v.ask("上个月周转怎么样?")
+    assert clarified.locator(".cb-download, .cb-thumb").count() == 0  # no rows: nothing to download or judge

@@ -19,6 +19,7 @@ from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
+from tools.reads import Reader
 
 Language = Literal["zh", "en"]
 
@@ -31,6 +32,11 @@ class ToolContext:
     today: dt.date  # the reference date: the day after the latest data
     language: Language
     master: MasterData | None = None  # for display names
+
+    @property
+    def reader(self) -> Reader:
+        """The model's reads, run on this engine for this asker."""
+        return Reader(self.engine, self.model, self.principal)
 
 
 class ToolOutput(BaseModel):
@@ -50,6 +56,18 @@ class ToolOutput(BaseModel):
     facts: dict[str, Any] = {}  # headline numbers the text quotes that are not table cells
 
 
+class Sheet(BaseModel):
+    """One sheet of a workbook a tool's answer exports as (a purchase order per supplier): ``formats`` are
+    metric formats per column (``cny``, ``count``; None for text), turned into number formats by the exporter."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    formats: list[str | None]
+    #: Lines written under the table: where a figure comes from, what the data does not hold.
+    notes: list[str] = []
+
+
 class Tool(Protocol):
     name: ClassVar[str]
     #: Governed metrics whose data the tool reads: the asker's role must be allowed all of them.
@@ -58,9 +76,13 @@ class Tool(Protocol):
 
     def run(self, arguments: BaseModel, context: ToolContext) -> ToolOutput: ...
 
+    # Optional, read with getattr: ``key_columns`` (tuple of column names a narrow terminal shows first) and
+    # ``export_sheets`` (Answer -> list[Sheet]: the workbook the answer downloads as, instead of its table).
+
 
 def require(context: ToolContext, metric_ids: tuple[str, ...]) -> None:
-    """Refuse a tool the asker's role may not use, as the compiler refuses a metric."""
+    """Refuse a tool the asker's role may not use, as the compiler refuses a metric. (A role that sees
+    only some rows is narrowed, or refused by name, read by read: tools/reads.py.)"""
     missing = [m for m in metric_ids if m not in context.model.metrics]
     if missing:  # a customer's model without stock or ledgers: this analysis has nothing to read
         raise QueryError(f"this analysis needs the metrics {', '.join(missing)}, which this model does not define")
@@ -70,5 +92,3 @@ def require(context: ToolContext, metric_ids: tuple[str, ...]) -> None:
     denied = [m for m in metric_ids if not role.grants(context.model.metrics[m])]
     if denied:
         raise PolicyDeniedError(f"role '{role.name}' may not read {', '.join(denied)}")
-    if role.row_filters and context.principal.store_id:
-        raise PolicyDeniedError(f"role '{role.name}' sees one store's data; this analysis covers the company")

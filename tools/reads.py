@@ -1,29 +1,39 @@
-"""The one way a tool reads what no governed metric covers: its SQL over the model's entities, made
-the warehouse's by the semantic layer (checked against the model, renamed, in the engine's dialect)
-and run through the engine's guard."""
+"""The one way a tool reads what no governed metric covers: a read the model declares (reads.yaml),
+bound with the tool's values, narrowed to the asker's rows, made the warehouse's by the semantic
+layer and run through the engine's guard."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
 
 from semantic_layer.engine import Engine, EngineError
-from semantic_layer.logical_sql import to_warehouse
+from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
+from semantic_layer.tool_reads import compile_tool_read
 
 
-def read_frame(
-    engine: Engine, model: SemanticModel, sql: str, *, row_limit: int, timeout_s: float, what: str
-) -> tuple[pd.DataFrame, str]:
-    """Rows of ``sql`` (DuckDB's dialect, logical names) as a frame, and the SQL that ran. A read
-    that hits ``row_limit`` is an error: a tool computing on part of the rows would be wrong."""
-    tree = to_warehouse(sql, model, engine.dialect)
-    result = engine.execute(tree, row_limit=row_limit, timeout_s=timeout_s)
-    if result.truncated:
-        raise EngineError(f"{what}: a read hit its row limit of {row_limit:,}")
-    frame = pd.DataFrame(result.rows, columns=result.columns)
-    for column in frame.columns:  # PostgreSQL's and MySQL's numerics: computed on as floats
-        if frame[column].dtype == "object" and frame[column].map(lambda v: isinstance(v, Decimal)).any():
-            frame[column] = frame[column].map(lambda v: float(v) if isinstance(v, Decimal) else v).astype(float)
-    return frame, tree.sql(dialect=engine.dialect)
+@dataclass(frozen=True)
+class Reader:
+    """Where a tool's reads run and for whom (their role's row filters narrow every read)."""
+
+    engine: Engine
+    model: SemanticModel
+    principal: Principal = field(default_factory=Principal)
+
+    def frame(
+        self, read: str, *, row_limit: int, timeout_s: float, what: str, **params: object
+    ) -> tuple[pd.DataFrame, str]:
+        """Rows of the model's read ``read`` with ``params`` as a frame, and the SQL that ran. A read
+        that hits ``row_limit`` is an error: a tool computing on part of the rows would be wrong."""
+        tree = compile_tool_read(self.model, read, params, self.principal, self.engine.dialect)
+        result = self.engine.execute(tree, row_limit=row_limit, timeout_s=timeout_s)
+        if result.truncated:
+            raise EngineError(f"{what}: a read hit its row limit of {row_limit:,}")
+        frame = pd.DataFrame(result.rows, columns=result.columns)
+        for column in frame.columns:  # PostgreSQL's and MySQL's numerics: computed on as floats
+            if frame[column].dtype == "object" and frame[column].map(lambda v: isinstance(v, Decimal)).any():
+                frame[column] = frame[column].map(lambda v: float(v) if isinstance(v, Decimal) else v).astype(float)
+        return frame, tree.sql(dialect=self.engine.dialect)

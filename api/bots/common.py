@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 
 from agent.answer import Answer
+from agent.answer_store import Asker, Rating
 from agent.conversation_store import StoreUnavailable
+from api.server.answers import download_url, keep_answer
 from api.server.config import ServerConfig, User
 from api.server.errors import ApiError
 from api.server.services import Services
@@ -33,6 +35,9 @@ NO_CONTEXT = (
     "抱歉，暂时读不到这段对话的上下文，请稍后再试。\n"
     "Sorry, this conversation's earlier turns cannot be read right now; please try again shortly."
 )
+#: Said after a thumbs up or down was kept, and when its answer is unknown, expired or someone else's.
+FEEDBACK_THANKS = "谢谢反馈！/ Thanks for the feedback!"
+FEEDBACK_GONE = "这条回答已过期或不属于你，无法反馈。/ That answer has expired or is not yours: no feedback kept."
 #: How long a message stays answered: far beyond any platform's redelivery (Slack retries for minutes).
 ANSWERED_TTL_S = 24 * 60 * 60
 
@@ -44,16 +49,49 @@ def principal_for(config: ServerConfig, user: User | None) -> Principal | None:
     return user.principal if user is not None else None
 
 
-def ask_as(services: Services, principal: Principal, question: str, conversation_id: str) -> Answer:
-    """The assistant's answer; an unexpected failure becomes a polite error answer, logged with its traceback."""
+def asker_for(user: User | None, principal: Principal) -> Asker:
+    """Whom a chat answer is kept for: the configured user (the same one their API key is), or demo."""
+    return Asker.of(user.name if user is not None else "demo", principal)
+
+
+def ask_as(
+    services: Services, principal: Principal, question: str, conversation_id: str, asker: Asker | None = None
+) -> Answer:
+    """The assistant's answer, kept for downloads and feedback (``asker``); an unexpected failure becomes a polite
+    error answer, logged with its traceback."""
     try:
-        return services.assistant.ask(question, conversation_id=conversation_id, principal=principal)
+        answer = services.assistant.ask(question, conversation_id=conversation_id, principal=principal)
     except StoreUnavailable as exc:
         log.warning("conversation %s unavailable: %s", conversation_id, exc)
         return Answer(status="error", text=NO_CONTEXT, language="zh")
     except Exception:
         log.exception("answering %r in %s failed", question, conversation_id)
         return Answer(status="error", text=FAILED, language="zh")
+    if asker is not None:
+        channel = conversation_id.split(":", 1)[0]
+        keep_answer(services, answer, asker, question, conversation_id=conversation_id, channel=channel)
+    return answer
+
+
+def downloads(services: Services, base_url: str | None, answer: Answer) -> dict[str, str] | None:
+    """The reply's links to the answer's files (None without a kept answer or an address to link to)."""
+    if not answer.answer_id or not (base_url or services.config.public_url):
+        return None
+    links = {fmt: download_url(services, base_url or "", answer.answer_id, fmt) for fmt in ("xlsx", "csv")}
+    return {fmt: url for fmt, url in links.items() if url} or None
+
+
+def record_feedback(services: Services, asker: Asker, answer_id: str, rating: Rating, comment: str | None) -> str:
+    """Keep a chat user's verdict; the sentence to tell them (thanks, or that the answer is gone)."""
+    try:
+        stored = services.answers.load_for(answer_id, asker)
+        if stored is None:
+            return FEEDBACK_GONE
+        services.answers.add_feedback(stored, rating, comment, asker)
+    except (StoreUnavailable, ValueError) as exc:
+        log.warning("feedback on %s not kept: %s", answer_id, exc)
+        return FAILED
+    return FEEDBACK_THANKS
 
 
 def clean_text(text: str) -> str:

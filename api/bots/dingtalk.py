@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 import urllib.request
 from typing import Any
@@ -42,8 +43,20 @@ from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 from fastapi import APIRouter, BackgroundTasks, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.bots.common import ANSWERED_TTL_S, ASK_IN_TEXT, NO_ACCESS, ask_as, clean_text, principal_for, refused
-from api.bots.render import dingtalk_message
+from agent.answer_store import Rating
+from api.bots.common import (
+    ANSWERED_TTL_S,
+    ASK_IN_TEXT,
+    NO_ACCESS,
+    ask_as,
+    asker_for,
+    clean_text,
+    downloads,
+    principal_for,
+    record_feedback,
+    refused,
+)
+from api.bots.render import DINGTALK_FEEDBACK, THUMBS, dingtalk_message
 from api.server.config import DingTalkConfig
 from api.server.services import Services
 from api.shared_state import SharedState
@@ -121,6 +134,13 @@ def webhook_problem(message: ChatbotMessage, config: DingTalkConfig, now_ms: int
     return None
 
 
+#: The message an ActionCard thumbs button sends: ``反馈 👍 <answer_id>``, optionally followed by a comment.
+_FEEDBACK = re.compile(
+    rf"^{DINGTALK_FEEDBACK}\s*(?P<thumb>{'|'.join(THUMBS.values())})\s*(?P<answer_id>[A-Za-z0-9_-]{{8,64}})\s*(?P<comment>.*)$",
+    re.DOTALL,
+)
+
+
 class DingTalkBot:
     """Turns a robot message into a reply and sends it through the message's session webhook."""
 
@@ -131,20 +151,28 @@ class DingTalkBot:
         self.config = services.config.dingtalk
         self.state = state
 
-    def reply_for(self, message: ChatbotMessage) -> dict[str, Any]:
-        """The message to send back: the answer, or why there is none."""
+    def reply_for(self, message: ChatbotMessage, base_url: str | None = None) -> dict[str, Any]:
+        """The message to send back: the answer (download links relative to ``base_url``, else the config's
+        public_url), the thanks for a thumbs verdict, or why there is none."""
         config = self.services.config
-        principal = principal_for(config, config.by_dingtalk_id(str(message.sender_staff_id or "")))
+        user = config.by_dingtalk_id(str(message.sender_staff_id or ""))
+        principal = principal_for(config, user)
         if principal is None:
             return {"msgtype": "text", "text": {"content": NO_ACCESS}}
         content = message.text.content if message.message_type == "text" and message.text else None
         question = clean_text(content).strip() if isinstance(content, str) else ""
         if not question:
             return {"msgtype": "text", "text": {"content": ASK_IN_TEXT}}
-        answer = ask_as(self.services, principal, question, f"dingtalk:{message.conversation_id}")
-        return dingtalk_message(answer, self.services.assistant.model)
+        asker = asker_for(user, principal)
+        verdict = _FEEDBACK.match(question)
+        if verdict is not None:
+            rating: Rating = "up" if verdict["thumb"] == THUMBS["up"] else "down"
+            text = record_feedback(self.services, asker, verdict["answer_id"], rating, verdict["comment"])
+            return {"msgtype": "text", "text": {"content": text}}
+        answer = ask_as(self.services, principal, question, f"dingtalk:{message.conversation_id}", asker)
+        return dingtalk_message(answer, self.services.assistant.model, downloads(self.services, base_url, answer))
 
-    def answer(self, message: ChatbotMessage) -> None:
+    def answer(self, message: ChatbotMessage, base_url: str | None = None) -> None:
         """Answer the message once per deployment, if it is for the robot and its webhook may be used."""
         if message.conversation_type == GROUP_CHAT and not message.is_in_at_list:
             return
@@ -155,7 +183,7 @@ class DingTalkBot:
         if message.message_id and not self.state.seen_once("dingtalk-message", str(message.message_id), ANSWERED_TTL_S):
             log.info("DingTalk message %s was answered already", message.message_id)
             return
-        post_to_webhook(str(message.session_webhook), self.reply_for(message))
+        post_to_webhook(str(message.session_webhook), self.reply_for(message, base_url))
 
 
 def post_to_webhook(url: str, payload: dict[str, Any]) -> None:
@@ -200,7 +228,7 @@ def dingtalk_router(services: Services, state: SharedState | None = None) -> API
             message = parse_body(await request.body())
         except ValueError as exc:
             raise refused(400, f"malformed DingTalk callback: {exc}") from None
-        background.add_task(bot.answer, message)
+        background.add_task(bot.answer, message, str(request.base_url))
         return {}
 
     return router

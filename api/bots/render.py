@@ -1,13 +1,15 @@
-"""Answer -> what a chat platform shows: Slack Block Kit, DingTalk markdown or an ActionCard.
+"""Answer -> what a chat platform shows: Slack Block Kit, DingTalk markdown or an ActionCard, a Feishu card.
 
-Both show the answer text as the assistant wrote it (its numbers already formatted by
+All show the answer text as the assistant wrote it (its numbers already formatted by
 :mod:`agent.metric_format`), a compact table of the first rows with display names and cells
 formatted the same way, the governed definitions, and clarification options as buttons.
 
 Each stays inside its platform's limits, by construction rather than by cutting the result:
 Slack allows 50 blocks and 3000 characters per text, and a message here has at most
 ``SLACK_TEXT_SECTIONS + 5`` blocks; DingTalk clients stop rendering markdown past about
-3500 characters, so the text is kept under :data:`DINGTALK_MAX_TEXT`.
+3500 characters, so the text is kept under :data:`DINGTALK_MAX_TEXT`; a Feishu card may carry
+30 KB of JSON, and one here holds at most :data:`FEISHU_MAX_TEXT` characters of text, a table of
+:data:`TABLE_ROWS` rows of cut cells and :data:`MAX_OPTIONS` buttons.
 """
 
 from __future__ import annotations
@@ -41,10 +43,21 @@ SLACK_BUTTON_TEXT = 75
 SLACK_BUTTON_VALUE = 2000
 #: action_id prefix of the clarification buttons; a click comes back as a block_actions interaction.
 OPTION_ACTION = "chatbi_option_"
+#: action_id prefix of the thumbs buttons (``chatbi_feedback_up`` / ``_down``); their value is the answer_id.
+FEEDBACK_ACTION = "chatbi_feedback_"
+#: What the DingTalk thumbs buttons send back as the user's message: ``反馈 👍 <answer_id>`` (a comment may follow).
+DINGTALK_FEEDBACK = "反馈"
+THUMBS = {"up": "👍", "down": "👎"}
 
 DINGTALK_MAX_TEXT = 3500
 #: A DingTalk client link that sends its content as the user's next message in the same chat.
 DINGTALK_SEND = "dtmd://dingtalkclient/sendMessage?content="
+
+FEISHU_MAX_TEXT = 4000
+FEISHU_BUTTON_TEXT = 40
+FEISHU_BUTTON_VALUE = 2000
+#: The key of a Feishu option button's value: a click sends it back in a card.action.trigger callback.
+FEISHU_OPTION = "chatbi_option"
 
 _SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -97,12 +110,19 @@ def _rows_note(table: CompactTable, shown: int, language: str) -> str | None:
 
 # -- Slack ------------------------------------------------------------------------------------
 def slack_blocks(
-    answer: Answer, model: SemanticModel, *, chart_url: str | None = None, picked: str | None = None
+    answer: Answer,
+    model: SemanticModel,
+    *,
+    chart_url: str | None = None,
+    picked: str | None = None,
+    downloads: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Block Kit for ``answer``: text sections, a monospace table, a chart link, definitions, option buttons.
+    """Block Kit for ``answer``: text sections, a monospace table, chart and download links, definitions,
+    option buttons (a clarification) or thumbs buttons (an answer kept for feedback).
 
     ``chart_url`` is where the widget renders the chart (shown only when the answer has one);
-    ``picked`` is the option a button click asked, echoed so the thread shows what was chosen.
+    ``picked`` is the option a button click asked, echoed so the thread shows what was chosen;
+    ``downloads``: format (csv, xlsx) -> the link to the full result.
     """
     blocks: list[dict[str, Any]] = []
     if picked:
@@ -120,6 +140,11 @@ def slack_blocks(
         notes.append(
             f":chart_with_upwards_trend: <{chart_url}|{label}{'：' if answer.language == 'zh' else ': '}{title}>"
         )
+    if downloads:
+        notes.append(
+            ":arrow_down: "
+            + " · ".join(f"<{url}|{_download_label(fmt, answer.language)}>" for fmt, url in downloads.items())
+        )
     if any(notes):
         blocks.append(_context([n for n in notes if n]))
     if answer.definitions:
@@ -129,7 +154,25 @@ def slack_blocks(
         blocks.append(
             {"type": "actions", "elements": [_button(i, o) for i, o in enumerate(answer.options[:MAX_OPTIONS])]}
         )
+    elif answer.answer_id:
+        blocks.append({"type": "actions", "elements": [_thumb(rating, answer) for rating in THUMBS]})
     return blocks
+
+
+def _download_label(fmt: str, language: str) -> str:
+    name = "Excel" if fmt == "xlsx" else fmt.upper()
+    return f"下载 {name}" if language == "zh" else f"Download {name}"
+
+
+def _thumb(rating: str, answer: Answer) -> dict[str, Any]:
+    words = {"up": ("有用", "Helpful"), "down": ("不对", "Not right")}[rating]
+    label = f"{THUMBS[rating]} {words[0] if answer.language == 'zh' else words[1]}"
+    return {
+        "type": "button",
+        "action_id": FEEDBACK_ACTION + rating,
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "value": str(answer.answer_id),
+    }
 
 
 def slack_text(answer: Answer) -> str:
@@ -231,17 +274,28 @@ def _take(text: str, limit: int) -> tuple[str, str]:
 
 
 # -- DingTalk ---------------------------------------------------------------------------------
-def dingtalk_message(answer: Answer, model: SemanticModel) -> dict[str, Any]:
-    """The robot message for ``answer``: an ActionCard whose buttons send an option back, else markdown."""
+def dingtalk_message(answer: Answer, model: SemanticModel, downloads: dict[str, str] | None = None) -> dict[str, Any]:
+    """The robot message for ``answer``: an ActionCard whose buttons send an option back (a clarification) or a
+    thumbs verdict (an answer kept for feedback), else markdown; ``downloads`` links the full result."""
     title = dingtalk_title(answer)
-    text = dingtalk_markdown(answer, model)
+    text = dingtalk_markdown(answer, model, downloads)
     if answer.status == "clarification" and answer.options:
         buttons = [{"title": o, "actionURL": DINGTALK_SEND + quote(o)} for o in answer.options[:MAX_OPTIONS]]
-        return {
-            "msgtype": "actionCard",
-            "actionCard": {"title": title, "text": text, "btnOrientation": "0", "btns": buttons},
-        }
-    return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    elif answer.answer_id:
+        buttons = [
+            {
+                "title": THUMBS[r],
+                "actionURL": DINGTALK_SEND + quote(f"{DINGTALK_FEEDBACK} {THUMBS[r]} {answer.answer_id}"),
+            }
+            for r in THUMBS
+        ]
+    else:
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    orientation = "1" if answer.status != "clarification" else "0"  # thumbs side by side, options stacked
+    return {
+        "msgtype": "actionCard",
+        "actionCard": {"title": title, "text": text, "btnOrientation": orientation, "btns": buttons},
+    }
 
 
 def dingtalk_title(answer: Answer) -> str:
@@ -251,8 +305,9 @@ def dingtalk_title(answer: Answer) -> str:
     return _cut(answer.text.strip().split("\n", 1)[0] or "chatbi", 40)
 
 
-def dingtalk_markdown(answer: Answer, model: SemanticModel) -> str:
-    """The text (paragraphs), the first rows as a list (DingTalk markdown has no tables), the definitions.
+def dingtalk_markdown(answer: Answer, model: SemanticModel, downloads: dict[str, str] | None = None) -> str:
+    """The text (paragraphs), the first rows as a list (DingTalk markdown has no tables), download links, the
+    definitions.
 
     A long text is cut before the list and the definitions are, so they still show: the text gets
     what they leave of the limit, and at least half of it."""
@@ -264,6 +319,8 @@ def dingtalk_markdown(answer: Answer, model: SemanticModel) -> str:
         note = _rows_note(table, len(table.rows), answer.language)
         if note:
             rest.append(note)
+    if downloads:
+        rest.append(" · ".join(f"[{_download_label(fmt, answer.language)}]({url})" for fmt, url in downloads.items()))
     rest += [f"> **{d.name}**{'：' if zh else ': '}{d.definition}" for d in answer.definitions]
     tail = "\n\n".join(rest)
     text = "\n\n".join(line for line in answer.text.split("\n") if line.strip())
@@ -284,3 +341,71 @@ def _list_line(table: CompactTable, row: list[str], zh: bool) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- Feishu -----------------------------------------------------------------------------------
+def feishu_card(
+    answer: Answer,
+    model: SemanticModel,
+    *,
+    action: dict[str, Any],
+    chart_url: str | None = None,
+    picked: str | None = None,
+) -> dict[str, Any]:
+    """An interactive card (card JSON 1.0): the text, a table, the definitions, a chart button, option buttons.
+
+    Everything the answer says is plain text (``plain_text`` and table cells), never card markdown,
+    so nothing in a question or a member name can turn into a link or a mention. ``action`` is merged
+    into each option button's value (where the click must be answered); ``picked`` echoes the option
+    a click asked.
+    """
+    zh = answer.language == "zh"
+    elements: list[dict[str, Any]] = []
+    if picked:
+        elements.append(_feishu_note(["› " + _cut(picked, FEISHU_BUTTON_VALUE)]))
+    text = _cut(answer.text.strip(), FEISHU_MAX_TEXT)
+    if text:
+        elements.append({"tag": "div", "text": {"tag": "plain_text", "content": text}})
+    table = compact_table(answer, model)
+    if table is not None:
+        elements.append(_feishu_table(table))
+        note = _rows_note(table, len(table.rows), answer.language)
+        if note:
+            elements.append(_feishu_note([note]))
+    if answer.definitions:
+        shown = answer.definitions[:SLACK_MAX_CONTEXT_ELEMENTS]
+        elements.append(_feishu_note([_cut(f"{d.name}{'：' if zh else ': '}{d.definition}", 500) for d in shown]))
+    buttons = []
+    if chart_url and answer.chart:
+        label = "查看图表" if zh else "Open the chart"
+        buttons.append({"tag": "button", "type": "primary", "url": chart_url,
+                        "text": {"tag": "plain_text", "content": label}})  # fmt: skip
+    if answer.status == "clarification" and answer.options:
+        buttons += [
+            {"tag": "button", "type": "default", "text": {"tag": "plain_text", "content": _cut(o, FEISHU_BUTTON_TEXT)},
+             "value": {**action, FEISHU_OPTION: o[:FEISHU_BUTTON_VALUE]}}
+            for o in answer.options[:MAX_OPTIONS]
+        ]  # fmt: skip
+    if buttons:
+        elements.append({"tag": "action", "actions": buttons})
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"title": {"tag": "plain_text", "content": dingtalk_title(answer)}, "template": "blue"},
+        "elements": elements,
+    }
+
+
+def _feishu_table(table: CompactTable) -> dict[str, Any]:
+    names = [f"c{i}" for i in range(len(table.headers))]
+    columns = [
+        {"name": name, "display_name": header, "data_type": "text", "width": "auto",
+         "horizontal_align": "right" if numeric else "left"}
+        for name, header, numeric in zip(names, table.headers, table.numeric, strict=True)
+    ]  # fmt: skip
+    rows = [{name: _cut_width(cell) for name, cell in zip(names, row, strict=True)} for row in table.rows]
+    return {"tag": "table", "page_size": TABLE_ROWS, "row_height": "low",
+            "header_style": {"bold": True, "background_style": "grey"}, "columns": columns, "rows": rows}  # fmt: skip
+
+
+def _feishu_note(texts: list[str]) -> dict[str, Any]:
+    return {"tag": "note", "elements": [{"tag": "plain_text", "content": t} for t in texts]}

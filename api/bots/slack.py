@@ -39,8 +39,19 @@ from slack_bolt.request.internals import parse_body
 from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 
-from api.bots.common import ANSWERED_TTL_S, ASK_IN_TEXT, NO_ACCESS, ask_as, clean_text, principal_for, refused
-from api.bots.render import OPTION_ACTION, slack_blocks, slack_text
+from api.bots.common import (
+    ANSWERED_TTL_S,
+    ASK_IN_TEXT,
+    NO_ACCESS,
+    ask_as,
+    asker_for,
+    clean_text,
+    downloads,
+    principal_for,
+    record_feedback,
+    refused,
+)
+from api.bots.render import FEEDBACK_ACTION, OPTION_ACTION, THUMBS, slack_blocks, slack_text
 from api.server.config import SlackConfig
 from api.server.errors import error_response
 from api.server.services import Services
@@ -143,21 +154,27 @@ def build_app(services: Services, state: SharedState) -> App:
     )
 
     def answer(client: WebClient, context: BoltContext, question: str, where: _Thread, picked: bool = False) -> None:
-        principal = principal_for(services.config, services.config.by_slack_id(where.user))
+        user = services.config.by_slack_id(where.user)
+        principal = principal_for(services.config, user)
         if principal is None:
             client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=NO_ACCESS)
             return
         if not question:
             client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=ASK_IN_TEXT)
             return
-        reply = ask_as(services, principal, question, where.conversation_id)
-        chart_url = f"{context.get(BASE_URL, '/')}?q={quote(question)}"
+        reply = ask_as(services, principal, question, where.conversation_id, asker_for(user, principal))
+        base_url = context.get(BASE_URL)
+        chart_url = f"{base_url or '/'}?q={quote(question)}"
         client.chat_postMessage(
             channel=where.channel,
             thread_ts=where.thread_ts,
             text=slack_text(reply),
             blocks=slack_blocks(
-                reply, services.assistant.model, chart_url=chart_url, picked=question if picked else None
+                reply,
+                services.assistant.model,
+                chart_url=chart_url,
+                picked=question if picked else None,
+                downloads=downloads(services, base_url, reply),
             ),
             unfurl_links=False,
             unfurl_media=False,
@@ -183,9 +200,30 @@ def build_app(services: Services, state: SharedState) -> App:
             client, context, clean_text(str(action.get("value") or "")).strip(), _Thread.of_action(body), picked=True
         )
 
+    def on_feedback(ack: Callable[..., None], body: dict[str, Any], client: WebClient) -> None:
+        """A thumbs button: kept for the clicking user (who must be allowed that answer), told in an ephemeral."""
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        rating = str(action.get("action_id") or "").removeprefix(FEEDBACK_ACTION)
+        where = _Thread.of_action(body)
+        user = services.config.by_slack_id(where.user)
+        principal = principal_for(services.config, user)
+        if principal is None:
+            text = NO_ACCESS
+        else:
+            text = record_feedback(
+                services,
+                asker_for(user, principal),
+                str(action.get("value") or ""),
+                "up" if rating == "up" else "down",
+                None,
+            )
+        client.chat_postEphemeral(channel=where.channel, user=where.user, thread_ts=where.thread_ts, text=text)
+
     app.event("app_mention")(on_message_event)
     app.event("message")(on_message_event)
     app.action(re.compile("^" + re.escape(OPTION_ACTION) + r"\d+$"))(on_option)
+    app.action(re.compile("^" + re.escape(FEEDBACK_ACTION) + f"({'|'.join(THUMBS)})$"))(on_feedback)
     return app
 
 

@@ -26,6 +26,7 @@ from agent.redaction import without_paths
 from api.catalog import readable_metrics
 from api.mcp.http import mount_mcp
 from api.server import sse
+from api.server.answers import ANSWER_LINKS, answers_router, asker_of, keep_answer
 from api.server.auth import Caller, authenticate, services_of
 from api.server.body_limit import MAX_BODY_BYTES, BodyLimit
 from api.server.errors import ApiError, ErrorBody, install_error_handlers, store_message
@@ -59,7 +60,7 @@ ConversationId = Annotated[str, Path(pattern=CONVERSATION_ID, description="As re
 
 
 def create_app(services: Services) -> FastAPI:
-    """The server: the API, the web widget and, when configured, the Slack and DingTalk bots."""
+    """The server: the API, the web widget and, when configured, the Slack, DingTalk and Feishu bots."""
     from api.bots.dingtalk import dingtalk_router
     from api.bots.slack import slack_router
     from api.widget import widget_router
@@ -81,11 +82,16 @@ def create_app(services: Services) -> FastAPI:
             CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"]
         )
     app.include_router(api_router())
+    app.include_router(answers_router())
     app.include_router(widget_router())
     if services.config.slack is not None:
         app.include_router(slack_router(services))
     if services.config.dingtalk is not None:
         app.include_router(dingtalk_router(services))
+    if services.config.feishu is not None and services.config.feishu.callback_mode:
+        from api.bots.feishu import feishu_router  # lark-oapi imports its whole API: only when configured
+
+        app.include_router(feishu_router(services))
     mount_mcp(app, services)
     return app
 
@@ -111,6 +117,7 @@ def api_router() -> APIRouter:
                 "model": AskResponse,
                 "description": "The answer object of DESIGN.md.",
                 "content": {"text/event-stream": {"schema": {"type": "string", "description": _SSE_DOC}}},
+                "links": ANSWER_LINKS,
             },
             **_ERRORS,
             **_UNAVAILABLE,
@@ -184,6 +191,7 @@ async def ask(body: AskRequest, request: Request, caller: Annotated[Caller, Depe
             on_plan=on_plan,
             new_conversation=body.conversation_id is None,
         )
+        keep_answer(services, result, asker_of(caller), body.question, conversation_id=conversation_id, channel="api")
         log.info(
             "ask user=%s conversation=%s status=%s ms=%.0f",
             caller.name,

@@ -8,10 +8,12 @@ One YAML file (``chatbi serve --config PATH`` or ``$CHATBI_SERVER_CONFIG``)::
         api_keys: ["k-alice-1"]       # X-API-Key: ... or Authorization: Bearer ...
         slack_ids: ["U024BE7LH"]
         dingtalk_ids: ["manager4321"]
+        feishu_ids: ["ou_7d8a6e6df7621556ce0d21922b676706ccs"]   # open_id (or user_id / union_id)
       - name: bob
         role: store_manager
         store: st_sh01
         api_keys: ["k-bob-1"]
+    public_url: "https://bi.example.com/"  # download links in bot replies (default: the request's address)
     slack:
       signing_secret: "..."
       bot_token: "xoxb-..."
@@ -21,6 +23,15 @@ One YAML file (``chatbi serve --config PATH`` or ``$CHATBI_SERVER_CONFIG``)::
       client_id: "..."                     # Stream mode (optional)
       sign_window_s: 3600                  # callback timestamp tolerance, at most DingTalk's hour
       webhook_hosts: [oapi.dingtalk.com, api.dingtalk.com]   # where replies may go (the default)
+    feishu:
+      app_id: "cli_..."
+      app_secret: "..."
+      long_connection: true                # the SDK's websocket: no public callback needed
+      verification_token: "..."            # event-callback mode (POST /feishu/events): both of these
+      encrypt_key: "..."
+      sign_window_s: 300                   # callback timestamp tolerance
+      api_base: "https://open.feishu.cn"   # Lark: https://open.larksuite.com; tests: a loopback server
+      public_url: "https://chatbi.example.com"   # the cards' chart button opens the widget page here
 
 Without a file the server runs in demo mode: everyone is admin, and it listens on loopback only.
 Secrets are never printed: ``repr`` of these objects hides them.
@@ -32,7 +43,7 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from semantic_layer.query import Principal
 
@@ -52,6 +63,7 @@ class User(_Strict):
     api_keys: list[SecretStr] = Field(default_factory=list)
     slack_ids: list[str] = Field(default_factory=list)
     dingtalk_ids: list[str] = Field(default_factory=list)
+    feishu_ids: list[str] = Field(default_factory=list)
 
     @property
     def principal(self) -> Principal:
@@ -77,10 +89,44 @@ class DingTalkConfig(_Strict):
     webhook_hosts: list[str] = Field(default_factory=lambda: list(DINGTALK_WEBHOOK_HOSTS), min_length=1)
 
 
+class FeishuConfig(_Strict):
+    app_id: str = Field(min_length=1)
+    app_secret: SecretStr
+    #: The SDK's long connection (a websocket the server dials out on), started by ``chatbi serve``.
+    long_connection: bool = False
+    #: Event-callback mode (``POST /feishu/events``) needs both: the token inside each event, and the key
+    #: that encrypts the body and signs the request (Feishu signs only when an encrypt key is set).
+    verification_token: SecretStr | None = None
+    encrypt_key: SecretStr | None = None
+    #: How far a callback's X-Lark-Request-Timestamp may be from now, in seconds.
+    sign_window_s: int = Field(default=300, gt=0, le=3600)
+    #: The open API's origin: replies, tenant_access_token and the long connection's endpoint.
+    api_base: str = "https://open.feishu.cn"
+    #: Where users reach this server (its widget page): a card's chart button opens ``{public_url}/?q=...``.
+    #: Without it a card has no chart button (a long connection has no request to take the address from).
+    public_url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_mode_at_least(self) -> FeishuConfig:
+        if (self.verification_token is None) != (self.encrypt_key is None):
+            raise ValueError("event-callback mode needs both verification_token and encrypt_key")
+        if not self.long_connection and self.encrypt_key is None:
+            raise ValueError("set long_connection: true, or verification_token and encrypt_key for event callbacks")
+        return self
+
+    @property
+    def callback_mode(self) -> bool:
+        return self.encrypt_key is not None
+
+
 class ServerConfig(_Strict):
     users: list[User] = Field(default_factory=list)
+    #: The address users reach this server at (behind a proxy, e.g. https://bi.example.com/): the bots' download
+    #: links are absolute; unset, a reply links to the address the platform's request came to.
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
     slack: SlackConfig | None = None
     dingtalk: DingTalkConfig | None = None
+    feishu: FeishuConfig | None = None
 
     @property
     def demo_mode(self) -> bool:
@@ -95,6 +141,11 @@ class ServerConfig(_Strict):
 
     def by_dingtalk_id(self, user_id: str) -> User | None:
         return next((u for u in self.users if user_id in u.dingtalk_ids), None)
+
+    def by_feishu_ids(self, *ids: str | None) -> User | None:
+        """The user any of a Feishu sender's ids (open_id, user_id, union_id) is listed for."""
+        known = [i for i in ids if i]
+        return next((u for u in self.users if any(i in u.feishu_ids for i in known)), None)
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> ServerConfig:

@@ -61,16 +61,24 @@ def configure_logging() -> None:
         logger.setLevel(logging.INFO)
 
 
-def start_background(services: Any) -> bool:
-    """DingTalk Stream mode, when configured: each process opens its own connection; DingTalk hands a
-    message to one of an app's connections, and the shared dedupe answers it once anyway. True if started."""
+def start_background(services: Any) -> list[str]:
+    """The bots' outgoing connections, when configured: DingTalk Stream mode and Feishu's long connection.
+    Each process opens its own; the platform hands a message to one of an app's connections, and the
+    shared dedupe answers it once anyway. The names of what was started."""
+    started = []
     dingtalk = services.config.dingtalk
-    if dingtalk is None or not dingtalk.client_id:
-        return False
-    from api.bots.dingtalk import run_stream
+    if dingtalk is not None and dingtalk.client_id:
+        from api.bots.dingtalk import run_stream
 
-    threading.Thread(target=run_stream, args=(services,), daemon=True, name="dingtalk-stream").start()
-    return True
+        threading.Thread(target=run_stream, args=(services,), daemon=True, name="dingtalk-stream").start()
+        started.append("DingTalk Stream mode")
+    feishu = services.config.feishu
+    if feishu is not None and feishu.long_connection:
+        from api.bots.feishu import run_long_connection
+
+        threading.Thread(target=run_long_connection, args=(services,), daemon=True, name="feishu-ws").start()
+        started.append("Feishu long connection")
+    return started
 
 
 class WorkerHeader:

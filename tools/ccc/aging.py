@@ -4,8 +4,9 @@ A document is open on day d as the contract defines a balance (``doc_date <= d``
 ``paid_date IS NULL OR paid_date > d``), so the buckets of all parties sum to the governed
 balance on d (``ar_balance`` / ``ap_balance`` over the one-day period [d, d]). Buckets are by
 ``d - due_date``: not yet due (``current``), then 1-30, 31-60, 61-90 and over 90 days overdue.
-One grouped SELECT per ledger does all of it; the threshold for the overdue alert is one more
-CASE column, so no per-party loop exists.
+One grouped SELECT per ledger does all of it (the model's reads ``ccc.ar_aging`` and
+``ccc.ap_aging``); the threshold for the overdue alert is one more CASE column, so no per-party
+loop exists.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import pandas as pd
 
 from tools.base import ToolContext
 from tools.ccc.metrics import ROW_LIMIT, TIMEOUT_S
-from tools.reads import read_frame
 
 
 @dataclass(frozen=True)
@@ -41,72 +41,27 @@ HEADLINE_DAYS = 60
 BEYOND = "overdue_beyond_threshold"
 
 
-@dataclass(frozen=True)
-class Ledger:
-    """Where one side's documents and parties live (the model's entities and columns)."""
-
-    table: str
-    doc_date: str
-    party_table: str
-    party_key: str
-    party_columns: tuple[str, ...]
+#: The model's aging reads (reads.yaml), one per ledger: receivables by customer, payables by supplier.
+RECEIVABLES = "ccc.ar_aging"
+PAYABLES = "ccc.ap_aging"
 
 
-RECEIVABLES = Ledger(
-    "fact_receivable",
-    "invoice_date",
-    "dim_customer",
-    "customer_id",
-    ("customer_name", "customer_type", "payment_terms_days"),
-)
-PAYABLES = Ledger("fact_payable", "bill_date", "dim_supplier", "supplier_id", ("supplier_name", "payment_terms_days"))
-
-
-def aging_sql(ledger: Ledger, as_of: dt.date, beyond_days: int) -> str:
-    """One SELECT over the model's entities: per party with an open balance on ``as_of``, the
-    balance and its buckets."""
-    day = f"DATE '{as_of.isoformat()}'"
-    sums = [f"SUM(CASE WHEN {_condition(b)} THEN o.amount ELSE 0 END) AS bucket_{b.column}" for b in BUCKETS]
-    party = ", ".join(f"p.{c}" for c in ledger.party_columns)
-    sql = f"""
-        WITH open_docs AS (
-            SELECT d.{ledger.party_key} AS party_id, d.amount, DATE_DIFF('day', d.due_date, {day}) AS days_past_due
-            FROM {ledger.table} d
-            WHERE d.{ledger.doc_date} <= {day} AND (d.paid_date IS NULL OR d.paid_date > {day}))
-        SELECT o.party_id, {party}, SUM(o.amount) AS balance, {", ".join(sums)},
-               SUM(CASE WHEN o.days_past_due > 0 THEN o.amount ELSE 0 END) AS overdue,
-               SUM(CASE WHEN o.days_past_due > {int(beyond_days)} THEN o.amount ELSE 0 END) AS {BEYOND},
-               MAX(o.days_past_due) AS max_days_past_due, COUNT(*) AS open_documents
-        FROM open_docs o LEFT JOIN {ledger.party_table} p ON p.{ledger.party_key} = o.party_id
-        GROUP BY o.party_id, {party}"""
-    return sql
-
-
-def _condition(bucket: Bucket) -> str:
-    if bucket.low is None:
-        return f"o.days_past_due <= {bucket.high}"
-    if bucket.high is None:
-        return f"o.days_past_due >= {bucket.low}"
-    return f"o.days_past_due BETWEEN {bucket.low} AND {bucket.high}"
-
-
-def aging(context: ToolContext, ledger: Ledger, as_of: dt.date, beyond_days: int) -> tuple[pd.DataFrame, str]:
+def aging(context: ToolContext, ledger: str, as_of: dt.date, beyond_days: int) -> tuple[pd.DataFrame, str]:
     """The aging frame (one row per party, most overdue first) and the SQL that produced it.
 
-    Columns: ``<party_key>``, the party columns, ``balance``, the bucket columns, ``overdue``
-    (everything past due), ``overdue_beyond_threshold``, ``max_days_past_due``, ``open_documents``.
+    Columns: the party's key and columns, ``balance``, the bucket columns, ``overdue`` (everything
+    past due), ``overdue_beyond_threshold``, ``max_days_past_due``, ``open_documents``. The read
+    sums each bucket of ``BUCKETS`` (``bucket_<column>``), each with the bounds given there.
     """
-    frame, sql = read_frame(
-        context.engine,
-        context.model,
-        aging_sql(ledger, as_of, beyond_days),
+    frame, sql = context.reader.frame(
+        ledger,
         row_limit=ROW_LIMIT,
         timeout_s=TIMEOUT_S,
         what="the aging analysis",
+        as_of=as_of,
+        beyond_days=beyond_days,
     )
-    frame = frame.rename(
-        columns={"party_id": ledger.party_key, **{f"bucket_{c}": c for c in BUCKET_COLUMNS}}
-    )
+    frame = frame.rename(columns={f"bucket_{c}": c for c in BUCKET_COLUMNS})
     money = ["balance", *BUCKET_COLUMNS, "overdue", BEYOND]
     frame[money] = frame[money].astype(float)
     frame = frame.sort_values([BEYOND, "overdue", "balance"], ascending=False, kind="stable")

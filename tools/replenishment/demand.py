@@ -16,8 +16,8 @@ gifting categories) is pooled over a centred week because a single category-day 
 pair's rate is then the recency-weighted mean of its *deseasonalised* in-stock demand
 ``qty / index``, so a rate learned in November does not carry 11.11 into January.
 
-Everything is aggregated in SQL (tens of thousands of rows come back for millions read); the rest
-is vectorised in pandas by the callers.
+Everything is aggregated in SQL, the model's ``replenishment.*`` reads (reads.yaml: tens of
+thousands of rows come back for millions read); the rest is vectorised in pandas by the callers.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from semantic_layer.engine import Engine
-from semantic_layer.semantic_model import SemanticModel
-from tools.reads import read_frame
+from tools.reads import Reader
 from tools.replenishment import policy
 
 #: Half-life (days) of the weights of the demand rate: eight weeks follows a product's life
@@ -56,7 +54,7 @@ class History:
 
     as_of: dt.date
     start: dt.date
-    pairs: pd.DataFrame  # one row per active SKU x warehouse on as_of (see PAIR_SQL)
+    pairs: pd.DataFrame  # one row per active SKU x warehouse on as_of (the read replenishment.pairs)
     index: pd.DataFrame  # category, warehouse_id, day, num, den, idx
     channel_units: pd.DataFrame  # warehouse_id, channel, units
     promotions: pd.DataFrame  # channel (None = all), start_date, end_date
@@ -75,31 +73,30 @@ def year_start(as_of: dt.date) -> dt.date:
     return earlier + dt.timedelta(days=1)
 
 
-def latest_snapshot(engine: Engine, model: SemanticModel, on_or_before: dt.date) -> dt.date | None:
+def latest_snapshot(reader: Reader, on_or_before: dt.date) -> dt.date | None:
     """The last inventory snapshot date not after ``on_or_before`` (None when there is none)."""
-    sql = f"SELECT MAX(snapshot_date) AS day FROM fact_inventory_daily WHERE snapshot_date <= DATE '{on_or_before}'"
-    value = _frame(engine, model, sql)[0].iloc[0]["day"]
+    value = _frame(reader, "replenishment.latest_snapshot", on_or_before=on_or_before)[0].iloc[0]["day"]
     return _as_date(value) if not pd.isna(value) else None
 
 
-def load_history(engine: Engine, model: SemanticModel, as_of: dt.date) -> History:
+def load_history(reader: Reader, as_of: dt.date) -> History:
     """Read the year ending ``as_of``: per-pair censored demand statistics, the daily index,
-    channel mix, promotion calendar, supplier lead times and order multiples."""
+    channel mix, promotion calendar, supplier lead times and order multiples (the model's
+    ``replenishment.*`` reads: how in-stock days, the index and the weights are computed is there)."""
     start = year_start(as_of)
-    index_sql = _CTES.format(start=start, as_of=as_of, floor=INDEX_FLOOR) + _INDEX_SELECT
-    pair_sql = _CTES.format(start=start, as_of=as_of, floor=INDEX_FLOOR) + _PAIR_SELECT.format(
-        start=start, as_of=as_of, short=SHORT_HALF_LIFE, long=LONG_HALF_LIFE, slow=policy.SLOW_MOVER_DAYS
-    )
-    index = _frame(engine, model, index_sql)[0]
+    index = _frame(reader, "replenishment.daily_index", start=start, as_of=as_of, floor=INDEX_FLOOR)[0]
     index["day"] = pd.to_datetime(index["day"])
-    pairs, ran = _frame(engine, model, pair_sql)
+    pairs, ran = _frame(
+        reader, "replenishment.pairs", start=start, as_of=as_of, floor=INDEX_FLOOR, short=SHORT_HALF_LIFE,
+        long=LONG_HALF_LIFE, slow=policy.SLOW_MOVER_DAYS,
+    )  # fmt: skip
     for column in ("last_sale", "first_day"):
         pairs[column] = pd.to_datetime(pairs[column])
-    channel_units = _frame(engine, model, _CHANNEL_SQL.format(start=start, as_of=as_of))[0]
-    promotions = _frame(engine, model, _PROMO_SQL.format(start=start))[0]
-    calendar_end = _frame(engine, model, "SELECT MAX(end_date) AS last_day FROM dim_promotion")[0].iloc[0]["last_day"]
-    lead_times = _frame(engine, model, _LEAD_SQL.format(as_of=as_of, start=start, settle=LEAD_TIME_SETTLE_DAYS))[0]
-    quantities = _frame(engine, model, _MULTIPLE_SQL.format(as_of=as_of))[0]
+    channel_units = _frame(reader, "replenishment.channel_units", start=start, as_of=as_of)[0]
+    promotions = _frame(reader, "replenishment.promotions", start=start)[0]
+    calendar_end = _frame(reader, "replenishment.promotion_calendar_end")[0].iloc[0]["last_day"]
+    lead_times = _frame(reader, "replenishment.lead_times", start=start, as_of=as_of, settle=LEAD_TIME_SETTLE_DAYS)[0]
+    quantities = _frame(reader, "replenishment.order_quantities", as_of=as_of)[0]
     return History(
         as_of=as_of,
         start=start,
@@ -172,8 +169,8 @@ def _weighted(pairs: pd.DataFrame, suffix: str) -> tuple[np.ndarray, np.ndarray]
     return mean, np.sqrt(np.maximum(var, 0.0))
 
 
-def _frame(engine: Engine, model: SemanticModel, sql: str) -> tuple[pd.DataFrame, str]:
-    return read_frame(engine, model, sql, row_limit=MAX_ROWS, timeout_s=TIMEOUT_S, what="replenishment")
+def _frame(reader: Reader, read: str, **params: object) -> tuple[pd.DataFrame, str]:
+    return reader.frame(read, row_limit=MAX_ROWS, timeout_s=TIMEOUT_S, what="replenishment", **params)
 
 
 def _as_date(value: object) -> dt.date:
@@ -182,111 +179,3 @@ def _as_date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
-
-
-# A pair-day is in stock when its end-of-day on-hand is positive; sales reach a warehouse
-# through the stores it serves (dim_store.warehouse_id). Quantities are DOUBLE from the start: MySQL
-# keeps only four decimals of an integer average or quotient, which moves the statistics.
-_CTES = """
-WITH sales AS (
-  SELECT f.sku_id, st.warehouse_id, f.order_date AS day, CAST(SUM(f.quantity) AS DOUBLE) AS qty
-  FROM fact_sales f JOIN dim_store st ON st.store_id = f.store_id
-  WHERE f.order_date BETWEEN DATE '{start}' AND DATE '{as_of}'
-  GROUP BY f.sku_id, st.warehouse_id, f.order_date),
-daily AS MATERIALIZED (
-  SELECT i.sku_id, i.warehouse_id, k.category, i.snapshot_date AS day, i.on_hand_qty > 0 AS in_stock,
-         COALESCE(s.qty, 0) AS qty
-  FROM fact_inventory_daily i JOIN dim_sku k ON k.sku_id = i.sku_id
-  LEFT JOIN sales s ON s.sku_id = i.sku_id AND s.warehouse_id = i.warehouse_id AND s.day = i.snapshot_date
-  WHERE i.snapshot_date BETWEEN DATE '{start}' AND DATE '{as_of}'),
-plain AS (
-  SELECT sku_id, warehouse_id, AVG(CASE WHEN in_stock THEN qty END) AS rate
-  FROM daily GROUP BY sku_id, warehouse_id),
-cw AS (
-  SELECT d.category, d.warehouse_id, d.day,
-         SUM(CASE WHEN d.in_stock THEN d.qty ELSE 0 END) AS num,
-         SUM(CASE WHEN d.in_stock THEN p.rate ELSE 0 END) AS den
-  FROM daily d JOIN plain p ON p.sku_id = d.sku_id AND p.warehouse_id = d.warehouse_id
-  GROUP BY d.category, d.warehouse_id, d.day),
-wh AS (SELECT warehouse_id, day, SUM(num) AS num, SUM(den) AS den FROM cw GROUP BY warehouse_id, day),
-idx AS MATERIALIZED (
-  SELECT cw.category, cw.warehouse_id, cw.day, cw.num, cw.den,
-    GREATEST(COALESCE(wh.num / NULLIF(wh.den, 0), 1)
-      * COALESCE((SUM(cw.num) OVER win / NULLIF(SUM(cw.den) OVER win, 0))
-                 / NULLIF(SUM(wh.num) OVER win / NULLIF(SUM(wh.den) OVER win, 0), 0), 1), {floor}) AS idx
-  FROM cw JOIN wh ON wh.warehouse_id = cw.warehouse_id AND wh.day = cw.day)
-""".replace(  # the centred week, spelt out: sqlglot's MySQL writer has no named windows
-    "OVER win",
-    # NULLS FIRST (no day is NULL): MySQL has no NULLS LAST, which sqlglot would add for DuckDB's default
-    "OVER (PARTITION BY cw.category, cw.warehouse_id ORDER BY cw.day NULLS FIRST ROWS BETWEEN 3 PRECEDING AND 3 FOLLOWING)",
-)
-
-_INDEX_SELECT = """
-SELECT category, warehouse_id, day, num, den, idx FROM idx ORDER BY category, warehouse_id, day
-"""
-
-# y = deseasonalised demand; w_s / w_l = recency weights with the short / long half-life.
-_PAIR_SELECT = """,
-y AS (
-  SELECT d.sku_id, d.warehouse_id, d.day, d.in_stock, d.qty, d.qty / x.idx AS y,
-         POWER(0.5, DATE_DIFF('day', d.day, DATE '{as_of}') / CAST({short} AS DOUBLE)) AS w_s,
-         POWER(0.5, DATE_DIFF('day', d.day, DATE '{as_of}') / CAST({long} AS DOUBLE)) AS w_l
-  FROM daily d JOIN idx x ON x.category = d.category AND x.warehouse_id = d.warehouse_id AND x.day = d.day),
-stats AS (
-  SELECT sku_id, warehouse_id, COUNT(*) AS days_active,
-    SUM(CASE WHEN in_stock THEN 1 ELSE 0 END) AS days_in_stock,
-    SUM(CASE WHEN in_stock THEN w_s ELSE 0 END) AS sw_s, SUM(CASE WHEN in_stock THEN w_s * y ELSE 0 END) AS swy_s,
-    SUM(CASE WHEN in_stock THEN w_s * y * y ELSE 0 END) AS swyy_s,
-    SUM(CASE WHEN in_stock THEN w_l ELSE 0 END) AS sw_l, SUM(CASE WHEN in_stock THEN w_l * y ELSE 0 END) AS swy_l,
-    SUM(CASE WHEN in_stock THEN w_l * y * y ELSE 0 END) AS swyy_l,
-    SUM(CASE WHEN in_stock AND qty > 0 THEN 1 ELSE 0 END) AS demand_days,
-    SUM(CASE WHEN in_stock AND qty > 0 THEN y ELSE 0 END) AS size_sum,
-    SUM(CASE WHEN in_stock AND qty > 0 THEN y * y ELSE 0 END) AS size_sq,
-    SUM(qty) AS units_year,
-    SUM(CASE WHEN day > DATE '{as_of}' - INTERVAL {slow} DAY THEN qty ELSE 0 END) AS units_90d,
-    MAX(CASE WHEN qty > 0 THEN day END) AS last_sale, MIN(day) AS first_day
-  FROM y GROUP BY sku_id, warehouse_id),
-revenue AS (
-  SELECT sku_id, SUM(revenue) AS revenue FROM fact_sales
-  WHERE order_date BETWEEN DATE '{start}' AND DATE '{as_of}' GROUP BY sku_id)
-SELECT i.sku_id, k.sku_name, k.sku_name_en, k.category, k.category_en, k.brand, k.supplier_id,
-       CAST(k.unit_cost AS DOUBLE) AS unit_cost, i.warehouse_id, w.warehouse_name,
-       i.on_hand_qty, i.in_transit_qty, COALESCE(CAST(r.revenue AS DOUBLE), 0) AS sku_revenue,
-       s.days_active, s.days_in_stock, s.sw_s, s.swy_s, s.swyy_s, s.sw_l, s.swy_l, s.swyy_l, s.demand_days,
-       s.size_sum, s.size_sq, s.units_year, s.units_90d, s.last_sale, s.first_day
-FROM fact_inventory_daily i
-JOIN stats s ON s.sku_id = i.sku_id AND s.warehouse_id = i.warehouse_id
-JOIN dim_sku k ON k.sku_id = i.sku_id
-JOIN dim_warehouse w ON w.warehouse_id = i.warehouse_id
-LEFT JOIN revenue r ON r.sku_id = i.sku_id
-WHERE i.snapshot_date = DATE '{as_of}'
-ORDER BY i.sku_id, i.warehouse_id
-"""
-
-_CHANNEL_SQL = """
-SELECT st.warehouse_id, st.channel, SUM(f.quantity) AS units
-FROM fact_sales f JOIN dim_store st ON st.store_id = f.store_id
-WHERE f.order_date BETWEEN DATE '{start}' AND DATE '{as_of}'
-GROUP BY st.warehouse_id, st.channel ORDER BY st.warehouse_id, st.channel
-"""
-
-_PROMO_SQL = """
-SELECT channel, start_date, end_date FROM dim_promotion WHERE end_date >= DATE '{start}'
-ORDER BY start_date, channel
-"""
-
-# Observed lead times of orders that had time to arrive; quoted figures for suppliers without any.
-_LEAD_SQL = """
-SELECT s.supplier_id, s.lead_time_days AS quoted, s.lead_time_std_days AS quoted_sd,
-       COUNT(po.po_id) AS n, AVG(CAST(DATE_DIFF('day', po.order_date, po.received_date) AS DOUBLE)) AS observed,
-       STDDEV_SAMP(CAST(DATE_DIFF('day', po.order_date, po.received_date) AS DOUBLE)) AS observed_sd
-FROM dim_supplier s LEFT JOIN fact_purchase_order po
-  ON po.supplier_id = s.supplier_id AND po.received_date IS NOT NULL AND po.received_date <= DATE '{as_of}'
- AND po.order_date BETWEEN DATE '{start}' AND DATE '{as_of}' - INTERVAL {settle} DAY
-GROUP BY s.supplier_id, s.lead_time_days, s.lead_time_std_days ORDER BY s.supplier_id
-"""
-
-_MULTIPLE_SQL = """
-SELECT sku_id, quantity FROM fact_purchase_order
-WHERE order_date <= DATE '{as_of}' AND quantity > 0 GROUP BY sku_id, quantity ORDER BY sku_id, quantity
-"""

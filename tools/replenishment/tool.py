@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tools.base import Language, ToolContext, ToolOutput, require
 from tools.replenishment import narrate, policy
 from tools.replenishment.demand import latest_snapshot, load_history
+from tools.replenishment.purchase_order import purchase_order_sheets
 from tools.replenishment.recommend import learn, recommend
 
 Action = Literal["order_now", "watch", "slow_mover", "overstock", "ok"]
@@ -27,7 +28,7 @@ COLUMNS = [
     "demand_pattern", "on_hand_qty", "in_transit_qty", "inventory_position", "avg_daily_demand", "demand_sd",
     "lead_time_days", "lead_time_sd_days", "service_level", "safety_stock", "reorder_point", "order_multiple",
     "order_qty", "order_value", "inventory_value", "days_of_cover", "stockout_share", "last_sale_date",
-    "action", "reason",
+    "action", "reason", "supplier_id", "supplier_name", "unit_cost",
 ]  # fmt: skip
 CHART_ROWS = 20
 
@@ -81,13 +82,17 @@ class ReplenishmentTool:
     name: ClassVar[str] = "replenishment"
     reads: ClassVar[tuple[str, ...]] = ("units_sold", "avg_inventory_value", "stockout_rate")
     Arguments: ClassVar[type[BaseModel]] = Arguments
+    #: What a terminal too narrow for the whole table shows first.
+    key_columns: ClassVar[tuple[str, ...]] = ("sku_name", "warehouse_name", "action", "order_qty", "days_of_cover")
+    #: The answer's XLSX download: purchase orders, one sheet per supplier.
+    export_sheets = staticmethod(purchase_order_sheets)
 
     def run(self, arguments: BaseModel, context: ToolContext) -> ToolOutput:
         require(context, self.reads)
         args = Arguments.model_validate(arguments.model_dump())
         language = context.language
         wanted = args.as_of or context.today - dt.timedelta(days=1)
-        as_of = latest_snapshot(context.engine, context.model, wanted)
+        as_of = latest_snapshot(context.reader, wanted)
         if as_of is None:
             text = (
                 f"{wanted.isoformat()} 及之前没有库存快照。"
@@ -95,7 +100,7 @@ class ReplenishmentTool:
                 else f"No inventory snapshot on or before {wanted.isoformat()}."
             )
             return ToolOutput(text=text, columns=COLUMNS, rows=[], facts={"pairs_total": 0})
-        history = load_history(context.engine, context.model, as_of)
+        history = load_history(context.reader, as_of)
         table = recommend(learn(history, args.review_days, args.service_levels))
         in_scope = _display_names(table[_scope_mask(table, args)], context, language)
         chosen = in_scope[in_scope["action"].isin(args.actions)] if args.actions else in_scope

@@ -21,6 +21,7 @@
   var CSS_URL = new URL("static/widget.css", SOURCE).href;
   var PLOTLY_URL = new URL("static/plotly.min.js", SOURCE).href;
   var LABELS_URL = new URL("widget/labels.json", SOURCE).href;
+  var ANSWERS_URL = new URL("v1/answers/", SOURCE).href;
   var API_KEY = script.getAttribute("data-api-key") || "";
   var MAX_TABLE_ROWS = 20;
   var FONT = 'system-ui, -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
@@ -54,6 +55,14 @@
       answerError: "抱歉,这次查询没有成功,请稍后再试或换个问法。",
       previous: "对比期",
       growth: "增长",
+      download: "下载",
+      helpful: "有用",
+      wrong: "不对",
+      comment: "想补充些什么?(可选)",
+      sendFeedback: "提交反馈",
+      thanks: "谢谢反馈!",
+      feedbackFailed: "反馈没能提交,请稍后再试。",
+      downloadFailed: "文件没能下载,请稍后再试。",
     },
     en: {
       title: "Data assistant",
@@ -81,6 +90,14 @@
       answerError: "Sorry, that query did not succeed. Please try again or ask it another way.",
       previous: "previous",
       growth: "growth",
+      download: "Download",
+      helpful: "Helpful",
+      wrong: "Not right",
+      comment: "Anything to add? (optional)",
+      sendFeedback: "Send feedback",
+      thanks: "Thanks for the feedback!",
+      feedbackFailed: "The feedback could not be sent; please try again later.",
+      downloadFailed: "The file could not be downloaded; please try again later.",
     },
   };
 
@@ -203,6 +220,33 @@
   }
 
   // -- talking to the server ------------------------------------------------------------------
+  /** The answer's file, fetched with the API key (a plain link could not send it) and saved under its name. */
+  function download(answerId, format) {
+    return fetch(ANSWERS_URL + encodeURIComponent(answerId) + "." + format, { headers: headers("*/*") })
+      .then(function (res) {
+        if (!res.ok) throw new HttpError(res.status);
+        return res.blob();
+      })
+      .then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = document.createElement("a");
+        a.href = url;
+        a.download = "chatbi-" + answerId + "." + format;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+      });
+  }
+
+  function sendFeedback(answerId, rating, comment) {
+    var body = { rating: rating };
+    if (comment) body.comment = comment;
+    return fetch(ANSWERS_URL + encodeURIComponent(answerId) + "/feedback", {
+      method: "POST", headers: headers("application/json"), body: JSON.stringify(body),
+    }).then(function (res) { if (!res.ok) throw new HttpError(res.status); });
+  }
+
   function HttpError(status) {
     this.status = status;
   }
@@ -660,6 +704,65 @@
       return out.slice(0, 3);
     }
 
+    /** Download buttons and thumbs (with an optional comment) under an answer the server kept. */
+    function renderActions(answer, card) {
+      if (!answer.answer_id) return;
+      var S = STRINGS[answer.language];
+      var bar = el("div", "cb-actions");
+      [["xlsx", "Excel"], ["csv", "CSV"]].forEach(function (pair) {
+        var button = el("button", "cb-download", S.download + " " + pair[1]);
+        button.type = "button";
+        button.setAttribute("data-format", pair[0]);
+        button.addEventListener("click", function () {
+          button.disabled = true;
+          download(answer.answer_id, pair[0]).catch(function () {
+            bar.appendChild(el("div", "cb-note", S.downloadFailed));
+          }).then(function () { button.disabled = false; });
+        });
+        bar.appendChild(button);
+      });
+      var box = el("div", "cb-feedback");
+      // words, not emoji: a browser without an emoji font would show empty boxes
+      [["up", "\u2191 " + S.helpful], ["down", "\u2193 " + S.wrong]].forEach(function (thumb) {
+        var button = el("button", "cb-thumb", thumb[1]);
+        button.type = "button";
+        button.setAttribute("data-rating", thumb[0]);
+        button.addEventListener("click", function () { askComment(thumb[0]); });
+        bar.appendChild(button);
+      });
+      function askComment(rating) {
+        box.textContent = "";
+        bar.querySelectorAll(".cb-thumb").forEach(function (b) {
+          b.setAttribute("aria-pressed", b.getAttribute("data-rating") === rating ? "true" : "false");
+        });
+        var comment = el("input", "cb-comment");
+        comment.type = "text";
+        comment.maxLength = 2000;
+        comment.placeholder = S.comment;
+        comment.setAttribute("aria-label", S.comment);
+        var submitButton = el("button", "cb-send-feedback", S.sendFeedback);
+        submitButton.type = "button";
+        function post() {
+          submitButton.disabled = true;
+          sendFeedback(answer.answer_id, rating, comment.value.trim()).then(function () {
+            box.textContent = "";
+            box.appendChild(el("div", "cb-note cb-thanks", S.thanks));
+            bar.querySelectorAll(".cb-thumb").forEach(function (b) { b.disabled = true; });
+          }).catch(function () {
+            submitButton.disabled = false;
+            box.appendChild(el("div", "cb-note", S.feedbackFailed));
+          });
+        }
+        submitButton.addEventListener("click", post);
+        comment.addEventListener("keydown", function (event) {
+          if (event.key === "Enter" && !event.isComposing && event.keyCode !== 229) { event.preventDefault(); post(); }
+        });
+        box.append(comment, submitButton);
+        comment.focus();
+      }
+      card.append(bar, box);
+    }
+
     function renderAnswer(answer, card) {
       card.textContent = "";
       card.setAttribute("lang", answer.language === "zh" ? "zh-CN" : "en");
@@ -679,6 +782,7 @@
       renderChart(answer, card);
       renderTable(answer, card);
       renderDetails(answer, card);
+      renderActions(answer, card);
       if (options.length) card.appendChild(chips("cb-option", options, el("div", "cb-options")));
       var next = followUps(answer);
       if (next.length) card.appendChild(chips("cb-chip", next, el("div", "cb-chips")));

@@ -1,0 +1,81 @@
+"""How an exported column is named and how its numbers read, from the model: the one place exports format.
+
+Headers are the display names the chat and the terminal use (api.bots.render, api.query_cli), in
+the answer's language; a spreadsheet keeps numbers as numbers, so instead of formatted text each
+metric's governed format becomes an Excel number format (the words after a number, 天 / days,
+come from agent.metric_format). When presentation moves into one module, this file moves with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from agent.answer import Answer
+from agent.answer_text import column_format
+from agent.metric_format import unit_words
+from agent.metric_runner import NAME_SUFFIX
+from api.bots.render import _column_header
+from semantic_layer.semantic_model import SemanticModel
+
+#: Excel number formats of the metric formats without words (those with words are built from them).
+_NUMBER_FORMATS = {
+    "cny": '"¥"#,##0.00',
+    "count": "#,##0",
+    "percent": "0.00%",
+    "growth": "+0.0%;-0.0%;0.0%",
+    "ratio": "#,##0.00",
+}
+DATE_FORMAT = "yyyy-mm-dd"
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def headers(answer: Answer, model: SemanticModel) -> list[str]:
+    """Every column's header in the answer's language; a code column beside its name column says it is the code."""
+    columns = answer.columns
+    out = []
+    for column in columns:
+        header = _column_header(column, columns, model, answer.language)
+        if column + NAME_SUFFIX in columns:
+            header += "代码" if answer.language == "zh" else " code"
+        out.append(header)
+    return out
+
+
+def formats(answer: Answer, model: SemanticModel) -> list[str | None]:
+    """Each column's metric format: the model's for metric columns, else the one the chart spec names (a tool's)."""
+    named = (answer.chart or {}).get("formats") or {}
+    return [column_format(column, model) or named.get(column) for column in answer.columns]
+
+
+def number_format(fmt: str | None, language: str) -> str | None:
+    """The Excel number format of a metric format (None: Excel's General)."""
+    if fmt is None:
+        return None
+    words = unit_words(fmt, language)
+    if words is not None:
+        suffix, decimals = words
+        return f'#,##0.{"0" * decimals}"{suffix}"' if decimals else f'#,##0"{suffix}"'
+    return _NUMBER_FORMATS.get(fmt, "#,##0.00")
+
+
+def sheet_value(value: Any) -> Any:
+    """A stored cell as a spreadsheet value: ISO days back to dates (the store keeps JSON), the rest as is."""
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def definitions_title(language: str) -> tuple[str, list[str]]:
+    """The definitions sheet's name and header row."""
+    if language == "zh":
+        return "指标定义", ["指标", "名称", "定义"]
+    return "Definitions", ["metric", "name", "definition"]
+
+
+def result_title(language: str) -> str:
+    return "结果" if language == "zh" else "Result"
