@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
 from semantic_layer.tool_reads import compile_tool_read
+
+if TYPE_CHECKING:  # pandas only when a tool runs: a metric question's process never imports it
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Reader:
     ) -> tuple[pd.DataFrame, str]:
         """Rows of the model's read ``read`` with ``params`` as a frame, and the SQL that ran. A read
         that hits ``row_limit`` is an error: a tool computing on part of the rows would be wrong."""
+        import pandas as pd
+
         tree = compile_tool_read(self.model, read, params, self.principal, self.engine.dialect)
         result = self.engine.execute(tree, row_limit=row_limit, timeout_s=timeout_s)
         if result.truncated:
