@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from agent.plan import Verification
+
 Status = Literal["answer", "clarification", "refusal", "error"]
 
 
@@ -55,6 +57,8 @@ class Answer(BaseModel):
     #: Set by the server for an answer with rows: the key of its downloads (``GET /v1/answers/{id}.csv``,
     #: ``.xlsx``) and of its feedback, kept in the answer store (agent/answer_store.py); None elsewhere.
     answer_id: str | None = None
+    #: Set when the answer is a verified question's certified plan: who verified it, when, and its wording.
+    verified: Verification | None = None
 
     @field_serializer("rows")
     def _json_rows(self, rows: list[list[Any]]) -> list[list[Any]]:

@@ -77,6 +77,7 @@ class Assistant:
         conversations: str | os.PathLike[str] | ConversationStore | None = ":memory:",
         cache: bool | ResultCache = True,
         tool_slots: ToolSlots | None = None,
+        verified_first: bool = True,
     ) -> Assistant:
         """An assistant on a DuckDB file or an engine URL; conversations in memory unless a path (or store) is given.
 
@@ -85,6 +86,8 @@ class Assistant:
         ``cache``: keep query results per (SQL, engine, data version) in a new cache (True), in the one
         given, or not at all (False: ``--no-cache``); analysis tools' outputs are kept there too.
         ``tool_slots``: the bound on analysis-tool runs at once (the server's), None for none.
+        ``verified_first``: False to plan every question, even one a verified question matches (the
+        verified eval suite: does the planner reach the certified answers by itself?).
         """
         from agent.llm.config import choose_planner
         from engines import connect
@@ -100,6 +103,9 @@ class Assistant:
                 from agent.llm import build_planner
 
                 assistant.planner = build_planner(assistant.model, assistant.master, llm, dialect=engine.dialect)
+            verified = getattr(assistant.planner, "verified", None)
+            if verified is not None:
+                verified.shortcut = verified_first
             return assistant
         except Exception:
             engine.close()
@@ -236,6 +242,10 @@ class Assistant:
             answer = run_sql_plan(plan, self.engine, self.model, principal, language)
         else:
             answer = self._run_tool(plan, principal, language)
+        verified = getattr(plan, "verified", None)
+        if verified is not None and answer.status == "answer":
+            answer.verified = verified
+            answer.text = say("verified", language, by=verified.by, day=verified.at.date().isoformat()) + answer.text
         if plan.note:
             answer.text = plan.note + answer.text
         return answer

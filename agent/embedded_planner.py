@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 
 from agent import cues
 from agent.answer_text import display_name
+from agent.default_period import default_period, last_day
 from agent.fuzzy import NearMisses, Reading
 from agent.messages import join_names, say
 from agent.metric_format import format_period
@@ -28,6 +29,7 @@ from agent.phrases import compile_pattern
 from agent.plan import AttributePlan, Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
 from agent.question import parse, wants_each, wants_total
 from agent.reading import Parsed, Rank
+from agent.verified import VerifiedQuestions, plan_for
 from agent.vocabulary import Vocabulary, detect_language
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
 from semantic_layer.master_data import MasterData, Member
@@ -62,7 +64,9 @@ class EmbeddedPlanner:
         model: SemanticModel,
         master: MasterData,
         tool_triggers: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+        verified: VerifiedQuestions | None = None,
     ) -> None:
+        """``verified``: the verified questions to answer first (default: the model folder's)."""
         from tools.registry import scopes, triggers
 
         self.model = model
@@ -76,6 +80,7 @@ class EmbeddedPlanner:
         }
         self.vocabulary = Vocabulary(model, labelled=master.labelled)
         self.near = NearMisses(master, self.vocabulary)
+        self.verified = verified if verified is not None else VerifiedQuestions(model)
 
     def language(self, question: str) -> Language:
         return detect_language(question, self.master)
@@ -95,6 +100,9 @@ class EmbeddedPlanner:
             picked = self._pick(text, pending)
             if picked is not None:
                 return picked
+        verified = self._verified(text, user, language, today)
+        if verified is not None:
+            return verified
         if cues.GREETING.match(folded):
             return Refuse(reason="out_of_scope", text=say("greeting", language) + say("help", language))
         parsed = parse(text, self.vocabulary, self.master, today)
@@ -133,6 +141,18 @@ class EmbeddedPlanner:
         if parsed.disjoint:
             return self._clarify_periods(self._fresh(parsed, text, today), parsed.disjoint, user, language)
         return _noted(self._finish(self._fresh(parsed, text, today), parsed, user, language), read_as, language)
+
+    def _verified(self, text: str, user: Principal, language: Language, today: dt.date) -> PlanT | None:
+        """A verified question's plan when ``text`` is one of its phrasings: a whole question, so it is used
+        whatever came before (only a reply that picks one of our options goes first), checked for the
+        asker's role like any plan; None when none matches or its dates cannot be read on ``today``."""
+        if not self.verified.shortcut:
+            return None
+        found = self.verified.match(text)
+        plan = plan_for(*found, today) if found is not None else None
+        if isinstance(plan, QueryPlan):
+            return self.check(plan.query, user, language) or plan
+        return plan
 
     def _clarify_periods(self, query: dict, periods: tuple[Period, ...], user: Principal, language: Language) -> PlanT:
         """ "1月和3月的销售额": one query cannot leave February out; each period is an option, and the
@@ -255,7 +275,7 @@ class EmbeddedPlanner:
                 self.model.metrics[m].point_in_time and (parsed.snapshot or self.model.metrics[m].additive)
                 for m in metrics
             )
-            period = _last_day(today) if snapshot else _default_period(today, grain)
+            period = last_day(today) if snapshot else default_period(today, grain)
         query: dict = {
             "metrics": metrics,
             "dimensions": dimensions,
@@ -652,12 +672,6 @@ def _noted(plan: PlanT, applied: list[Reading], language: Language) -> PlanT:
     return plan.model_copy(update={"note": note + (plan.note or "")})
 
 
-def _last_day(today: dt.date) -> Period:
-    """A snapshot with no period named: the last day with data, the day before today."""
-    yesterday = today - dt.timedelta(days=1)
-    return Period(start=yesterday, end=yesterday)
-
-
 def _option_keys(option: ClarifyOption) -> set[str]:
     if not isinstance(option.plan, QueryPlan):
         return set()
@@ -717,17 +731,3 @@ def _trend_grain(period: Period | None) -> str:
     if period.days <= 31:
         return "day"
     return "week" if period.days <= 92 else "month"
-
-
-def _default_period(today: dt.date, grain: str | None) -> Period:
-    """No time named: the last full month; a trend without a period: the last 12 full months."""
-    month_start = today.replace(day=1)
-    yesterday = today - dt.timedelta(days=1)
-    if grain == "day":
-        return Period(start=today - dt.timedelta(days=30), end=yesterday)
-    if grain == "year":
-        return Period(start=dt.date(today.year - 2, 1, 1), end=dt.date(today.year - 1, 12, 31))
-    if grain in ("week", "month", "quarter"):
-        return Period(start=month_start.replace(year=month_start.year - 1), end=month_start - dt.timedelta(days=1))
-    last_month_end = month_start - dt.timedelta(days=1)
-    return Period(start=last_month_end.replace(day=1), end=last_month_end)

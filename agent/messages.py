@@ -75,6 +75,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "I can break a metric down and compare periods, but not state causes by myself. "
         'Tell me which metric, e.g. "why did the cash conversion cycle get longer?".',
     },
+    "verified": {
+        "zh": "已核验答案(核验人:{by},{day})。",
+        "en": "Verified answer (verified by {by} on {day}). ",
+    },
     "ignored": {
         "zh": "注意:问题中的“{words}”我没有理解,以下结果没有考虑它。",
         "en": 'Note: I did not understand "{words}", so the result below leaves it out. ',

@@ -36,7 +36,22 @@ class _Noted(BaseModel):
     )
 
 
-class QueryPlan(_Noted):
+class Verification(BaseModel):
+    """Who vouched for a plan: set by the verified-question match (agent/verified.py), never by a model,
+    so the answer can say whose certified answer it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: str
+    at: dt.datetime
+    question: str = Field(description="The verified question's canonical phrasing.")
+
+
+class _Verifiable(_Noted):
+    verified: Verification | None = Field(default=None, description="Set only when a verified question matched.")
+
+
+class QueryPlan(_Verifiable):
     """Run one governed MetricQuery."""
 
     model_config = ConfigDict(extra="forbid")
@@ -48,7 +63,7 @@ class QueryPlan(_Noted):
     )
 
 
-class AttributePlan(_Noted):
+class AttributePlan(_Verifiable):
     """List a dimension's members by their descriptive attributes, without a metric ("账期最长的供应商")."""
 
     model_config = ConfigDict(extra="forbid")

@@ -101,8 +101,9 @@ def demo_load(
 
 
 # `chatbi ask` / `chat` (questions), `serve` (HTTP, widget, bots), `query` / `metrics` (the semantic
-# layer), `eval` (the eval suites), `model` (a model folder against a warehouse), `mcp` (MCP on stdio).
-from api import ask_cli, eval_cli, feedback_cli, mcp_cli, model_cli, query_cli, serve_cli  # noqa: E402
+# layer), `eval` (the eval suites), `model` (a model folder against a warehouse), `mcp` (MCP on stdio),
+# `feedback` (answers' feedback), `verified` (certified answers the planners use first).
+from api import ask_cli, eval_cli, feedback_cli, mcp_cli, model_cli, query_cli, serve_cli, verified_cli  # noqa: E402
 
 ask_cli.register(app)
 serve_cli.register(app)
@@ -111,6 +112,7 @@ eval_cli.register(app)
 model_cli.register(app)
 mcp_cli.register(app)
 feedback_cli.register(app)
+verified_cli.register(app)
 
 
 if __name__ == "__main__":

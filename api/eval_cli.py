@@ -15,7 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from agent.llm.config import PlannerChoice
-    from evals.case_file import EvalCase
+    from evals.case_file import EvalCase, Suite
     from evals.runner import EvalRun
 
 PLANNERS = ("embedded", "llm", "auto")
@@ -31,7 +31,10 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def eval_command(
     suite: str = typer.Option(
-        "embedded", "--suite", help="embedded (all of evals/cases/), a case file name there, or a .yaml file or folder."
+        "embedded",
+        "--suite",
+        help="embedded (all of evals/cases/), verified (the model folder's verified questions, answered without "
+        "the verified shortcut), a case file name in evals/cases/, or a .yaml file or folder.",
     ),
     planner: str = typer.Option(
         "auto", "--planner", help="auto (the LLM planner when one is configured, else embedded), embedded or llm."
@@ -70,8 +73,10 @@ def eval_command(
     if floor is not None and not 0 <= floor <= 1:
         _fail(f"--floor expects a share between 0 and 1, got {floor}")
     try:
-        source = resolve_suite(suite)
-        loaded = load_suite(source, name=suite if suite == "embedded" else None)
+        if suite == "verified":
+            loaded = _verified_suite()
+        else:
+            loaded = load_suite(resolve_suite(suite), name=suite if suite == "embedded" else None)
     except CaseFileError as exc:
         _fail(str(exc))
     cases = [
@@ -81,7 +86,10 @@ def eval_command(
     ]
     if not cases:
         _fail(f"no cases in suite '{loaded.name}' match the --category/--lang given")
-    run = _run(loaded.name, cases, planner, db, progress=not (quiet or as_json), time_plans=time_plans)
+    run = _run(
+        loaded.name, cases, planner, db, progress=not (quiet or as_json), time_plans=time_plans,
+        verified_first=suite != "verified",
+    )  # fmt: skip
     _write_reports(run, report)
     if as_json:
         from evals.report import to_json
@@ -98,8 +106,31 @@ def eval_command(
         _fail(f"execution accuracy {accuracy:.1%} is below --floor {floor:.1%}", 1)
 
 
+def _verified_suite() -> Suite:
+    """The model folder's verified questions as cases; phrasings whose dates cannot be read on the eval's
+    reference day are left out, and said so."""
+    from evals.case_file import CaseFileError
+    from evals.verified_suite import verified_suite
+    from semantic_layer.semantic_model import ModelError, load_model
+
+    try:
+        loaded, skipped = verified_suite(load_model())
+    except ModelError as exc:
+        raise CaseFileError(str(exc)) from None
+    if skipped:
+        typer.secho(f"left out (dates not readable on the eval's day): {'; '.join(skipped)}", err=True)
+    return loaded
+
+
 def _run(
-    suite: str, cases: list[EvalCase], planner: str, db: Path | None, *, progress: bool, time_plans: bool
+    suite: str,
+    cases: list[EvalCase],
+    planner: str,
+    db: Path | None,
+    *,
+    progress: bool,
+    time_plans: bool,
+    verified_first: bool = True,
 ) -> EvalRun:
     """Build or check the dataset, compute gold results, then run the cases on a fresh assistant."""
     import duckdb
@@ -120,7 +151,9 @@ def _run(
 
         # No result cache: the phrasings of a family share their SQL, and the reported latency is what
         # answering each question costs, not a cache hit.
-        assistant = Assistant.open(path, planner=cast("PlannerChoice", planner), cache=False)
+        assistant = Assistant.open(
+            path, planner=cast("PlannerChoice", planner), cache=False, verified_first=verified_first
+        )
     except Exception as exc:  # a bad path, a missing LLM configuration, ...: one line for the user
         _fail(f"cannot start the {planner} assistant: {(str(exc) or type(exc).__name__).splitlines()[0]}")
     started = dt.datetime.now().isoformat(timespec="seconds")

@@ -34,6 +34,7 @@ def model_check(
     """Validate the model's YAML, then the warehouse: every relation and column exists, dates are dates,
     keys are unique, joins match, and each metric compiles and runs on its last week of data.
     Exits 1 when there is an error (warnings alone exit 0)."""
+    from agent.verified import VERIFIED_FILE, read
     from engines import connect
     from engines.model_check import Problem, Report, check_model, steps  # noqa: F811
     from semantic_layer.engine import EngineError
@@ -41,6 +42,7 @@ def model_check(
 
     try:
         model = load_model(model_dir)
+        read((model.folder or Path(".")) / VERIFIED_FILE, model)  # its plans against this model, before the warehouse
     except ModelError as exc:
         _show(Report([Problem("error", str(model_dir or "model"), "-", str(exc))], {}), as_json)
         raise typer.Exit(1) from None

@@ -19,7 +19,7 @@ CATEGORIES = (
     "lookup", "breakdown", "ranking", "time", "comparison", "follow-up",
     "master data", "clarification", "refusal", "injection", "permission", "analysis",
     "stock", "share", "event", "calendar", "attribute", "typo", "distributive", "scope",
-    "coverage", "components",
+    "coverage", "components", "verified",
 )  # fmt: skip
 LANGUAGES = ("zh", "en", "mixed")
 #: The embedded suite: every case file shipped with the project.
@@ -29,7 +29,7 @@ Category = Literal[
     "lookup", "breakdown", "ranking", "time", "comparison", "follow-up",
     "master data", "clarification", "refusal", "injection", "permission", "analysis",
     "stock", "share", "event", "calendar", "attribute", "typo", "distributive", "scope",
-    "coverage", "components",
+    "coverage", "components", "verified",
 ]  # fmt: skip
 NonAnswer = Literal["clarification", "refusal"]
 #: How a list of acceptable statuses is written in reports (``clarification|refusal``).

@@ -306,6 +306,8 @@ class Role(_Strict):
     domains: list[str]
     deny_metrics: list[str] = []
     row_filters: list[RowFilter] = []
+    #: May certify answers as verified questions (admin always may; agent/verified.py).
+    certify: bool = False
 
     def grants(self, metric: Metric) -> bool:
         if metric.id in self.deny_metrics:

@@ -30,7 +30,7 @@ def test_the_answer_object_of_the_design(demo_db: Path) -> None:
     answer = ask(demo_db, "上个月天猫的毛利率是多少?")
     assert set(answer) == {
         "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
-        "cached", "data_version", "retry_after_s", "answer_id",
+        "cached", "data_version", "retry_after_s", "answer_id", "verified",
     }  # fmt: skip
     assert answer["answer_id"] is None  # only the server keeps answers for downloads
     assert answer["status"] == "answer" and answer["language"] == "zh"

@@ -424,7 +424,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, script: dict[str, Answer | Exception]) 
 
     class Assistant:
         @staticmethod
-        def open(db_path: Path, planner: str = "embedded", cache: bool = True) -> FakeAssistant:
+        def open(
+            db_path: Path, planner: str = "embedded", cache: bool = True, verified_first: bool = True
+        ) -> FakeAssistant:
             assert cache is False, "evals time every answer: no result cache"
             if planner == "llm":
                 raise RuntimeError("no LLM configured\nsecond line")

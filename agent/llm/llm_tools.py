@@ -28,8 +28,8 @@ log = logging.getLogger("chatbi.llm")
 _SENTENCE_END = re.compile(r"(?<=[.。])\s+(?=[A-Z])")
 
 #: Fields of the plan types that are ours to set, never the model's (a model-written note would
-#: be shown to the user verbatim).
-PLANNER_FIELDS = ("kind", "note")
+#: be shown to the user verbatim; a model-written verification would claim a certification).
+PLANNER_FIELDS = ("kind", "note", "verified")
 SEARCH, RESOLVE = "search_catalog", "resolve_members"
 QUERY, CLARIFY, REFUSE, SQL = "query_metrics", "ask_clarification", "refuse", "run_sql"
 

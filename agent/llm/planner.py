@@ -100,11 +100,12 @@ class LLMPlanner:
         self.config = config
         self.caller = caller or Caller(config)
         self.embedded = EmbeddedPlanner(model, master)
+        self.verified = self.embedded.verified  # one set: a match settles the question, the nearest are examples
         self.validator = PlanValidator(model, master, self.embedded, dialect=dialect, sql_fallback=config.sql_fallback)
         self.core = {spec.name: spec for spec in core_tools(dialect, config.sql_fallback)}
         self.analysis = analysis_tools()
         self.catalog = CatalogIndex.from_model(model, {name: spec.about for name, spec in self.analysis.items()})
-        self.prompts = PromptBuilder(model, master, self.catalog, config.sql_fallback)
+        self.prompts = PromptBuilder(model, master, self.catalog, config.sql_fallback, self.verified)
         self._local = threading.local()
 
     @classmethod
@@ -262,9 +263,12 @@ class LLMPlanner:
 
 
 def _settled(draft: PlanT, conversation: Conversation) -> bool:
-    """Plans the model is not asked about: a refusal no wording may undo, a pick of our own options, or an
-    attribute listing (the model has no function for one; the embedded reading of it is complete)."""
+    """Plans the model is not asked about: a refusal no wording may undo, a pick of our own options, an
+    attribute listing (the model has no function for one; the embedded reading of it is complete), or a
+    verified question's plan (a person certified it; the role check already ran on it)."""
     if isinstance(draft, Refuse) and draft.reason in _FINAL_REFUSALS or isinstance(draft, AttributePlan):
+        return True
+    if isinstance(draft, QueryPlan) and draft.verified is not None:
         return True
     pending = conversation.pending_clarification()
     return pending is not None and any(draft == option.plan for option in pending.options)

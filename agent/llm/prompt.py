@@ -3,7 +3,8 @@
 The system message holds the rules, the reference date, the role and the answer-language rule.
 The context message holds what retrieval found for this question (metrics with the cuts they
 take, dimensions, relations the role may read), the members and time expressions found in it,
-the embedded planner's reading of it, and the last turns. Everything that came from a user or from
+the nearest verified questions with their certified plans, the embedded planner's reading of it,
+and the last turns. Everything that came from a user or from
 the data is quoted as a JSON string and labelled as data, so none of it reads as an instruction.
 """
 
@@ -18,6 +19,7 @@ from agent.llm.catalog_search import CatalogIndex, Hit
 from agent.llm.sql_fallback import role_relations
 from agent.plan import AttributePlan, Clarify, Conversation, QueryPlan, Refuse, SqlPlan, ToolCall
 from agent.time_expressions import find_periods
+from agent.verified import VerifiedQuestions, plan_for
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Period, Principal
 from semantic_layer.semantic_model import SemanticModel
@@ -57,6 +59,7 @@ class PromptBuilder:
     master: MasterData
     catalog: CatalogIndex
     sql_fallback: bool
+    verified: VerifiedQuestions | None = None
 
     def system(self, user: Principal, today: dt.date, language: Language) -> str:
         latest = today - dt.timedelta(days=1)
@@ -79,6 +82,7 @@ class PromptBuilder:
         lines += [
             f"Time in the question: {quote(t.label)} = {_period(t.period)}" for t in find_periods(question, today)
         ]
+        lines += self._examples(question, today)
         lines.append(f"Rule-based reading (may be wrong or partial): {describe(draft)}")
         lines += self._history(conversation)
         lines.append(f"Question: {quote(question)}")
@@ -133,6 +137,21 @@ class PromptBuilder:
             keys = "; ".join(f"{c.member.kind} {c.member.key}" for c in mention.candidates[:5])
             found.append(f"{quote(mention.text)} = {keys}")
         return [f"Members in the question: {' | '.join(found)}"] if found else []
+
+    def _examples(self, question: str, today: dt.date) -> list[str]:
+        """The nearest verified questions, each with its certified plan as of ``today`` (one whose dates
+        cannot be read again on ``today`` is left out rather than shown with stale dates)."""
+        if self.verified is None:
+            return []
+        shown = []
+        for entry, phrasing in self.verified.nearest(question):
+            plan = plan_for(entry, phrasing, today)
+            if plan is not None:
+                shown.append(f"- {quote(phrasing)} -> {describe(plan.model_copy(update={'verified': None}))}")
+        if not shown:
+            return []
+        return ["Verified questions like this one (certified plans; follow them where the question means the same):",
+                *shown]  # fmt: skip
 
     def _history(self, conversation: Conversation) -> list[str]:
         turns = conversation.turns[-TURNS_SHOWN:]
