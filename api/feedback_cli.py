@@ -1,4 +1,5 @@
-"""`chatbi feedback list`: what users said about answers (thumbs and comments from the widget, the bots, the API).
+"""`chatbi feedback list` and `certify`: what users said about answers (thumbs and comments from the
+widget, the bots, the API), and turning a reviewed answer into a verified question.
 
 Feedback lives in the answer store under ``$CHATBI_HOME`` (agent/answer_store.py), written by
 ``chatbi serve``; this command reads the same file, so run it with the server's ``CHATBI_HOME``.
@@ -7,6 +8,7 @@ Feedback lives in the answer store under ``$CHATBI_HOME`` (agent/answer_store.py
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -63,6 +65,71 @@ def list_feedback(
     Console().print(table)
 
 
+@feedback_app.command("certify")
+def certify_feedback(
+    feedback_id: int = typer.Argument(..., help="The feedback's id (`chatbi feedback list`)."),
+    question: str | None = typer.Option(
+        None,
+        "--question",
+        help="The canonical wording to store (default: the question as asked, kept as a phrasing too).",
+    ),
+    user: str = typer.Option(..., "--user", help="Who verifies the answer (stored as verified_by)."),
+    role: str = typer.Option("admin", "--role", help="The verifier's role: admin, or one granted certify in roles."),
+    note: str | None = typer.Option(None, "--note", help="Why the answer is right, for the next reader."),
+    db: Path = typer.Option(
+        Path("chatbi.duckdb"), "--db", help="The warehouse the answer came from (its reference date dates the plan)."
+    ),
+) -> None:
+    """Store the plan of the answer that feedback is about as a verified question in the model folder
+    (planner/verified.yaml): both planners then answer its phrasings with it, marked verified."""
+    from agent.answer_store import AnswerStore, default_path
+    from agent.assistant import Assistant
+    from agent.conversation_store import StoreError
+    from agent.verified import CertifyError, certify, reads_as_follow_up
+    from api.cli import fail
+    from semantic_layer.engine import EngineError
+    from semantic_layer.semantic_model import MODEL_DIR, ModelError
+
+    if not default_path().is_file():
+        fail(f"no feedback kept in {default_path()} (run with the server's CHATBI_HOME)")
+    try:
+        store = AnswerStore(default_path())
+        found = [f for f in store.feedback() if f.id == feedback_id]
+        store.close()
+    except StoreError as exc:
+        fail(str(exc))
+        return
+    if not found:
+        fail(f"no feedback with id {feedback_id} (`chatbi feedback list` shows them)")
+    item = found[0]
+    plan = item.plan
+    if plan is None:
+        fail(f"feedback {feedback_id} is about an answer without a plan: nothing to certify")
+        return
+    if not db.is_file():
+        fail(f"database not found: {db}")
+    try:  # the warehouse's reference date, as the answer read it: the plan's dates are relative to it
+        assistant = Assistant.open(db, planner="embedded", cache=False, verified_first=False)
+    except (EngineError, ModelError, ValueError) as exc:
+        fail(str(exc))
+        return
+    try:
+        today, model = assistant.today, assistant.model
+    finally:
+        assistant.close()
+    canonical = question or item.question
+    phrasings = [item.question] if question and not reads_as_follow_up(item.question) else []
+    try:
+        entry = certify(
+            model.folder or MODEL_DIR, canonical, plan, user, role, today=today, phrasings=phrasings,
+            note=note, model=model,
+        )  # fmt: skip
+    except (CertifyError, ModelError) as exc:
+        fail(str(exc))
+        return
+    typer.echo(f"verified: {' | '.join(entry.phrasings)} (by {entry.verified_by}, from feedback {feedback_id})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `feedback` to the `chatbi` command (`chatbi feedback certify` comes from elsewhere)."""
+    """Add `feedback` to the `chatbi` command."""
     app.add_typer(feedback_app, name="feedback")

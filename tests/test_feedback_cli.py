@@ -57,3 +57,51 @@ def test_no_store_yet_and_bad_options(home: Path) -> None:
     bad = runner.invoke(app, ["feedback", "list", "--rating", "meh"])
     assert bad.exit_code == 2 and "--rating expects up or down, got 'meh'" in bad.stderr
     assert "Feedback on answers" in runner.invoke(app, ["feedback", "--help"]).stdout
+
+
+def test_certify_turns_the_answer_feedback_is_about_into_a_verified_question(
+    home: Path, demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from agent.assistant import Assistant
+    from semantic_layer.semantic_model import MODEL_DIR
+
+    folder = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, folder)
+    monkeypatch.setenv("CHATBI_MODEL", str(folder))
+    asked = "上个月天猫的销售额"
+    assistant = Assistant.open(demo_db, planner="embedded", cache=False)
+    try:
+        answer = assistant.ask(asked)
+    finally:
+        assistant.close()
+    assert answer.status == "answer" and answer.plan is not None and answer.verified is None
+    store = AnswerStore(default_path())
+    alice = Asker(user="alice", role="finance")
+    answer_id = store.save(answer, alice, asked, conversation_id="c1", channel="api")
+    stored = store.load_for(answer_id, alice)
+    assert stored is not None
+    store.add_feedback(stored, "up", None, alice)
+    feedback_id = store.feedback()[0].id
+    store.close()
+
+    denied = runner.invoke(app, ["feedback", "certify", str(feedback_id), "--user", "bob", "--role", "store_manager",
+                                 "--db", str(demo_db)])  # fmt: skip
+    assert denied.exit_code == 2 and "may not certify" in denied.stderr
+    missing = runner.invoke(app, ["feedback", "certify", "999", "--user", "ann", "--db", str(demo_db)])
+    assert missing.exit_code == 2 and "no feedback with id 999" in missing.stderr
+
+    canonical = "天猫上个月的销售额是多少"
+    done = runner.invoke(app, ["feedback", "certify", str(feedback_id), "--user", "ann", "--question", canonical,
+                               "--db", str(demo_db)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    written = (folder / "planner" / "verified.yaml").read_text(encoding="utf-8")
+    assert canonical in written and asked in written and "ann" in written
+    assistant = Assistant.open(demo_db, planner="embedded", cache=False)
+    try:
+        again = assistant.ask(canonical)
+    finally:
+        assistant.close()
+    assert again.verified is not None and again.verified.by == "ann"
+    assert again.rows == answer.rows  # the certified plan, recomputed: the same number
