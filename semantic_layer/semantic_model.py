@@ -217,10 +217,13 @@ class Freshness(_Strict):
 
     sql: str
     check_every_s: float = Field(default=30.0, gt=0)
-    _ast: exp.Expr | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _parsed(self) -> Freshness:
+        self._statement()
+        return self
+
+    def _statement(self) -> exp.Expr:
         import sqlglot
 
         try:
@@ -229,21 +232,17 @@ class Freshness(_Strict):
             raise ValueError(f"sql does not parse: {str(exc).splitlines()[0]}") from None
         if len(statements) != 1:
             raise ValueError(f"sql must be one SELECT, got {len(statements)} statements")
-        self._ast = statements[0]
-        return self
+        return statements[0]
 
-    @property
+    @functools.cached_property
     def ast(self) -> exp.Expr:
-        """The parsed query (shared: callers must not modify it)."""
-        if self._ast is None:  # read from the disk cache, which keeps no tree (sqlglot only when it is used)
-            import sqlglot
-
-            self._ast = sqlglot.parse_one(self.sql)
-        return self._ast
+        """The parsed query (shared: callers must not modify it). Parsed on first use: the disk cache
+        keeps no tree, so a model read from it needs sqlglot only where the query runs."""
+        return self._statement()
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
-        return {**state, "__pydantic_private__": {**(state.get("__pydantic_private__") or {}), "_ast": None}}
+        return {**state, "__dict__": {k: v for k, v in state["__dict__"].items() if k != "ast"}}
 
 
 class Unsold(_Strict):
