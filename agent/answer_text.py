@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.metric_format import format_bucket, format_period, format_value, is_missing
-from semantic_layer.compiler import CompiledQuery
 from semantic_layer.query import Filter
 from semantic_layer.semantic_model import SemanticModel, formula_signs
+
+if TYPE_CHECKING:
+    from semantic_layer.compiler import CompiledQuery
+    from semantic_layer.prepared import PreparedQuery
 
 Language = Literal["zh", "en"]
 #: (dimension name, member code, language) -> the member's display name, or None if unknown.
@@ -63,7 +66,7 @@ def column_format(column: str, model: SemanticModel) -> str | None:
 
 
 def compose_text(
-    compiled: CompiledQuery,
+    compiled: CompiledQuery | PreparedQuery,
     rows: list[list[Any]],
     model: SemanticModel,
     language: Language,
@@ -83,7 +86,7 @@ def compose_text(
 
 @dataclass
 class _Composer:
-    compiled: CompiledQuery
+    compiled: CompiledQuery | PreparedQuery
     model: SemanticModel
     language: Language
     labels: Labeler

@@ -20,6 +20,7 @@ from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import join_names, say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
 from agent.plan import AttributePlan, Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
+from agent.prepared_sql import approved_select
 from agent.redaction import without_paths
 from agent.tool_slots import RETRY_AFTER_S, ToolsBusy, ToolSlots
 from agent.vocabulary import detect_language
@@ -29,6 +30,8 @@ from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from engines.result_cache import ResultCache
     from tools.base import ToolOutput
 
@@ -123,10 +126,17 @@ class Assistant:
         entity = self.model.entities.get(self.model.reference_entity or "")
         if entity is None or entity.time is None:
             return dt.date.today()
-        from sqlglot import exp
+        column, table = entity.physical(entity.time), entity.table
 
-        # Built, not parsed: a new process's first sqlglot parse costs 0.1 s (`chatbi ask` starts cold).
-        latest = exp.select(exp.Max(this=exp.column(entity.physical(entity.time)))).from_(exp.to_table(entity.table))
+        def latest_tree() -> exp.Select:
+            from sqlglot import exp
+
+            # Built, not parsed: a new process's first sqlglot parse costs 0.1 s.
+            return exp.select(exp.Max(this=exp.column(column))).from_(exp.to_table(table))
+
+        # as the guard approved it in an earlier process (`chatbi ask` starts cold), else the tree
+        name = f"reference date\0{column}\0{table}"
+        latest = approved_select(name, latest_tree, self.model, self.engine, row_limit=1) or latest_tree()
         rows = self.engine.execute(latest, row_limit=1).rows
         if not rows or rows[0][0] is None:
             return dt.date.today()
@@ -336,5 +346,3 @@ class Assistant:
             copy=lambda o: o.model_copy(update={"rows": [list(r) for r in o.rows], "columns": list(o.columns)}),
         )
         return output, hit, version
-
-

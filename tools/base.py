@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,7 +19,9 @@ from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
-from tools.reads import Reader
+
+if TYPE_CHECKING:
+    from tools.reads import Reader
 
 Language = Literal["zh", "en"]
 
@@ -35,7 +37,10 @@ class ToolContext:
 
     @property
     def reader(self) -> Reader:
-        """The model's reads, run on this engine for this asker."""
+        """The model's reads, run on this engine for this asker (imported here: its reads are sqlglot
+        trees, and a metric question asked from a new process needs no sqlglot)."""
+        from tools.reads import Reader
+
         return Reader(self.engine, self.model, self.principal)
 
 
