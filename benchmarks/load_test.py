@@ -23,7 +23,11 @@ second: a tool run still in flight at the end is measured but not counted), p50 
 answers with status ``error`` that are not "busy"), busy answers (a tool question refused at once because
 the worker's tool slots and queue were full: status ``error`` with ``retry_after_s``, by design, not an
 error) and the cache hit rate when answers carry a ``cached`` field ("absent" otherwise); then the
-uncached throughput of each worker count over the baseline's, and the errors of each phase by kind.
+errors of each phase by kind. Also per phase: the CPU the load generator itself used (share of one core:
+it runs on the same machine, one asyncio process with an httpx keep-alive pool) and the workers uvicorn's
+supervisor replaced (its log's "Child process [PID] died": a worker that missed the health ping).
+Last, a targets table: per worker count, the issue's three targets (uncached throughput >= 2x the
+baseline; back to back with the cache, p95 < 1 s and 0 errors; realistic, p95 < 500 ms), met or not.
 ``--serve-arg`` passes more flags to this code's ``chatbi serve`` (e.g. ``--serve-arg=--tool-slots=2``).
 Prints markdown; exits 1 on any error.
 
