@@ -381,9 +381,9 @@ def test_another_category_reuses_the_years_plan_and_answers_the_same(
 
     reads: list[dt.date] = []
 
-    def counted(engine: Any, model: Any, as_of: dt.date) -> Any:
+    def counted(reader: Any, as_of: dt.date) -> Any:
         reads.append(as_of)
-        return load_history(engine, model, as_of)
+        return load_history(reader, as_of)
 
     monkeypatch.setattr(tool_module, "load_history", counted)
     cached = Assistant.open(demo_db, conversations=":memory:")
