@@ -6,12 +6,13 @@ Assistant, so a question gets the same answer wherever it is asked.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from agent.answer import Answer, AnswerPeriod
 from agent.attribute_runner import run_attribute_query
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from engines.result_cache import ResultCache
     from tools.base import ToolOutput
 
+V = TypeVar("V")
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 log = logging.getLogger("chatbi.assistant")
 
@@ -284,7 +286,7 @@ class Assistant:
             reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             return Answer(status="refusal", text=say("invalid", language, reason=reason), language=language, plan=plan)
         plan["arguments"] = arguments.model_dump(mode="json", exclude_defaults=True)
-        context = ToolContext(self.engine, self.model, principal, self.today, language, self.master)
+        context = ToolContext(self.engine, self.model, principal, self.today, language, self.master, self._remember)
         try:
             output, cached, version = self._tool_output(
                 call.tool, lambda: tool.run(arguments, context), plan, principal, language
@@ -313,6 +315,15 @@ class Assistant:
             cached=cached,
             data_version=version,
         )
+
+    def _remember(self, key: str, compute: Callable[[], V], cells: Callable[[V], int]) -> V:
+        """A tool's intermediate, kept in the result cache at the engine's data version (not without one)."""
+        version = self.engine.cache_version()
+        if self.tool_cache is None or version is None:
+            return compute()
+        value, _ = self.tool_cache.fetch_value("tool-step:" + key, self.engine.identity, version, compute,
+                                               cells=cells, copy=copy.deepcopy)  # fmt: skip
+        return value
 
     def _tool_output(
         self, name: str, run: Callable[[], ToolOutput], plan: dict, principal: Principal, language: str
