@@ -19,7 +19,8 @@ from typing import Any
 from sqlglot import exp
 
 from agent.answer import Answer, AnswerPeriod, Definition
-from agent.answer_text import Labeler, Language, column_format, compose_text, display_name, join_names
+from agent.answer_text import Labeler, column_format, compose_text, display_name
+from presentation.language import Language, join_names
 from semantic_layer.compiler import CompiledQuery, compile_query
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError, UnsupportedCutError

@@ -33,7 +33,7 @@ def print_table(
     from rich.table import Table
 
     from agent.answer_text import column_format
-    from agent.metric_format import format_value
+    from presentation.metric_format import format_value
 
     console = console or Console()
     console.print(answer.text, highlight=False)

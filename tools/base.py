@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from presentation.language import Language
 from semantic_layer.engine import Engine
 from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
 from tools.reads import Reader
-
-Language = Literal["zh", "en"]
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Answer -> what a chat platform shows: Slack Block Kit, DingTalk markdown or an ActionCard, a Feishu card.
 
 All show the answer text as the assistant wrote it (its numbers already formatted by
-:mod:`agent.metric_format`), a compact table of the first rows with display names and cells
+:mod:`presentation.metric_format`), a compact table of the first rows with display names and cells
 formatted the same way, the governed definitions, and clarification options as buttons.
 
 Each stays inside its platform's limits, by construction rather than by cutting the result:
@@ -22,9 +22,9 @@ from urllib.parse import quote
 
 from agent.answer import Answer
 from agent.answer_text import column_format
-from agent.metric_format import format_bucket, format_value
 from agent.metric_runner import NAME_SUFFIX
 from api.console import table_header
+from presentation.metric_format import format_bucket, format_value
 from semantic_layer.semantic_model import SemanticModel
 
 #: Rows the compact table shows; the whole table is behind the chart link and the API.

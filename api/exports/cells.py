@@ -3,7 +3,7 @@
 Headers are the display names the chat and the terminal use (api.console), in
 the answer's language; a spreadsheet keeps numbers as numbers, so instead of formatted text each
 metric's governed format becomes an Excel number format (the words after a number, 天 / days,
-come from agent.metric_format). When presentation moves into one module, this file moves with it.
+come from presentation.metric_format).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from agent.answer import Answer
 from agent.answer_text import column_format
-from agent.metric_format import unit_words
 from agent.metric_runner import NAME_SUFFIX
 from api.console import table_header
+from presentation.metric_format import unit_words
 from semantic_layer.semantic_model import SemanticModel
 
 #: Excel number formats of the metric formats without words (those with words are built from them).

@@ -122,7 +122,7 @@
     return template.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
   }
 
-  // -- numbers as people read them (mirrors agent/metric_format.py) ------------------------
+  // -- numbers as people read them (mirrors presentation/metric_format.py) ------------------------
   var ZH_UNITS = [[1e8, "亿", 2, 1], [1e4, "万", 2, 1]];
   var EN_MONEY_UNITS = [[1e9, "B", 2, 1], [1e6, "M", 2, 1], [1e3, "K", 1, 10]];
 
