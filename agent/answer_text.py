@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from presentation.language import Language, join_names
 from presentation.metric_format import format_bucket, format_period, format_value, is_missing
-from semantic_layer.compiler import CompiledQuery
 from semantic_layer.query import Filter
 from semantic_layer.semantic_model import SemanticModel, formula_signs
+
+if TYPE_CHECKING:
+    from semantic_layer.compiler import CompiledQuery
+    from semantic_layer.prepared import PreparedQuery
 
 #: (dimension name, member code, language) -> the member's display name, or None if unknown.
 Labeler = Callable[[str, str, str], str | None]
@@ -56,7 +59,7 @@ def column_format(column: str, model: SemanticModel) -> str | None:
 
 
 def compose_text(
-    compiled: CompiledQuery,
+    compiled: CompiledQuery | PreparedQuery,
     rows: list[list[Any]],
     model: SemanticModel,
     language: Language,
@@ -76,7 +79,7 @@ def compose_text(
 
 @dataclass
 class _Composer:
-    compiled: CompiledQuery
+    compiled: CompiledQuery | PreparedQuery
     model: SemanticModel
     language: Language
     labels: Labeler

@@ -6,12 +6,13 @@ Assistant, so a question gets the same answer wherever it is asked.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from agent.answer import Answer, AnswerPeriod
 from agent.attribute_runner import run_attribute_query
@@ -20,6 +21,7 @@ from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
 from agent.plan import AttributePlan, Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
+from agent.prepared_sql import approved_select
 from agent.redaction import without_paths
 from agent.tool_slots import RETRY_AFTER_S, ToolsBusy, ToolSlots
 from agent.vocabulary import detect_language
@@ -30,9 +32,12 @@ from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from engines.result_cache import ResultCache
     from tools.base import ToolOutput
 
+V = TypeVar("V")
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 log = logging.getLogger("chatbi.assistant")
 
@@ -124,10 +129,17 @@ class Assistant:
         entity = self.model.entities.get(self.model.reference_entity or "")
         if entity is None or entity.time is None:
             return dt.date.today()
-        from sqlglot import exp
+        column, table = entity.physical(entity.time), entity.table
 
-        # Built, not parsed: a new process's first sqlglot parse costs 0.1 s (`chatbi ask` starts cold).
-        latest = exp.select(exp.Max(this=exp.column(entity.physical(entity.time)))).from_(exp.to_table(entity.table))
+        def latest_tree() -> exp.Select:
+            from sqlglot import exp
+
+            # Built, not parsed: a new process's first sqlglot parse costs 0.1 s.
+            return exp.select(exp.Max(this=exp.column(column))).from_(exp.to_table(table))
+
+        # as the guard approved it in an earlier process (`chatbi ask` starts cold), else the tree
+        name = f"reference date\0{column}\0{table}"
+        latest = approved_select(name, latest_tree, self.model, self.engine, row_limit=1) or latest_tree()
         rows = self.engine.execute(latest, row_limit=1).rows
         if not rows or rows[0][0] is None:
             return dt.date.today()
@@ -275,7 +287,7 @@ class Assistant:
             reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             return Answer(status="refusal", text=say("invalid", language, reason=reason), language=language, plan=plan)
         plan["arguments"] = arguments.model_dump(mode="json", exclude_defaults=True)
-        context = ToolContext(self.engine, self.model, principal, self.today, language, self.master)
+        context = ToolContext(self.engine, self.model, principal, self.today, language, self.master, self._remember)
         try:
             output, cached, version = self._tool_output(
                 call.tool, lambda: tool.run(arguments, context), plan, principal, language
@@ -304,6 +316,15 @@ class Assistant:
             cached=cached,
             data_version=version,
         )
+
+    def _remember(self, key: str, compute: Callable[[], V], cells: Callable[[V], int]) -> V:
+        """A tool's intermediate, kept in the result cache at the engine's data version (not without one)."""
+        version = self.engine.cache_version()
+        if self.tool_cache is None or version is None:
+            return compute()
+        value, _ = self.tool_cache.fetch_value("tool-step:" + key, self.engine.identity, version, compute,
+                                               cells=cells, copy=copy.deepcopy)  # fmt: skip
+        return value
 
     def _tool_output(
         self, name: str, run: Callable[[], ToolOutput], plan: dict, principal: Principal, language: str
@@ -337,5 +358,3 @@ class Assistant:
             copy=lambda o: o.model_copy(update={"rows": [list(r) for r in o.rows], "columns": list(o.columns)}),
         )
         return output, hit, version
-
-

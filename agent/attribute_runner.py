@@ -6,7 +6,6 @@ from __future__ import annotations
 from agent.answer import Answer
 from presentation.language import Language, join_names
 from presentation.metric_format import format_value
-from semantic_layer.compiler import compile_attributes
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError
 from semantic_layer.query import AttributeQuery, Principal
@@ -24,6 +23,8 @@ def run_attribute_query(
     model: SemanticModel,
     row_limit: int = 10_000,
 ) -> Answer:
+    from semantic_layer.compiler import compile_attributes  # here: a cold ask of a metric needs no compiler
+
     plan = query.model_dump(mode="json")
     try:
         compiled = compile_attributes(query, model, principal, dialect=engine.dialect, language=language)

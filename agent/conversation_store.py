@@ -88,6 +88,10 @@ class ConversationStore:
             raise StoreError(f"the conversation max age must be a positive number of days, got {self.max_age_days}")
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.Lock()
+        # This process's writers queue here rather than in SQLite's busy handler, which polls
+        # with sleeps of up to 100 ms (a save may sleep on past the lock's release) and counts the wait against
+        # the 1 s busy timeout, which is then left for other processes' writers.
+        self._write_lock = threading.Lock()
         self._memory: sqlite3.Connection | None = None
         if path == ":memory:":
             self.path: Path | None = None
@@ -127,13 +131,14 @@ class ConversationStore:
         return Conversation(id=conversation_id, turns=[Turn.model_validate_json(body) for (body,) in rows])
 
     def append(self, conversation_id: str, turn: Turn) -> None:
+        body = turn.model_dump_json()
         try:
-            with self._connection() as db:
+            with self._write_lock, self._connection() as db:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute(
                     "INSERT INTO turn (conversation_id, seq, body) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?"
                     " FROM turn WHERE conversation_id = ?",
-                    (conversation_id, turn.model_dump_json(), conversation_id),
+                    (conversation_id, body, conversation_id),
                 )
                 if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_S:
                     self._prune(db)

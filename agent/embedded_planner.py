@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 
 from pydantic import ValidationError
@@ -38,6 +40,8 @@ from semantic_layer.semantic_model import SemanticModel, formula_names
 from semantic_layer.validation import check_query
 
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse
+#: Plans kept per planner: a repeated question (same words, turns, asker and date) skips planning.
+PLAN_CACHE_SIZE = 1024
 
 #: Offered when a question names no metric at all.
 _ORDINALS = {
@@ -80,11 +84,32 @@ class EmbeddedPlanner:
         self.vocabulary = Vocabulary(model, labelled=master.labelled)
         self.near = NearMisses(master, self.vocabulary)
         self.verified = verified if verified is not None else VerifiedQuestions(model)
+        self._plans: OrderedDict[tuple[str, str, str, int, str], PlanT] = OrderedDict()
+        self._plans_lock = threading.Lock()
 
     def language(self, question: str) -> Language:
         return detect_language(question, self.master)
 
     def plan(self, question: str, conversation: Conversation, user: Principal, today: dt.date) -> PlanT:
+        """The plan, remembered per (question, the conversation's turns, asker, reference date, the verified
+        questions' version): planning is two thirds of a repeated question's CPU, users ask the same
+        questions again, and this planner reads nothing else (a certification changes the version).
+        Each caller gets its own copy (callers may add to a plan's note)."""
+        turns = conversation.model_dump_json(include={"turns"}) if conversation.turns else ""
+        key = (question, turns, user.model_dump_json(), today.toordinal(), self.verified.state())
+        with self._plans_lock:
+            kept = self._plans.get(key)
+            if kept is not None:
+                self._plans.move_to_end(key)
+        if kept is None:
+            kept = self._plan(question, conversation, user, today)
+            with self._plans_lock:
+                self._plans[key] = kept
+                while len(self._plans) > PLAN_CACHE_SIZE:
+                    self._plans.popitem(last=False)
+        return kept.model_copy(deep=True)
+
+    def _plan(self, question: str, conversation: Conversation, user: Principal, today: dt.date) -> PlanT:
         language = self.language(question)
         text = question.strip()
         folded = text.casefold()

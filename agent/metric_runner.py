@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from agent.answer import Answer, AnswerPeriod, Definition
 from agent.answer_text import Labeler, column_format, compose_text, display_name
+from agent.prepared_sql import prepared_query
 from presentation.language import Language, join_names
-from semantic_layer.compiler import CompiledQuery, compile_query
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError, UnsupportedCutError
 from semantic_layer.master_data import MasterData
+from semantic_layer.prepared import PreparedQuery
 from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import SemanticModel, load_model
+
+if TYPE_CHECKING:
+    from semantic_layer.compiler import CompiledQuery
 
 NAME_SUFFIX = "_name"
 #: Compiled queries kept per process: a repeated question skips building its SQL AST again.
@@ -52,16 +54,21 @@ def run_metric_query(
     plan = query.model_dump(mode="json")
     period = AnswerPeriod(start=query.period.start, end=query.period.end)
     try:
-        compiled = compile_cached(query, model, principal, engine.dialect)
+        # the guard's text kept by an earlier process (or made now, and kept), else the compiled tree
+        compiled = prepared_query(query, model, principal, engine, row_limit) or compile_cached(
+            query, model, principal, engine.dialect
+        )
     except QueryError as exc:
         options = exc.allowed if isinstance(exc, UnsupportedCutError) else getattr(exc, "suggestions", [])
         return Answer(status="refusal", text=str(exc), language=language, plan=plan, period=period, options=options)
+    sql = compiled.guarded if isinstance(compiled, PreparedQuery) else compiled.ast
     try:
-        result = engine.execute(compiled.ast, row_limit=row_limit)  # the guard checks the compiler's own AST
+        result = engine.execute(sql, row_limit=row_limit)
     except EngineError as exc:
         return Answer(status="error", text=str(exc), language=language, plan=plan, sql=compiled.sql, period=period)
     rows = [list(row) for row in result.rows]
-    total = count_rows(compiled, engine) if result.truncated else None
+    # counting needs the tree: compiled now (or taken from this process's compile cache)
+    total = count_rows(compile_cached(query, model, principal, engine.dialect), engine) if result.truncated else None
     columns, table = with_names(compiled.columns, rows, query.dimensions, labels, language)
     return Answer(
         status="answer",
@@ -83,6 +90,8 @@ def count_rows(compiled: CompiledQuery, engine: Engine) -> int | None:
     """How many rows the whole result has, when the row limit cut it: the same compiled query wrapped
     in ``SELECT COUNT(*)`` (its CTEs hoisted), so the count cannot drift from what was run. None if the
     count itself fails: the answer then says only that the limit was hit."""
+    from sqlglot import exp
+
     inner = compiled.ast.copy()
     ctes = inner.args.get("with_")
     inner.set("with_", None)
@@ -107,6 +116,8 @@ def compile_cached(query: MetricQuery, model: SemanticModel, principal: Principa
     The model is kept with its entry and compared by identity, so a reloaded model never reads an
     entry compiled for another one. Entries are shared: callers must not mutate ``compiled.ast``.
     """
+    from semantic_layer.compiler import compile_query
+
     key = (query.model_dump_json(), principal.model_dump_json(), dialect, id(model))
     with _compiled_lock:
         hit = _compiled.get(key)
@@ -192,7 +203,7 @@ def with_names(
 
 # -- chart ------------------------------------------------------------------------------
 def chart_spec(
-    compiled: CompiledQuery, model: SemanticModel, language: Language, columns: list[str]
+    compiled: CompiledQuery | PreparedQuery, model: SemanticModel, language: Language, columns: list[str]
 ) -> dict[str, Any] | None:
     """A renderer-neutral chart: a line over time, bars by dimension, none for a single number.
 
@@ -222,7 +233,7 @@ def chart_spec(
     }
 
 
-def _title(compiled: CompiledQuery, model: SemanticModel, language: Language) -> str:
+def _title(compiled: CompiledQuery | PreparedQuery, model: SemanticModel, language: Language) -> str:
     """``各渠道销售额`` / ``GMV by channel``; ``销售额按月趋势`` / ``GMV by month``; a ranking says so."""
     query = compiled.query
     metrics = join_names([display_name(model, m, language) for m in query.metrics], language)

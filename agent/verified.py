@@ -176,6 +176,12 @@ class VerifiedQuestions:
         self._refresh(strict=False)
         return self._entries
 
+    def state(self) -> str:
+        """What a plan depends on here (the file's version, whether matches are used): part of the key a
+        planner remembers plans by, so a certification made while the server runs applies at once."""
+        self._refresh(strict=False)
+        return f"{self._version}:{self.shortcut}"
+
     def match(self, question: str) -> tuple[VerifiedQuestion, str] | None:
         """The entry and the phrasing ``question`` equals once normalised, if any."""
         self._refresh(strict=False)

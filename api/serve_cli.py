@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from semantic_layer.semantic_model import SemanticModel
 
 _PLANNERS = ("auto", "embedded", "llm")
+#: Seconds an idle keep-alive connection stays open. uvicorn's default, 5 s, is also httpx's (and other
+#: clients') idle expiry: a client reusing a connection just as the server closed it got a ReadError for a
+#: question the server never saw. Longer than clients and proxies keep idle connections (httpx 5 s, nginx's
+#: upstream keep-alive 60 s), so the client always closes first.
+KEEP_ALIVE_S = 75
 _LOOPBACK_NAMES = ("localhost",)
 
 
@@ -249,7 +254,14 @@ def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banne
     # finding this one, `chatbi serve` goes on to close the warehouse and exits 0 (no "Aborted!", no -15).
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        uvicorn.run(app, host=host.strip("[]"), port=port, log_level="info", timeout_graceful_shutdown=5)
+        uvicorn.run(
+            app,
+            host=host.strip("[]"),
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     finally:
         for sig, before in previous.items():
             signal.signal(sig, before)
@@ -267,7 +279,7 @@ def _run_workers(count: int, env: dict[str, str], config: ServerConfig, host: st
 
     os.environ.update(env)  # spawned workers inherit the environment, and nothing else of this process
     settings = uvicorn.Config(FACTORY, factory=True, host=host.strip("[]"), port=port, workers=count,
-                              log_level="info", timeout_graceful_shutdown=5)  # fmt: skip
+                              log_level="info", timeout_graceful_shutdown=5, timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
     sock = settings.bind_socket()
     typer.secho(banner, fg=typer.colors.GREEN)
     if config.dingtalk is not None and config.dingtalk.client_id:

@@ -23,7 +23,11 @@ second: a tool run still in flight at the end is measured but not counted), p50 
 answers with status ``error`` that are not "busy"), busy answers (a tool question refused at once because
 the worker's tool slots and queue were full: status ``error`` with ``retry_after_s``, by design, not an
 error) and the cache hit rate when answers carry a ``cached`` field ("absent" otherwise); then the
-uncached throughput of each worker count over the baseline's, and the errors of each phase by kind.
+errors of each phase by kind. Also per phase: the CPU the load generator itself used (share of one core:
+it runs on the same machine, one asyncio process with an httpx keep-alive pool) and the workers uvicorn's
+supervisor replaced (its log's "Child process [PID] died": a worker that missed the health ping).
+Last, a targets table: per worker count, the issue's three targets (uncached throughput >= 2x the
+baseline; back to back with the cache, p95 < 1 s and 0 errors; realistic, p95 < 500 ms), met or not.
 ``--serve-arg`` passes more flags to this code's ``chatbi serve`` (e.g. ``--serve-arg=--tool-slots=2``).
 Prints markdown; exits 1 on any error.
 
@@ -66,6 +70,8 @@ FOLLOW_PERIOD = {"zh": "{period}呢?", "en": "and {period}?"}
 #: Decisions rather than numbers (each runs an analysis tool; a few per hundred questions).
 TOOL_QUESTIONS = {"zh": "给{category}做一份补货建议", "en": "which {category} SKUs should we reorder now?"}
 TOOL_SHARE = 0.01
+#: Seconds the client keeps an idle connection (httpx's default): below the server's keep-alive (api/serve_cli.py).
+CLIENT_KEEP_ALIVE_S = 5.0
 
 
 def question_mix(model: SemanticModel, master: MasterData, conversations: int, seed: int) -> list[list[str]]:
@@ -128,6 +134,10 @@ class Run:
     deadline: float = float("inf")
     window_s: float = 0.0
     in_window: int = 0
+    #: CPU seconds the load generator itself spent in the phase (it shares the cores with the server).
+    client_cpu_s: float = 0.0
+    #: Workers uvicorn's supervisor found dead or unresponsive and replaced during the phase (its log says so).
+    restarts: int = 0
 
     @property
     def rate(self) -> float:
@@ -203,7 +213,10 @@ async def load(
     rng = random.Random(seed)
     deadline = time.perf_counter() + duration
     run = Run(deadline=deadline, window_s=duration)
-    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    cpu = time.process_time()
+    # An idle connection is dropped by the client before the server would close it (KEEP_ALIVE_S): with
+    # both at 5 s (httpx's and uvicorn's defaults), a request sent just as the server closed got ReadError.
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users, keepalive_expiry=CLIENT_KEEP_ALIVE_S)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
 
         async def user(u: int) -> None:
@@ -216,6 +229,7 @@ async def load(
                 n += 1
 
         await asyncio.gather(*(user(u) for u in range(users)))
+    run.client_cpu_s = time.process_time() - cpu
     return run
 
 
@@ -267,16 +281,25 @@ def measure(db: Path, setup: Setup, mix: list[list[str]], args: argparse.Namespa
     """A fresh server for ``setup``, warmed, then back to back and (``realistic``) with think time."""
     with tempfile.TemporaryDirectory(prefix="chatbi-load-") as home:
         server, base = start_server(db, Path(home), setup)
+        log = Path(home) / "serve.log"
         try:
             asyncio.run(warm(base, mix, setup.workers or 1))
-            runs = [asyncio.run(load(base, mix, args.users, args.duration, (0.0, 0.0), args.seed))]
-            if realistic:
-                think = (args.think[0], args.think[1])
-                runs.append(asyncio.run(load(base, mix, args.realistic_users, args.duration, think, args.seed)))
+            phases = [(args.users, (0.0, 0.0))] + [(args.realistic_users, (args.think[0], args.think[1]))] * realistic
+            runs = []
+            for users, think in phases:
+                before = restarts(log)
+                runs.append(asyncio.run(load(base, mix, users, args.duration, think, args.seed)))
+                runs[-1].restarts = restarts(log) - before
         finally:
             server.terminate()
             server.wait(timeout=60)
     return runs
+
+
+def restarts(log: Path) -> int:
+    """Workers the supervisor replaced so far: uvicorn logs "Child process [PID] died" for each one it killed
+    because it did not answer the health ping in time, or found dead."""
+    return log.read_text(errors="replace").count("] died") if log.is_file() else 0
 
 
 def source_name(src: Path) -> str:
@@ -301,8 +324,33 @@ def row(name: str, run: Run, users: int) -> str:
     return (
         f"| {name} | {users} | {done} | {run.rate:.1f} | {percentile(run.latencies_ms, 0.5):.0f} | "
         f"{percentile(run.latencies_ms, 0.95):.0f} | {max(run.latencies_ms, default=float('nan')):.0f} | "
-        f"{sum(run.errors.values())} | {run.busy} | {hits} |"
+        f"{sum(run.errors.values())} | {run.busy} | {hits} | {run.client_cpu_s / run.window_s:.0%} | {run.restarts} |"
     )
+
+
+#: The issue's targets (issue 14), checked per worker count in the summary.
+TARGET_P95_BACK_MS = 1000.0
+TARGET_P95_REALISTIC_MS = 500.0
+TARGET_UNCACHED_RATIO = 2.0
+
+
+def summary(targets: list[tuple[int, float, Run, Run]]) -> list[str]:
+    """One line per target and worker count, met or not: the table to paste, the details above it."""
+    lines = ["| target | workers | measured | met |", "|---|---:|---|---|"]
+
+    def line(target: str, workers: int, measured: str, met: bool) -> None:
+        lines.append(f"| {target} | {workers} | {measured} | {'met' if met else '**not met**'} |")
+
+    for workers, ratio, back, real in targets:
+        p95, errors = percentile(back.latencies_ms, 0.95), sum(back.errors.values())
+        line(f"uncached throughput >= {TARGET_UNCACHED_RATIO:g}x the baseline", workers, f"{ratio:.2f}x",
+             ratio >= TARGET_UNCACHED_RATIO)  # fmt: skip
+        line(f"back to back, cache on: p95 < {TARGET_P95_BACK_MS:.0f} ms and 0 errors", workers,
+             f"p95 {p95:.0f} ms, {errors} errors", p95 < TARGET_P95_BACK_MS and not errors)  # fmt: skip
+        p95 = percentile(real.latencies_ms, 0.95)
+        line(f"realistic: p95 < {TARGET_P95_REALISTIC_MS:.0f} ms", workers, f"p95 {p95:.0f} ms, "
+             f"{sum(real.errors.values())} errors", p95 < TARGET_P95_REALISTIC_MS)  # fmt: skip
+    return lines
 
 
 def main() -> None:
@@ -342,15 +390,15 @@ def main() -> None:
         base_name = f"baseline: --workers 1 --no-cache, back to back, {d}"
     (baseline,) = measure(args.db, base, mix, args, realistic=False)
     phases: list[tuple[str, Run, int]] = [(base_name, baseline, args.users)]
-    ratios: list[tuple[int, float]] = []
+    targets: list[tuple[int, float, Run, Run]] = []
     for workers in args.workers:
         if workers == 1 and base.src is None:
             uncached = baseline  # the baseline is this very setup
         else:
             (uncached,) = measure(args.db, Setup(workers, ["--no-cache", *args.serve_arg]), mix, args, False)
             phases.append((f"--workers {workers} --no-cache, back to back, {d}", uncached, args.users))
-        ratios.append((workers, uncached.rate / baseline.rate))
         back, real = measure(args.db, Setup(workers, list(args.serve_arg)), mix, args, realistic=True)
+        targets.append((workers, uncached.rate / baseline.rate, back, real))
         seen = len(back.workers | real.workers)
         phases.append((f"--workers {workers} ({seen} answered), back to back, {d}", back, args.users))
         think = f"think {args.think[0]:g}-{args.think[1]:g} s"
@@ -364,18 +412,19 @@ def main() -> None:
           "(the load generator runs on the same machine).\n")  # fmt: skip
     print(f"Question mix: {len(mix)} conversations, {questions} questions ({distinct} distinct, {follow_ups} "
           f"follow-ups), seed {args.seed}; answers in the direct run: {dict(baseline_direct.answers)}.\n")  # fmt: skip
-    print("| phase | users | requests | req/s | p50 ms | p95 ms | max ms | errors | busy | cache hits |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| phase | users | requests | req/s | p50 ms | p95 ms | max ms | errors | busy | cache hits "
+          "| client CPU | restarts |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(row("direct `Assistant.ask`, one after another", baseline_direct, 1))
     for name, run, users in phases:
         print(row(name, run, users))
     print()
-    for workers, ratio in ratios:
-        print(f"- uncached throughput, --workers {workers} over the baseline: {ratio:.2f}x")
     named = [("direct", baseline_direct), *((name, run) for name, run, _ in phases)]
     failing = [(name, run) for name, run in named if run.errors]
     for name, run in failing:
         print(f"- ERRORS in {name}: {dict(run.errors)}; most failed questions: {run.failed.most_common(3)}")
+    print(f"\nTargets (load average {load_before[0]:.2f} before, {load_after[0]:.2f} after):\n")
+    print("\n".join(summary(targets)))
     if failing:
         sys.exit(1)
 

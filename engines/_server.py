@@ -9,13 +9,16 @@ cache is kept, versions its entries with the freshness query's result, read at m
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from engines._limits import guarded_sql
 from engines.result_cache import ResultCache, Throttled
 from semantic_layer.engine import EngineError, QueryResult
+from semantic_layer.prepared import GuardedSql
 from semantic_layer.semantic_model import Freshness
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 class FreshnessVersioned(ABC):
@@ -31,7 +34,9 @@ class FreshnessVersioned(ABC):
             query = freshness.ast
             self._version = Throttled(lambda: self._read_version(query), freshness.check_every_s, cache.clock)
 
-    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
+    def execute(
+        self, sql: str | exp.Expr | GuardedSql, *, row_limit: int = 10_000, timeout_s: float = 30.0
+    ) -> QueryResult:
         """Guard `sql`, run it with a server-side time limit and return at most `row_limit` rows (from the
         cache if one is kept and holds this SQL at the freshness query's current value)."""
         text = guarded_sql(sql, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=row_limit)

@@ -20,13 +20,17 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-from sqlglot import exp
 
 from engines._limits import cut, guarded_sql, one_line
 from engines.result_cache import ResultCache
 from semantic_layer.engine import EngineError, QueryResult, QueryTimeout
+from semantic_layer.prepared import GuardedSql
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 _HARDENED_CONFIG = {
     "enable_external_access": False,
@@ -84,7 +88,9 @@ class DuckDBEngine:
         """The version a result read now is kept under in the result cache (the file's); None without a cache."""
         return None if self.cache is None else self.data_version()
 
-    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
+    def execute(
+        self, sql: str | exp.Expr | GuardedSql, *, row_limit: int = 10_000, timeout_s: float = 30.0
+    ) -> QueryResult:
         """Guard `sql`, run it with a time limit and return at most `row_limit` rows (from the cache if
         one is kept and holds this SQL at the file's current version)."""
         text = guarded_sql(sql, dialect=self.dialect, allowed_tables=self.allowed_tables, row_limit=row_limit)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from semantic_layer.compiler import compile_read
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import DimensionRows, MasterData, MemberRows
 from semantic_layer.query import EntityRead
@@ -90,6 +89,8 @@ def _labelled_members(engine: Engine, model: SemanticModel, timeout_s: float) ->
 
 
 def _read(engine: Engine, model: SemanticModel, read: EntityRead, what: str, timeout_s: float) -> list[tuple]:
+    from semantic_layer.compiler import compile_read  # here: master data from the disk cache needs no compiler
+
     compiled = compile_read(read, model, dialect=engine.dialect)
     result = engine.execute(compiled.ast, row_limit=_MAX_ROWS, timeout_s=timeout_s)
     if result.truncated:

@@ -71,8 +71,9 @@ def file_identity(path: Path) -> bytes:
     return f"{path.resolve()}\0{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}".encode()
 
 
-def cached(kind: str, inputs: Iterable[bytes], build: Callable[[], T]) -> T:
-    """The entry built from ``inputs`` if one is on disk, else ``build()`` (stored for the next process)."""
+def cached(kind: str, inputs: Iterable[bytes], build: Callable[[], T], keep: int = KEEP_PER_KIND) -> T:
+    """The entry built from ``inputs`` if one is on disk, else ``build()`` (stored for the next process,
+    with the newest ``keep`` entries of its kind)."""
     folder = cache_dir()
     if folder is None:
         return build()
@@ -89,7 +90,7 @@ def cached(kind: str, inputs: Iterable[bytes], build: Callable[[], T]) -> T:
         if loaded is not None:
             return cast(T, loaded)
     value = build()
-    _store(folder, kind, path, value)
+    _store(folder, kind, path, value, keep)
     return value
 
 
@@ -108,7 +109,7 @@ def _loads(data: bytes) -> object | None:
             gc.enable()
 
 
-def _store(folder: Path, kind: str, path: Path, value: object) -> None:
+def _store(folder: Path, kind: str, path: Path, value: object, keep: int) -> None:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{kind}-", suffix=".tmp")
@@ -120,7 +121,7 @@ def _store(folder: Path, kind: str, path: Path, value: object) -> None:
             Path(temporary).unlink(missing_ok=True)
             raise
         others = sorted(folder.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in others[KEEP_PER_KIND:]:
+        for old in others[keep:]:
             old.unlink(missing_ok=True)
     except (OSError, pickle.PicklingError) as exc:
         log.debug("disk cache not written (%s): %s", path, exc)

@@ -7,9 +7,12 @@ they never import a database driver. Adapters live in `engines/`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from semantic_layer.prepared import GuardedSql
 
 
 class EngineError(Exception):
@@ -45,7 +48,9 @@ class Engine(Protocol):
     dialect: str  # sqlglot dialect name: "duckdb" | "postgres"
     identity: str  # which database: part of every result cache key, so two warehouses never share entries
 
-    def execute(self, sql: str | exp.Expr, *, row_limit: int = 10_000, timeout_s: float = 30.0) -> QueryResult: ...
+    def execute(
+        self, sql: str | exp.Expr | GuardedSql, *, row_limit: int = 10_000, timeout_s: float = 30.0
+    ) -> QueryResult: ...
 
     def cache_version(self) -> str | None:
         """The data version a result read now would be cached under; None when nothing may be cached

@@ -15,13 +15,14 @@ import functools
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-from sqlglot import exp
 
 from semantic_layer.query import Period
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 MODEL_DIR = Path(__file__).parent / "model"
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -216,23 +217,32 @@ class Freshness(_Strict):
 
     sql: str
     check_every_s: float = Field(default=30.0, gt=0)
-    _ast: exp.Expr = PrivateAttr()
 
     @model_validator(mode="after")
     def _parsed(self) -> Freshness:
+        self._statement()
+        return self
+
+    def _statement(self) -> exp.Expr:
+        import sqlglot
+
         try:
             statements = [s for s in sqlglot.parse(self.sql) if s is not None]
         except sqlglot.errors.SqlglotError as exc:
             raise ValueError(f"sql does not parse: {str(exc).splitlines()[0]}") from None
         if len(statements) != 1:
             raise ValueError(f"sql must be one SELECT, got {len(statements)} statements")
-        self._ast = statements[0]
-        return self
+        return statements[0]
 
-    @property
+    @functools.cached_property
     def ast(self) -> exp.Expr:
-        """The parsed query (shared: callers must not modify it)."""
-        return self._ast
+        """The parsed query (shared: callers must not modify it). Parsed on first use: the disk cache
+        keeps no tree, so a model read from it needs sqlglot only where the query runs."""
+        return self._statement()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        return {**state, "__dict__": {k: v for k, v in state["__dict__"].items() if k != "ast"}}
 
 
 class Unsold(_Strict):
@@ -418,6 +428,8 @@ class SemanticModel(BaseModel):
     folder: Path | None = None
     #: The file each entry was read from ("metrics/gmv" -> "metrics.yaml"), for problems that name it.
     origins: dict[str, str] = {}
+    #: Each metric formula's names and signs, parsed when the model was built (see ``_bring_formulas``).
+    _formulas: dict[str, tuple[tuple[str, ...], dict[str, int] | None]] = PrivateAttr(default_factory=dict)
 
     @property
     def relations(self) -> frozenset[str]:
@@ -570,10 +582,20 @@ def formula_names(formula: str) -> list[str]:
     return list(_formula_names(formula))
 
 
-@functools.lru_cache(maxsize=1024)
+#: Formulas parsed in this process, or brought by a model from the disk cache (``parsed_formulas``): a
+#: new process that reads its model from there answers without importing sqlglot.
+_FORMULA_NAMES: dict[str, tuple[str, ...]] = {}
+_FORMULA_SIGNS: dict[str, dict[str, int] | None] = {}
+
+
 def formula_signs(formula: str) -> dict[str, int] | None:
     """Each name's sign in a formula that only adds and subtracts names ("dio + dso - dpo": dpo -1);
     None for any other formula (a ratio), where a part's change has no fixed direction."""
+    if formula in _FORMULA_SIGNS:
+        return _FORMULA_SIGNS[formula]
+    import sqlglot
+    from sqlglot import exp
+
     signs: dict[str, int] = {}
 
     def walk(node: exp.Expr, sign: int) -> bool:
@@ -586,17 +608,24 @@ def formula_signs(formula: str) -> dict[str, int] | None:
             return walk(node.left, sign) and walk(node.right, -sign if isinstance(node, exp.Sub) else sign)
         return False
 
-    return dict(signs) if walk(sqlglot.parse_one(formula), 1) else None
+    found = dict(signs) if walk(sqlglot.parse_one(formula), 1) else None
+    _FORMULA_SIGNS[formula] = found
+    return found
 
 
-@functools.lru_cache(maxsize=1024)
 def _formula_names(formula: str) -> tuple[str, ...]:
     # parsed once per formula: validation asks for a metric's dimensions on every question
+    if formula in _FORMULA_NAMES:
+        return _FORMULA_NAMES[formula]
+    import sqlglot
+    from sqlglot import exp
+
     names: list[str] = []
     for column in sqlglot.parse_one(formula).find_all(exp.Column):
         if column.name not in names:
             names.append(column.name)
-    return tuple(names)
+    _FORMULA_NAMES[formula] = tuple(names)
+    return _FORMULA_NAMES[formula]
 
 
 # -- loading ------------------------------------------------------------------------
@@ -637,8 +666,24 @@ def _load_default(folder: Path) -> SemanticModel:
     if not folder.is_dir():
         raise ModelError(f"{folder}: not a model folder (${MODEL_ENV})")
     files = sorted(folder.glob("*.yaml"))
-    model = cached("model", [file_digest(files)], lambda: _load(folder))
-    return model if model.folder == folder else model.model_copy(update={"folder": folder})  # another checkout's
+    digest = file_digest(files)
+    model = cached("model", [digest], lambda: _load(folder))
+    _bring_formulas(model)
+    model = model if model.folder == folder else model.model_copy(update={"folder": folder})  # another checkout's
+    _FILES_DIGEST[id(model)] = (model, digest)
+    return model
+
+
+#: The digest of the files each model ``load_model()`` returned was read from (kept with the model, so an
+#: id is never another object's): what entries derived from the model in the disk cache are keyed by.
+_FILES_DIGEST: dict[int, tuple[SemanticModel, bytes]] = {}
+
+
+def files_digest(model: SemanticModel) -> bytes | None:
+    """The digest of the model files ``model`` was read from, if ``load_model()`` returned it; None for a
+    model made or changed in memory (which nothing derived may be kept on disk for)."""
+    kept = _FILES_DIGEST.get(id(model))
+    return kept[1] if kept is not None and kept[0] is model else None
 
 
 def _load(folder: Path) -> SemanticModel:
@@ -716,7 +761,15 @@ def _load(folder: Path) -> SemanticModel:
     _check_references(model, origin)
     for metric in model.metrics.values():
         metric._point_in_time = _is_point_in_time(model, metric)
+        model._formulas[metric.formula] = (_formula_names(metric.formula), formula_signs(metric.formula))
     return model
+
+
+def _bring_formulas(model: SemanticModel) -> None:
+    """Take in the formulas a model parsed when it was built (it may come from the disk cache)."""
+    for formula, (names, signs) in model._formulas.items():
+        _FORMULA_NAMES.setdefault(formula, names)
+        _FORMULA_SIGNS.setdefault(formula, signs)
 
 
 #: Measure kinds read on the last day of each bucket rather than over the days of the period.
@@ -758,6 +811,7 @@ def _check_index(
 
 def _check_references(model: SemanticModel, origin: dict[tuple[str, str], str]) -> None:
     """Cross-entry checks; each failure names the file and entry it was found in."""
+    import sqlglot
 
     def fail(section: str, name: str, problem: str) -> None:
         raise ModelError(f"{origin[(section, name)]}: {section} '{name}': {problem}")
@@ -869,6 +923,9 @@ def _check_freshness(model: SemanticModel, freshness: Freshness, file: str) -> N
 
 
 def _check_unsold(model: SemanticModel, measure: Measure, entity: Entity, fail: Any) -> None:
+    import sqlglot
+    from sqlglot import exp
+
     rule, sales = measure.unsold, model.entities.get(measure.unsold.sales) if measure.unsold else None
     if rule is None or measure.lookback_days is None or entity.time is None:
         fail("over: unsold_stock needs lookback_days, unsold: {item, in_stock, sales, sold} and a dated entity")
@@ -890,6 +947,9 @@ def _check_unsold(model: SemanticModel, measure: Measure, entity: Entity, fail: 
 
 
 def _check_measure(model: SemanticModel, measure: Measure, fail: Any) -> None:
+    import sqlglot
+    from sqlglot import exp
+
     entity = model.entities.get(measure.entity)
     if entity is None:
         fail(f"unknown entity '{measure.entity}'")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
-import engines._limits
+import semantic_layer.guard
 from semantic_layer.semantic_model import MODEL_ENV
 
 if TYPE_CHECKING:
@@ -206,4 +206,36 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def no_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulate a guard bug: the engines run whatever text they are given."""
-    monkeypatch.setattr(engines._limits, "guard_sql", lambda sql, **_: sql)
+    monkeypatch.setattr(semantic_layer.guard, "guard_sql", lambda sql, **_: sql)  # engines._limits imports it
+
+
+@pytest.fixture(scope="session")
+def demo_spark_connect_url(demo_spark_url: str) -> Iterator[str]:
+    """The same Parquet folder behind a real Spark Connect server (tests/spark_connect_server.py, its own
+    JVM on a loopback port), read over ``sc://``. Started once per test session, stopped at its end."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    folder = demo_spark_url.removeprefix("spark://local")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.spark_connect_server", folder, str(port)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None
+    ready = threading.Event()
+    threading.Thread(target=lambda: server.stdout.readline() == "ready\n" and ready.set(), daemon=True).start()
+    if not ready.wait(300):
+        server.kill()
+        pytest.fail("the Spark Connect test server did not start within 300 s")
+    yield f"sc://127.0.0.1:{port}"
+    server.stdin.close()
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        server.kill()

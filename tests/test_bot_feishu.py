@@ -9,16 +9,18 @@ import json
 import signal
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lark_oapi.api.im.v1 import UserId
 
 from agent.answer import Answer, Definition
 from agent.assistant import Assistant
-from api.bots.common import ASK_IN_TEXT, NO_ACCESS
-from api.bots.feishu import run_long_connection
+from api.bots.common import ASK_IN_TEXT, FEEDBACK_GONE, FEEDBACK_THANKS, NO_ACCESS
+from api.bots.feishu import FeishuBot, _Where, run_long_connection
 from api.bots.render import FEISHU_MAX_TEXT, MAX_OPTIONS, TABLE_ROWS, feishu_card
 from api.server.app import create_app
 from api.server.config import ServerConfig
@@ -42,7 +44,8 @@ from tests.test_serve_workers import start, stop
 APP_ID, WS_APP_ID = "cli_callback_tests", "cli_long_connection_tests"  # the SDK caches a token per app id
 SECRET, TOKEN, KEY = "feishu-app-secret", "feishu-verification-token", "feishu-encrypt-key-for-tests"
 ADMIN, MANAGER_USER_ID, STRANGER = "ou_admin", "mgr-user-id", "ou_nobody"
-STORE = "st_sh01"
+STORE, OTHER_STORE = "st_sh01", "st_bj01"
+ADMIN_IDS = {"open_id": ADMIN, "union_id": "on_admin", "user_id": "u-admin"}
 _ids = itertools.count(1)
 
 
@@ -64,6 +67,8 @@ def server_config(api: Recorder, **feishu: Any) -> ServerConfig:
             "users": [
                 {"name": "alice", "role": "admin", "api_keys": ["k-alice"], "feishu_ids": [ADMIN]},
                 {"name": "bob", "role": "store_manager", "store": STORE, "feishu_ids": [MANAGER_USER_ID]},
+                {"name": "carol", "role": "store_manager", "store": STORE, "feishu_ids": ["ou_carol"]},
+                {"name": "dave", "role": "store_manager", "store": OTHER_STORE, "feishu_ids": ["ou_dave"]},
             ],
             "feishu": {
                 "app_id": APP_ID,
@@ -253,7 +258,7 @@ def test_a_question_is_answered_with_an_interactive_card(server: str, api: Recor
     assert {"c0": "天猫", "c1": "¥51.32万"} in table["rows"] and "tmall" not in json.dumps(table)
     notes = [e["content"] for el in card["elements"] if el["tag"] == "note" for e in el["elements"]]
     assert "销售额：订单日期在期间内的订单行销售金额之和" in "\n".join(notes)
-    chart = [b for el in card["elements"] if el["tag"] == "action" for b in el["actions"]]
+    chart = [b for el in card["elements"] if el["tag"] == "action" for b in el["actions"] if b["type"] == "primary"]
     assert [b["url"] for b in chart] == [
         "https://chatbi.example.com/?q=%E4%B8%8A%E4%B8%AA%E6%9C%88%E5%90%84%E6%B8%A0%E9%81%93%E7%9A%84%E9%94%80%E5%94%AE%E9%A2%9D"
     ]
@@ -401,6 +406,106 @@ def test_an_unknown_user_is_told_politely_and_gets_no_data(server: str, api: Rec
                         chat="oc_group1", operator=stranger, card_message="om_card_stranger")  # fmt: skip
     send(server, click)
     assert json.loads(reply_to(api, "om_card_stranger").body["content"]) == {"text": NO_ACCESS}
+
+
+# -- downloads and feedback -------------------------------------------------------------------
+CAROL = {"open_id": "ou_carol", "union_id": "on_carol", "user_id": "carol-user-id"}  # bob's store, bob's role
+DAVE = {"open_id": "ou_dave", "union_id": "on_dave", "user_id": "dave-user-id"}  # another store's manager
+MANAGER = {"open_id": "ou_manager", "union_id": "on_manager", "user_id": MANAGER_USER_ID}
+
+
+def buttons_of(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for el in card["elements"] if el["tag"] == "action" for b in el["actions"]]
+
+
+def thumbs_of(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in buttons_of(card) if "chatbi_feedback" in b.get("value", {})]
+
+
+def kept_for(services: Services, answer_id: str) -> list[tuple[Any, ...]]:
+    return [(f.rating, f.user, f.role, f.store) for f in services.answers.feedback() if f.answer_id == answer_id]
+
+
+def test_an_answer_links_its_files_and_a_thumb_is_kept_once_for_who_may_see_it(
+    server: str, api: Recorder, services: Services
+) -> None:
+    chat = f"oc_feedback{next(_ids)}"
+    event = message_event("上个月各渠道的销售额", chat=chat)
+    send(server, event)
+    card = card_of(reply_to(api, message_id(event)))
+    links = {b["text"]["content"]: b["url"] for b in buttons_of(card) if b["text"]["content"].startswith("下载")}
+    assert set(links) == {"下载 Excel", "下载 CSV"}
+    assert links["下载 CSV"].startswith("https://chatbi.example.com/v1/answers/")  # feishu.public_url
+    with urllib.request.urlopen(server + links["下载 CSV"].removeprefix("https://chatbi.example.com"), timeout=10) as r:
+        assert r.read().decode("utf-8-sig").splitlines()[0] == "渠道代码,渠道,销售额"  # no API key: the link's token
+    thumbs = thumbs_of(card)
+    assert [b["text"]["content"] for b in thumbs] == ["👍 有用", "👎 不对"]
+    answer_id = thumbs[0]["value"]["chatbi_answer"]
+    assert [b["value"] for b in thumbs] == [{"chatbi_feedback": r, "chatbi_answer": answer_id} for r in ("up", "down")]
+    assert links["下载 CSV"].split("/v1/answers/")[1].startswith(answer_id + ".csv?token=")
+
+    refused = card_action(thumbs[1]["value"], chat=chat, card_message="om_card_fb", operator=MANAGER)
+    assert send(server, refused) == (200, {"toast": {"type": "warning", "content": FEEDBACK_GONE}})
+    click = card_action(thumbs[0]["value"], chat=chat, card_message="om_card_fb")
+    body = encrypted(click)
+    headers = signed_headers(body, KEY)
+    assert callback(server, body, headers) == (200, {"toast": {"type": "success", "content": FEEDBACK_THANKS}})
+    assert callback(server, body, headers) == (200, {})  # the same request replayed within the window
+    assert send(server, click) == (200, {})  # Feishu's redelivery of the click, encrypted and signed anew
+    kept = [f for f in services.answers.feedback() if f.answer_id == answer_id]
+    assert [(f.rating, f.user, f.role, f.store, f.channel, f.question) for f in kept] == [
+        ("up", "alice", "admin", None, "feishu", "上个月各渠道的销售额")
+    ]
+    want = expected(services, "上个月各渠道的销售额")
+    assert kept[0].conversation_id == f"feishu:{chat}" and kept[0].plan == want.plan and kept[0].sql == want.sql
+    assert replies(api, "om_card_fb") == []  # a verdict is told in the toast, not in a message
+
+
+def test_a_store_managers_answer_takes_feedback_from_their_store_only(
+    server: str, api: Recorder, services: Services
+) -> None:
+    chat = f"oc_feedback{next(_ids)}"
+    event = message_event("上个月各渠道的销售额", sender=MANAGER, chat=chat)
+    send(server, event)
+    up, down = thumbs_of(card_of(reply_to(api, message_id(event))))
+    answer_id = up["value"]["chatbi_answer"]
+    for who, value in ((DAVE, down["value"]), (dict(ADMIN_IDS), down["value"])):  # another store; another role
+        told = send(server, card_action(value, chat=chat, card_message="om_card_mgr", operator=who))
+        assert told == (200, {"toast": {"type": "warning", "content": FEEDBACK_GONE}})
+    stranger = {"open_id": STRANGER, "union_id": "on_nobody", "user_id": "nobody"}
+    told = send(server, card_action(up["value"], chat=chat, card_message="om_card_mgr", operator=stranger))
+    assert told == (200, {"toast": {"type": "error", "content": NO_ACCESS}})
+    assert kept_for(services, answer_id) == []
+    told = send(server, card_action(up["value"], chat=chat, card_message="om_card_mgr", operator=CAROL))
+    assert told == (200, {"toast": {"type": "success", "content": FEEDBACK_THANKS}})
+    assert kept_for(services, answer_id) == [("up", "carol", "store_manager", STORE)]
+
+
+def test_a_click_on_an_unknown_or_malformed_answer_keeps_nothing(server: str, services: Services) -> None:
+    before = len(services.answers.feedback())
+    gone = {"chatbi_feedback": "up", "chatbi_answer": "NoSuchAnswer123"}
+    told = send(server, card_action(gone, chat="oc_group1", card_message="om_card_gone"))
+    assert told == (200, {"toast": {"type": "warning", "content": FEEDBACK_GONE}})
+    for value in ({"chatbi_feedback": "meh", "chatbi_answer": "NoSuchAnswer123"},
+                  {"chatbi_feedback": "up", "chatbi_answer": "x' OR 1=1 --"}, {"chatbi_feedback": "up"},
+                  {"chatbi_feedback": ["up"], "chatbi_answer": "NoSuchAnswer123"}):  # fmt: skip
+        assert send(server, card_action(value, chat="oc_group1", card_message="om_card_gone")) == (200, {})
+    assert len(services.answers.feedback()) == before
+
+
+def test_download_links_need_a_public_url(api: Recorder, services: Services, tmp_path: Path) -> None:
+    """A long connection has no request address: without public_url a card has thumbs but no links."""
+    config = server_config(api, public_url=None)
+    bot = FeishuBot(Services(assistant=services.assistant, config=config, answers=services.answers),
+                    SharedState(tmp_path / "server_state.sqlite"))  # fmt: skip
+    admin = UserId({"open_id": ADMIN})
+    where = _Where("om_no_url", False, f"feishu:oc_nourl{next(_ids)}")
+    kind, card = bot.reply_for(admin, "上个月各渠道的销售额", where)
+    assert kind == "interactive" and len(thumbs_of(card)) == 2
+    assert not [b for b in buttons_of(card) if "url" in b]
+    with_url = FeishuBot(services, SharedState(tmp_path / "server_state.sqlite"))
+    _, card = with_url.reply_for(admin, "上个月各渠道的销售额", where)
+    assert [b["text"]["content"] for b in buttons_of(card) if "url" in b] == ["查看图表", "下载 Excel", "下载 CSV"]
 
 
 # -- long connection --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -211,3 +212,21 @@ def test_the_max_age_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         ConversationStore(":memory:")
     monkeypatch.delenv(MAX_AGE_ENV)
     assert ConversationStore(":memory:").max_age_days == DEFAULT_MAX_AGE_DAYS == 30
+
+
+def test_writers_in_one_process_wait_for_each_other_not_for_the_busy_timeout(tmp_path: Path) -> None:
+    """Many threads saving at once, with no busy timeout at all: each waits for this process's other writers on a
+    lock, so every turn is kept (SQLite's busy handler would have refused the ones that found the file locked)."""
+    store = ConversationStore(tmp_path / "c.sqlite", busy_timeout_s=0)
+    turn = Turn(question="q", language="en", plan=Refuse(reason="out_of_scope", text="x"), status="refusal")
+
+    def save(writer: int) -> None:
+        for _ in range(25):
+            store.append(f"w{writer}", turn)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(save, range(8)))
+    assert [len(store.load(f"w{w}").turns) for w in range(8)] == [MAX_TURNS] * 8
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM turn").fetchone() == (200,)
+    store.close()

@@ -295,3 +295,30 @@ def test_periods_with_a_gap_ask_instead_of_answering_the_span(planner) -> None:
         dt.date(2025, 12, 31),
         "month",
     )
+
+
+def test_a_repeated_question_is_planned_once_and_each_caller_gets_its_own_copy(master) -> None:
+    """Plans are remembered per (question, turns, asker, date): the same key gives an equal plan without
+    planning again, a copy the caller may change; another turn history, asker or date is planned afresh."""
+    planner = EmbeddedPlanner(load_model(), master)
+    calls: list[str] = []
+    real = planner._plan
+    planner._plan = lambda question, *rest: calls.append(question) or real(question, *rest)  # type: ignore[method-assign]
+    first = plan_of(planner, "上个月天猫的销售额", Conversation(id="a"))
+    again = plan_of(planner, "上个月天猫的销售额", Conversation(id="b"))  # another conversation, no turns: same plan
+    assert isinstance(first, QueryPlan) and again == first and again is not first and len(calls) == 1
+    again.note = "changed by the caller"
+    assert plan_of(planner, "上个月天猫的销售额").note == first.note
+    after = Conversation(
+        id="c", turns=[Turn(question="上个月天猫的销售额", language="zh", plan=first, status="answer")]
+    )
+    follow_up = plan_of(planner, "那京东呢?", after)
+    margin = plan_of(planner, "上个月天猫的毛利率")
+    other = Conversation(
+        id="d", turns=[Turn(question="上个月天猫的毛利率", language="zh", plan=margin, status="answer")]
+    )
+    assert plan_of(planner, "那京东呢?", other) != follow_up  # the turns are part of the key
+    assert plan_of(planner, "上个月天猫的销售额", today=dt.date(2025, 6, 1)) != first
+    store_manager = Principal(role="store_manager", store_id="st01")
+    plan_of(planner, "上个月天猫的销售额", user=store_manager)
+    assert len(calls) == 6

@@ -369,3 +369,35 @@ def test_arguments_schema() -> None:
 def test_roles_without_inventory_access_are_refused(engine: Any, master: Any, role: str) -> None:
     with pytest.raises(PolicyDeniedError):
         _run(engine, master, "zh", role=role)
+
+
+def test_another_category_reuses_the_years_plan_and_answers_the_same(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The year's history and every pair's plan are the same whatever the category: with the result cache, the
+    second category's question reads no history again, and both answers are what an uncached assistant gives."""
+    from agent.assistant import Assistant
+    from tools.replenishment import tool as tool_module
+
+    reads: list[dt.date] = []
+
+    def counted(reader: Any, as_of: dt.date) -> Any:
+        reads.append(as_of)
+        return load_history(reader, as_of)
+
+    monkeypatch.setattr(tool_module, "load_history", counted)
+    cached = Assistant.open(demo_db, conversations=":memory:")
+    uncached = Assistant.open(demo_db, conversations=":memory:", cache=False)
+    try:
+        questions = [f"给{member.name}做一份补货建议" for member in cached.master.members("category")[:2]]
+        answers = [cached.ask(q) for q in questions]
+        assert len(reads) == 1 and [a.status for a in answers] == ["answer", "answer"]
+        assert answers[0].rows != answers[1].rows and answers[0].plan != answers[1].plan
+        for question, answer in zip(questions, answers, strict=True):
+            assert answer.model_dump(exclude={"cached", "data_version"}) == uncached.ask(question).model_dump(
+                exclude={"cached", "data_version"}
+            )
+        assert len(reads) == 3  # without the cache every question reads the year
+    finally:
+        cached.close()
+        uncached.close()

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from api.serve_cli import KEEP_ALIVE_S
 from tests.bot_harness import Recorder
 from tests.test_bot_deployment import (
     ADMIN,
@@ -230,3 +232,39 @@ def test_ctrl_c_stops_every_worker(demo_db: Path, tmp_path: Path) -> None:
     server = start(tmp_path / "home", "--db", str(demo_db))
     assert "workers: 2" in server.log.read_text()
     stop(server, signal.SIGINT)
+
+
+def test_each_question_is_logged_once(server: Server) -> None:
+    """One line per question: chatbi's loggers keep off the root logger, which the MCP SDK gives a Rich handler
+    (it wrote every line a second time, rendered, at a cost on every question)."""
+    conversation_id = f"logged-once-{next(_ids)}"
+    assert ask(server, "上个月天猫的销售额", conversation_id).status_code == 200
+    server.wait_for_log(f"conversation={conversation_id} ")
+    assert server.log.read_text(errors="replace").count(f"conversation={conversation_id}") == 1
+
+
+def test_an_idle_keep_alive_connection_outlives_the_clients_expiry(server: Server) -> None:
+    """A connection idle past 5 s (httpx's idle expiry, and uvicorn's default keep-alive) still answers: with
+    both at 5 s a client could send its question just as the server closed the connection (ReadError)."""
+    host, port = server.base.removeprefix("http://").split(":")
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        for pause in (0.0, 6.0):  # past 5 s idle: within the server's KEEP_ALIVE_S
+            time.sleep(pause)
+            connection.sendall(request)
+            assert read_response(connection).startswith(b"HTTP/1.1 200"), f"closed after {pause} s idle"
+    assert KEEP_ALIVE_S > 6.0
+
+
+def read_response(connection: socket.socket) -> bytes:
+    """One whole response (head and a Content-Length body); what came before the close if the server closed."""
+    data = b""
+    while b"\r\n\r\n" not in data and (chunk := connection.recv(65536)):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+    )
+    while len(body) < length and (chunk := connection.recv(65536)):
+        body += chunk
+    return data[: len(head) + 4] + body

@@ -9,8 +9,9 @@ ToolOutput into the answer object every channel renders.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,7 +21,27 @@ from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel
-from tools.reads import Reader
+
+if TYPE_CHECKING:
+    from tools.reads import Reader
+
+V = TypeVar("V")
+#: ``remember(key, compute, cells)``: ``compute()``'s value, kept under ``key`` at the warehouse's data version.
+Remember = Callable[[str, Callable[[], Any], Callable[[Any], int]], Any]
+
+
+#: What one cell of a result kept as Python rows costs (a pointer and a small object), so a frame kept in
+#: the result cache is sized against the same bound as rows of the same memory.
+PY_CELL_BYTES = 56
+
+
+def frame_cells(frame: Any) -> int:
+    """A pandas frame's size in result-cache cells: its memory over :data:`PY_CELL_BYTES`."""
+    return -(-int(frame.memory_usage(deep=True).sum()) // PY_CELL_BYTES)
+
+
+def _compute(key: str, compute: Callable[[], V], cells: Callable[[V], int]) -> V:
+    return compute()
 
 
 @dataclass
@@ -31,10 +52,17 @@ class ToolContext:
     today: dt.date  # the reference date: the day after the latest data
     language: Language
     master: MasterData | None = None  # for display names
+    #: Keeps an intermediate computed only from the data (the same for every asker and argument that reads
+    #: it), so calls that differ only past it (another category) skip it: the server's result cache at the
+    #: data version; by default nothing is kept. The key names the tool; ``cells`` sizes the value.
+    remember: Remember = _compute
 
     @property
     def reader(self) -> Reader:
-        """The model's reads, run on this engine for this asker."""
+        """The model's reads, run on this engine for this asker (imported here: its reads are sqlglot
+        trees, and a metric question asked from a new process needs no sqlglot)."""
+        from tools.reads import Reader
+
         return Reader(self.engine, self.model, self.principal)
 
 

@@ -18,7 +18,11 @@ carries the token. The signature covers the body, so a replay is the same event:
 Both modes hand the SDK's typed events to :class:`FeishuBot`, which acknowledges at once (Feishu
 wants an answer within 3 s; a question can take longer) and answers in its own threads: a reply to
 the message (in its thread when it is in one) as an interactive card, whose option buttons come back
-as ``card.action.trigger`` callbacks and are asked as the next question. One conversation per chat,
+as ``card.action.trigger`` callbacks and are asked as the next question. An answer with rows is kept
+(:mod:`agent.answer_store`): its card links the CSV/XLSX downloads (with the answer's link token, at
+``public_url``: a long connection has no request address) and ends with 👍/👎 buttons whose click is
+kept as feedback for the clicking user, when the store lets them read that answer, and confirmed
+with a toast in the callback's own response. One conversation per chat,
 or per thread (``feishu:{chat_id}`` or ``feishu:{chat_id}:{thread_id}``). Senders map to roles through
 the server config (``feishu_ids``: open_id, user_id or union_id); a stranger is told they have no
 access. The im.v1 API client is the SDK's, pointed at ``feishu.api_base``; it fetches the
@@ -32,6 +36,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -57,11 +62,25 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from api.bots.common import ANSWERED_TTL_S, ASK_IN_TEXT, NO_ACCESS, ask_as, clean_text, principal_for, refused
-from api.bots.render import FEISHU_OPTION, feishu_card
-from api.server.config import FeishuConfig
+from api.bots.common import (
+    ANSWERED_TTL_S,
+    ASK_IN_TEXT,
+    FEEDBACK_THANKS,
+    NO_ACCESS,
+    ask_as,
+    asker_for,
+    clean_text,
+    downloads,
+    principal_for,
+    record_feedback,
+    refused,
+)
+from api.bots.render import FEISHU_ANSWER, FEISHU_FEEDBACK, FEISHU_OPTION, THUMBS, feishu_card
+from api.server.answers import ANSWER_ID
+from api.server.config import FeishuConfig, User
 from api.server.services import Services
 from api.shared_state import SharedState
+from semantic_layer.query import Principal
 
 log = logging.getLogger(__name__)
 
@@ -197,10 +216,13 @@ class FeishuBot:
         self._pool.submit(self._answer, sender.sender_id, question_of(message), where, False)
 
     def on_card_action(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
-        """An option button was clicked: answer the option in the card's conversation; a toast says so."""
+        """An option button was clicked: answer the option in the card's conversation; a toast says so.
+        A thumbs button: keep the verdict at once (one SQLite write), so the toast can say whether it was."""
         event = data.event
         value = event.action.value if event is not None and event.action is not None else None
         context = event.context if event is not None else None
+        if isinstance(value, dict) and FEISHU_FEEDBACK in value:
+            return self._on_feedback(data, value)
         if (
             not isinstance(value, dict)
             or not isinstance(value.get(FEISHU_OPTION), str)
@@ -215,17 +237,40 @@ class FeishuBot:
         if not isinstance(conversation, str) or not (conversation == chat or conversation.startswith(chat + ":")):
             log.warning("Feishu card action on %s names another chat's conversation", context.open_message_id)
             return _toast(None)
+        if not self._first_delivery(data):
+            return _toast(None)
+        where = _Where(context.open_message_id, bool(value.get(_IN_THREAD)), conversation)
+        self._pool.submit(self._answer, _operator(data), clean_text(option).strip(), where, True)
+        return _toast(f"› {option}")
+
+    def _on_feedback(self, data: P2CardActionTrigger, value: dict[str, Any]) -> P2CardActionTriggerResponse:
+        rating, answer_id = value.get(FEISHU_FEEDBACK), value.get(FEISHU_ANSWER)
+        if not isinstance(rating, str) or rating not in THUMBS or not isinstance(answer_id, str) or not re.fullmatch(ANSWER_ID, answer_id):
+            return _toast(None)  # not one of chatbi's thumbs buttons
+        if not self._first_delivery(data):
+            return _toast(None)
+        user, principal = self._who(_operator(data))
+        if principal is None:
+            return _toast(NO_ACCESS, "error")
+        told = record_feedback(
+            self.services, asker_for(user, principal), answer_id, "up" if rating == "up" else "down", None
+        )
+        return _toast(told, "success" if told == FEEDBACK_THANKS else "warning")
+
+    def _first_delivery(self, data: P2CardActionTrigger) -> bool:
+        """Whether this click (``event_id``) reaches the deployment for the first time: a replay is not handled."""
         event_id = data.header.event_id if data.header is not None else None
         if event_id and not self.state.seen_once("feishu-card-action", event_id, ANSWERED_TTL_S):
             log.info("Feishu card action %s was answered already", event_id)
-            return _toast(None)
-        where = _Where(context.open_message_id, bool(value.get(_IN_THREAD)), conversation)
-        operator = event.operator if event is not None else None
-        ids = None
-        if operator is not None:  # the clicking user, whoever the card was for
-            ids = UserId({"open_id": operator.open_id, "user_id": operator.user_id, "union_id": operator.union_id})
-        self._pool.submit(self._answer, ids, clean_text(option).strip(), where, True)
-        return _toast(f"› {option}")
+            return False
+        return True
+
+    def _who(self, sender: UserId | None) -> tuple[User | None, Principal | None]:
+        """The configured user a Feishu sender is and their principal (None for a stranger)."""
+        config = self.services.config
+        ids = (sender.open_id, sender.user_id, sender.union_id) if sender is not None else ()
+        user = config.by_feishu_ids(*ids)
+        return user, principal_for(config, user)
 
     # -- answering (in the pool) --------------------------------------------------------------
     def _answer(self, sender: UserId | None, question: str, where: _Where, picked: bool) -> None:
@@ -238,14 +283,12 @@ class FeishuBot:
         self, sender: UserId | None, question: str, where: _Where, picked: bool = False
     ) -> tuple[str, dict[str, Any]]:
         """The reply's msg_type and content: a card with the answer, or a text saying why there is none."""
-        config = self.services.config
-        ids = (sender.open_id, sender.user_id, sender.union_id) if sender is not None else ()
-        principal = principal_for(config, config.by_feishu_ids(*ids))
+        user, principal = self._who(sender)
         if principal is None:
             return "text", {"text": NO_ACCESS}
         if not question:
             return "text", {"text": ASK_IN_TEXT}
-        answer = ask_as(self.services, principal, question, where.conversation_id)
+        answer = ask_as(self.services, principal, question, where.conversation_id, asker_for(user, principal))
         chart_url = f"{self.config.public_url.rstrip('/')}/?q={quote(question)}" if self.config.public_url else None
         action = {_CONVERSATION: where.conversation_id, _IN_THREAD: where.in_thread}
         card = feishu_card(
@@ -254,6 +297,7 @@ class FeishuBot:
             action=action,
             chart_url=chart_url,
             picked=question if picked else None,
+            downloads=downloads(self.services, self.config.public_url, answer),
         )
         return "interactive", card
 
@@ -271,12 +315,20 @@ class FeishuBot:
             log.warning("Feishu reply to %s failed: %s %s", where.message_id, response.code, response.msg)
 
 
-def _toast(content: str | None) -> P2CardActionTriggerResponse:
-    """The card callback's answer: an info toast with ``content``, or nothing to show."""
+def _operator(data: P2CardActionTrigger) -> UserId | None:
+    """The clicking user's ids, whoever the card was for."""
+    operator = data.event.operator if data.event is not None else None
+    if operator is None:
+        return None
+    return UserId({"open_id": operator.open_id, "user_id": operator.user_id, "union_id": operator.union_id})
+
+
+def _toast(content: str | None, kind: str = "info") -> P2CardActionTriggerResponse:
+    """The card callback's answer: a toast (info, success, warning or error) with ``content``, or nothing to show."""
     response = P2CardActionTriggerResponse()
     if content:
         toast = CallBackToast()
-        toast.type, toast.content = "info", content[:200]
+        toast.type, toast.content = kind, content[:200]
         response.toast = toast
     return response
 

@@ -58,6 +58,8 @@ FEISHU_BUTTON_TEXT = 40
 FEISHU_BUTTON_VALUE = 2000
 #: The key of a Feishu option button's value: a click sends it back in a card.action.trigger callback.
 FEISHU_OPTION = "chatbi_option"
+#: The keys of a Feishu thumbs button's value: the rating (a key of THUMBS) and the answer it is about.
+FEISHU_FEEDBACK, FEISHU_ANSWER = "chatbi_feedback", "chatbi_answer"
 
 _SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -155,9 +157,13 @@ def _download_label(fmt: str, language: str) -> str:
     return f"下载 {name}" if language == "zh" else f"Download {name}"
 
 
-def _thumb(rating: str, answer: Answer) -> dict[str, Any]:
+def _thumb_label(rating: str, answer: Answer) -> str:
     words = {"up": ("有用", "Helpful"), "down": ("不对", "Not right")}[rating]
-    label = f"{THUMBS[rating]} {words[0] if answer.language == 'zh' else words[1]}"
+    return f"{THUMBS[rating]} {words[0] if answer.language == 'zh' else words[1]}"
+
+
+def _thumb(rating: str, answer: Answer) -> dict[str, Any]:
+    label = _thumb_label(rating, answer)
     return {
         "type": "button",
         "action_id": FEEDBACK_ACTION + rating,
@@ -342,13 +348,15 @@ def feishu_card(
     action: dict[str, Any],
     chart_url: str | None = None,
     picked: str | None = None,
+    downloads: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An interactive card (card JSON 1.0): the text, a table, the definitions, a chart button, option buttons.
+    """An interactive card (card JSON 1.0): the text, a table, the definitions, chart and download buttons,
+    option buttons (a clarification) or thumbs buttons (an answer kept for feedback).
 
     Everything the answer says is plain text (``plain_text`` and table cells), never card markdown,
     so nothing in a question or a member name can turn into a link or a mention. ``action`` is merged
     into each option button's value (where the click must be answered); ``picked`` echoes the option
-    a click asked.
+    a click asked; ``downloads``: format (csv, xlsx) -> the link to the full result.
     """
     zh = answer.language == "zh"
     elements: list[dict[str, Any]] = []
@@ -371,11 +379,20 @@ def feishu_card(
         label = "查看图表" if zh else "Open the chart"
         buttons.append({"tag": "button", "type": "primary", "url": chart_url,
                         "text": {"tag": "plain_text", "content": label}})  # fmt: skip
+    for fmt, url in (downloads or {}).items():
+        buttons.append({"tag": "button", "type": "default", "url": url,
+                        "text": {"tag": "plain_text", "content": _download_label(fmt, answer.language)}})  # fmt: skip
     if answer.status == "clarification" and answer.options:
         buttons += [
             {"tag": "button", "type": "default", "text": {"tag": "plain_text", "content": _cut(o, FEISHU_BUTTON_TEXT)},
              "value": {**action, FEISHU_OPTION: o[:FEISHU_BUTTON_VALUE]}}
             for o in answer.options[:MAX_OPTIONS]
+        ]  # fmt: skip
+    elif answer.answer_id:
+        buttons += [
+            {"tag": "button", "type": "default", "text": {"tag": "plain_text", "content": _thumb_label(r, answer)},
+             "value": {FEISHU_FEEDBACK: r, FEISHU_ANSWER: answer.answer_id}}
+            for r in THUMBS
         ]  # fmt: skip
     if buttons:
         elements.append({"tag": "action", "actions": buttons})

@@ -59,6 +59,9 @@ def configure_logging() -> None:
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        # Not again through the root logger: the MCP SDK gives it a Rich handler, which wrote every line a
+        # second time, rendered (a tenth of a cached question's CPU under load).
+        logger.propagate = False
 
 
 def start_background(services: Any) -> list[str]:

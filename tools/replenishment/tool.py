@@ -9,6 +9,7 @@ category); the arguments only choose which rows are shown.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from presentation.language import Language
-from tools.base import ToolContext, ToolOutput, require
+from tools.base import ToolContext, ToolOutput, frame_cells, require
 from tools.replenishment import narrate, policy
 from tools.replenishment.demand import latest_snapshot, load_history
 from tools.replenishment.purchase_order import purchase_order_sheets
@@ -101,13 +102,20 @@ class ReplenishmentTool:
                 else f"No inventory snapshot on or before {wanted.isoformat()}."
             )
             return ToolOutput(text=text, columns=COLUMNS, rows=[], facts={"pairs_total": 0})
-        history = load_history(context.reader, as_of)
-        table = recommend(learn(history, args.review_days, args.service_levels))
+        start, sql, table = context.remember(
+            json.dumps(  # the asker too: a role that sees some rows reads only those (tools/reads.py)
+                ["replenishment", as_of.isoformat(), args.review_days, args.service_levels,
+                 context.principal.model_dump(mode="json")],
+                sort_keys=True,
+            ),  # fmt: skip
+            lambda: _plan(context, as_of, args),
+            lambda kept: frame_cells(kept[2]),
+        )
         in_scope = _display_names(table[_scope_mask(table, args)], context, language)
         chosen = in_scope[in_scope["action"].isin(args.actions)] if args.actions else in_scope
         chosen = _prioritised(chosen).head(args.limit)
         matching = int(in_scope["action"].isin(args.actions).sum()) if args.actions else len(in_scope)
-        facts = _facts(history.start, as_of, in_scope, len(chosen), matching, args)
+        facts = _facts(start, as_of, in_scope, len(chosen), matching, args)
         records = chosen.to_dict("records")
         for record in records:
             record["reason"] = narrate.reason(record, facts, language)
@@ -121,11 +129,18 @@ class ReplenishmentTool:
             columns=COLUMNS,
             rows=[[_cell(r[c]) for c in COLUMNS] for r in records],
             chart=_chart(language) if records else None,
-            sql=history.sql,
+            sql=sql,
             metrics=["units_sold", "stockout_rate"],
-            period=(history.start, as_of),
+            period=(start, as_of),
             facts=facts,
         )
+
+
+def _plan(context: ToolContext, as_of: dt.date, args: Arguments) -> tuple[dt.date, str, pd.DataFrame]:
+    """The year's history read and every pair's recommendation, before any scope: for one asker, the same for
+    every category, brand, warehouse, action and language (seconds at case scale; what differs per question takes milliseconds)."""
+    history = load_history(context.reader, as_of)
+    return history.start, history.sql, recommend(learn(history, args.review_days, args.service_levels))
 
 
 def _display_names(table: pd.DataFrame, context: ToolContext, language: Language) -> pd.DataFrame:
