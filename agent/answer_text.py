@@ -1,7 +1,7 @@
 """The sentences a business user reads for one metric result, in the question's language.
 
 A wrong number said confidently is the worst failure, so the text only *copies* numbers out of
-the result: every figure is a cell put through :func:`agent.metric_format.format_value`, and
+the result: every figure is a cell put through :func:`presentation.metric_format.format_value`, and
 nothing is summed, averaged or subtracted here (no totals, no percentage points). Besides cells
 the text names the period, the filters, members (by display name, never by code when a name is
 known), row counts and rank positions. ``tests/test_answer_text.py`` extracts every number of
@@ -15,11 +15,12 @@ with its label. Then the governed definition, briefly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from agent.metric_format import format_bucket, format_period, format_value, is_missing
+from presentation.language import Language, join_names
+from presentation.metric_format import format_bucket, format_period, format_value, is_missing
 from semantic_layer.query import Filter
 from semantic_layer.semantic_model import SemanticModel, formula_signs
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from semantic_layer.compiler import CompiledQuery
     from semantic_layer.prepared import PreparedQuery
 
-Language = Literal["zh", "en"]
 #: (dimension name, member code, language) -> the member's display name, or None if unknown.
 Labeler = Callable[[str, str, str], str | None]
 
@@ -36,13 +36,6 @@ RANKING_SHOWN = 10
 _COMPARE = {"yoy": {"zh": "同比", "en": "YoY"}, "pop": {"zh": "环比", "en": "vs previous period"}}
 _NO_VALUE = {"zh": "无数据", "en": "n/a"}
 _BLANK_MEMBER = {"zh": "(空)", "en": "(none)"}
-
-
-def join_names(names: Sequence[str], language: str) -> str:
-    """``天猫、京东`` / ``Tmall and JD`` / ``Tmall, JD and Douyin``."""
-    if language == "zh" or len(names) < 2:
-        return "、".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def display_name(model: SemanticModel, name: str, language: str) -> str:

@@ -18,13 +18,14 @@ from agent.answer import Answer, AnswerPeriod
 from agent.attribute_runner import run_attribute_query
 from agent.conversation_store import ConversationStore, StoreUnavailable
 from agent.embedded_planner import EmbeddedPlanner
-from agent.messages import join_names, say
+from agent.messages import say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
 from agent.plan import AttributePlan, Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
 from agent.prepared_sql import approved_select
 from agent.redaction import without_paths
 from agent.tool_slots import RETRY_AFTER_S, ToolsBusy, ToolSlots
 from agent.vocabulary import detect_language
+from presentation.language import join_names
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Principal

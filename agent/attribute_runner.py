@@ -4,8 +4,8 @@ policy, execute, and say what the table shows. Values are copied from cells, as 
 from __future__ import annotations
 
 from agent.answer import Answer
-from agent.answer_text import Language, join_names
-from agent.metric_format import format_value
+from presentation.language import Language, join_names
+from presentation.metric_format import format_value
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError
 from semantic_layer.query import AttributeQuery, Principal

@@ -16,7 +16,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Literal
 
 from pydantic import ValidationError
 from rapidfuzz import fuzz
@@ -25,21 +24,21 @@ from agent import cues
 from agent.answer_text import display_name
 from agent.default_period import default_period, last_day
 from agent.fuzzy import NearMisses, Reading
-from agent.messages import join_names, say
-from agent.metric_format import format_period
+from agent.messages import say
 from agent.phrases import compile_pattern
 from agent.plan import AttributePlan, Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
 from agent.question import parse, wants_each, wants_total
 from agent.reading import Parsed, Rank
 from agent.verified import VerifiedQuestions, plan_for
 from agent.vocabulary import Vocabulary, detect_language
+from presentation.language import Language, join_names
+from presentation.metric_format import format_period
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError
 from semantic_layer.master_data import MasterData, Member
 from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import SemanticModel, formula_names
 from semantic_layer.validation import check_query
 
-Language = Literal["zh", "en"]
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse
 #: Plans kept per planner: a repeated question (same words, turns, asker and date) skips planning.
 PLAN_CACHE_SIZE = 1024

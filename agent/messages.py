@@ -119,11 +119,3 @@ _TEXTS: dict[str, dict[str, str]] = {
 
 def say(key: str, language: str, **values: object) -> str:
     return _TEXTS[key][language].format(**values)
-
-
-def join_names(names: list[str], language: str) -> str:
-    if language == "zh":
-        return "、".join(names)
-    if len(names) <= 2:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -17,8 +17,9 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from agent.answer import Answer, AnswerPeriod, Definition
-from agent.answer_text import Labeler, Language, column_format, compose_text, display_name, join_names
+from agent.answer_text import Labeler, column_format, compose_text, display_name
 from agent.prepared_sql import prepared_query
+from presentation.language import Language, join_names
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError, UnsupportedCutError
 from semantic_layer.master_data import MasterData

@@ -12,9 +12,8 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from presentation.language import Language
 from semantic_layer.query import AttributeQuery, MetricQuery, Principal
-
-Language = Literal["zh", "en"]
 
 RefusalReason = Literal[
     "out_of_scope",  # weather, chit-chat, anything that is not about the business's data

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, cast
 
 import typer
 
+from api.console import fail, print_table
+
 if TYPE_CHECKING:
     from agent.answer import Answer
     from agent.assistant import Assistant
@@ -25,21 +27,15 @@ _ROLES_HELP = "admin | finance | marketing | store_manager (with --store)."
 _NO_CACHE_HELP = "Run every query on the database: no result cache (answers then never say cached)."
 
 
-def _fail(message: str, code: int = 2) -> None:
-    from api.cli import fail
-
-    fail(message, code)
-
-
 def _open(db: Path, engine_url: str | None, planner: str, history: bool, cache: bool = True) -> Assistant:
     from agent.assistant import Assistant
     from agent.conversation_store import default_path
     from semantic_layer.engine import EngineError
 
     if planner not in _PLANNERS:
-        _fail(f"--planner expects embedded or llm (or auto), got '{planner}'")
+        fail(f"--planner expects embedded or llm (or auto), got '{planner}'")
     if engine_url is None and not db.is_file():
-        _fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
+        fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
     try:
         return Assistant.open(
             engine_url or db,
@@ -48,7 +44,7 @@ def _open(db: Path, engine_url: str | None, planner: str, history: bool, cache: 
             cache=cache,
         )
     except (EngineError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
 
 
@@ -56,7 +52,7 @@ def _principal(role: str, store: str | None):  # noqa: ANN202 - a Principal, imp
     from semantic_layer.query import Principal
 
     if role == "store_manager" and not store:
-        _fail("--role store_manager needs --store (e.g. --store st_sh01)")
+        fail("--role store_manager needs --store (e.g. --store st_sh01)")
     return Principal(role=role, store_id=store)
 
 
@@ -66,19 +62,17 @@ def _today(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        _fail(f"--today expects a date YYYY-MM-DD, got '{text}'")
+        fail(f"--today expects a date YYYY-MM-DD, got '{text}'")
         raise
 
 
 def _show(answer: Answer) -> None:
     from rich.console import Console
 
-    from api.query_cli import _print_table
-
     if answer.status == "answer" and answer.columns:
         from semantic_layer.semantic_model import load_model
 
-        _print_table(answer, load_model(), more_options=("--csv PATH", "--xlsx PATH", "--json"))
+        print_table(answer, load_model(), more_options=("--csv PATH", "--xlsx PATH", "--json"))
     else:
         Console().print(answer.text, highlight=False)
 
@@ -89,7 +83,7 @@ def _write_files(answer: Answer, question: str, csv_path: Path | None, xlsx_path
         return
     if answer.status != "answer" or not answer.columns:
         flag = "--csv" if csv_path is not None else "--xlsx"
-        _fail(f"{flag}: this answer has no table to write (it is a {answer.status})", 1)
+        fail(f"{flag}: this answer has no table to write (it is a {answer.status})", 1)
     from api.exports.table import to_csv, to_xlsx
     from semantic_layer.semantic_model import load_model
 
@@ -103,7 +97,7 @@ def _write_files(answer: Answer, question: str, csv_path: Path | None, xlsx_path
         try:
             path.write_bytes(render())
         except OSError as exc:
-            _fail(f"cannot write {path}: {exc.strerror or exc}", 1)
+            fail(f"cannot write {path}: {exc.strerror or exc}", 1)
         typer.echo(f"wrote {path} ({len(answer.rows)} rows)", err=True)
 
 
@@ -144,7 +138,7 @@ def ask(
     try:
         answer = assistant.ask(question, conversation_id=session, principal=principal, today=reference)
     except StoreUnavailable as exc:
-        _fail(f"session {session}: {exc}")
+        fail(f"session {session}: {exc}")
     finally:
         assistant.close()
     if as_json:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from api.console import fail
+
 app = typer.Typer(
     name="chatbi",
     help="Conversational analytics for retail on a governed metrics semantic layer.",
@@ -42,12 +44,6 @@ def main(
     from semantic_layer.semantic_model import MODEL_ENV
 
     os.environ[MODEL_ENV] = str(model.resolve())  # read by every load_model(), in this process and its workers
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print a one-line error on stderr and exit: users see a sentence, never a traceback."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
 
 
 @demo_app.command("build")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, cast
+from typing import TYPE_CHECKING, cast
 
 import typer
+
+from api.console import fail
 
 if TYPE_CHECKING:
     from agent.llm.config import PlannerChoice
@@ -20,13 +22,6 @@ if TYPE_CHECKING:
 
 PLANNERS = ("embedded", "llm", "auto")
 REPORT_SUFFIXES = (".md", ".json")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    from api.cli import fail
-
-    fail(message, code)
-    raise AssertionError("fail() exits")  # it is typed as returning None
 
 
 def eval_command(
@@ -61,31 +56,31 @@ def eval_command(
     from evals.case_file import CATEGORIES, LANGUAGES, CaseFileError, load_suite, resolve_suite
 
     if planner not in PLANNERS:
-        _fail(f"--planner expects embedded or llm (or auto), got '{planner}'")
+        fail(f"--planner expects embedded or llm (or auto), got '{planner}'")
     if lang is not None and lang not in LANGUAGES:
-        _fail(f"--lang expects zh, en or mixed, got '{lang}'")
+        fail(f"--lang expects zh, en or mixed, got '{lang}'")
     unknown = [c for c in category if c not in CATEGORIES]
     if unknown:
-        _fail(f"unknown --category '{unknown[0]}': choose from {', '.join(CATEGORIES)}")
+        fail(f"unknown --category '{unknown[0]}': choose from {', '.join(CATEGORIES)}")
     bad_report = next((p for p in report if p.suffix not in REPORT_SUFFIXES), None)
     if bad_report is not None:
-        _fail(f"--report must end in .md or .json, got '{bad_report}'")
+        fail(f"--report must end in .md or .json, got '{bad_report}'")
     if floor is not None and not 0 <= floor <= 1:
-        _fail(f"--floor expects a share between 0 and 1, got {floor}")
+        fail(f"--floor expects a share between 0 and 1, got {floor}")
     try:
         if suite == "verified":
             loaded = _verified_suite()
         else:
             loaded = load_suite(resolve_suite(suite), name=suite if suite == "embedded" else None)
     except CaseFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     cases = [
         c
         for c in loaded.cases()
         if (not category or c.family.category in category) and (lang is None or c.case.lang == lang)
     ]
     if not cases:
-        _fail(f"no cases in suite '{loaded.name}' match the --category/--lang given")
+        fail(f"no cases in suite '{loaded.name}' match the --category/--lang given")
     run = _run(
         loaded.name, cases, planner, db, progress=not (quiet or as_json), time_plans=time_plans,
         verified_first=suite != "verified",
@@ -103,7 +98,7 @@ def eval_command(
         print_summary(run, Console())
     accuracy = run.summary.overall.execution_accuracy
     if floor is not None and accuracy < floor:
-        _fail(f"execution accuracy {accuracy:.1%} is below --floor {floor:.1%}", 1)
+        fail(f"execution accuracy {accuracy:.1%} is below --floor {floor:.1%}", 1)
 
 
 def _verified_suite() -> Suite:
@@ -143,9 +138,9 @@ def _run(
         families = {c.family.id: c.family for c in cases}
         gold = compute_gold(families.values(), path)
     except DatasetError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except duckdb.Error as exc:
-        _fail(f"cannot read {path}: {str(exc).splitlines()[0]}")
+        fail(f"cannot read {path}: {str(exc).splitlines()[0]}")
     try:
         from agent.assistant import Assistant
 
@@ -155,7 +150,7 @@ def _run(
             path, planner=cast("PlannerChoice", planner), cache=False, verified_first=verified_first
         )
     except Exception as exc:  # a bad path, a missing LLM configuration, ...: one line for the user
-        _fail(f"cannot start the {planner} assistant: {(str(exc) or type(exc).__name__).splitlines()[0]}")
+        fail(f"cannot start the {planner} assistant: {(str(exc) or type(exc).__name__).splitlines()[0]}")
     started = dt.datetime.now().isoformat(timespec="seconds")
     clock = time.perf_counter()
     try:
@@ -175,7 +170,7 @@ def _write_reports(run: EvalRun, paths: list[Path]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
-            _fail(f"cannot write {path}: {exc.strerror or exc}")
+            fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from api.console import fail
+
 feedback_app = typer.Typer(help="Feedback on answers (thumbs up/down, comments).", no_args_is_help=True)
 
 
@@ -24,8 +26,6 @@ def list_feedback(
     ),
 ) -> None:
     """The latest feedback, newest first: rating, comment, who (user, role, store), the question and where."""
-    from api.cli import fail
-
     if rating not in (None, "up", "down"):
         fail(f"--rating expects up or down, got '{rating}'")
     from agent.answer_store import AnswerStore, default_path
@@ -86,7 +86,6 @@ def certify_feedback(
     from agent.assistant import Assistant
     from agent.conversation_store import StoreError
     from agent.verified import CertifyError, certify, reads_as_follow_up
-    from api.cli import fail
     from semantic_layer.engine import EngineError
     from semantic_layer.semantic_model import MODEL_DIR, ModelError
 

@@ -8,20 +8,15 @@ row filters, exactly as their API key would make them on ``/v1/ask``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, cast
+from typing import TYPE_CHECKING, cast
 
 import typer
+
+from api.console import fail
 
 if TYPE_CHECKING:
     from agent.llm.config import PlannerChoice
     from api.server.auth import Caller
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    from api.cli import fail
-
-    fail(message, code)
-    raise typer.Exit(code)  # fail() has raised it already; this says so to the type checker
 
 
 def _caller(config: Path | None, user: str | None) -> Caller:
@@ -32,20 +27,20 @@ def _caller(config: Path | None, user: str | None) -> Caller:
 
     if config is None:
         if user is not None:
-            _fail("--user needs --config: the users and their roles are in the server config")
+            fail("--user needs --config: the users and their roles are in the server config")
         return DEMO_CALLER
     if user is None:
-        _fail("--config needs --user: name the configured user this MCP server answers as")
+        fail("--config needs --user: name the configured user this MCP server answers as")
     try:
         users = load_config(config).users
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     found = next((u for u in users if u.name == user), None)
     if found is None:
-        _fail(f"no user '{user}' in {config} (users: {', '.join(u.name for u in users) or 'none'})")
+        fail(f"no user '{user}' in {config} (users: {', '.join(u.name for u in users) or 'none'})")
     problem = user_problem(found, load_model())
     if problem:
-        _fail(problem)
+        fail(problem)
     return Caller(name=found.name, principal=found.principal)
 
 
@@ -77,14 +72,14 @@ def mcp(
 
         main(model)  # checks the folder and makes it the model of every load_model(), as the global option does
     if planner not in ("auto", "embedded", "llm"):
-        _fail(f"--planner expects auto, embedded or llm, got '{planner}'")
+        fail(f"--planner expects auto, embedded or llm, got '{planner}'")
     caller = _caller(config, user)
     if engine_url is None and not db.is_file():
-        _fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
+        fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
     try:
         assistant = Assistant.open(engine_url or db, planner=cast("PlannerChoice", planner), cache=not no_cache)
     except (EngineError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     who = "DEMO MODE: every tool answers as admin" if config is None else f"as {caller.name} ({caller.principal.role})"
     print(f"chatbi MCP server on stdio, {engine_url or db}; {who}", file=sys.stderr)
     try:

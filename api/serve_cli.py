@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
+from api.console import fail
+
 if TYPE_CHECKING:
     from agent.assistant import Assistant
     from agent.conversation_store import ConversationStore
@@ -26,12 +28,6 @@ _PLANNERS = ("auto", "embedded", "llm")
 #: upstream keep-alive 60 s), so the client always closes first.
 KEEP_ALIVE_S = 75
 _LOOPBACK_NAMES = ("localhost",)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    from api.cli import fail
-
-    fail(message, code)
 
 
 def is_loopback(host: str) -> bool:
@@ -64,7 +60,7 @@ def _open(
         kind: Literal["embedded", "llm"] = "llm" if planner == "llm" else "embedded"
         return Assistant.open(db, planner=kind, conversations=store, cache=cache, tool_slots=slots), kind + note
     except (EngineError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
 
 
@@ -75,7 +71,7 @@ def _open_store(max_age_days: float | None) -> ConversationStore:
     try:
         return ConversationStore(max_age_days=max_age_days)
     except StoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
 
 
@@ -137,28 +133,28 @@ def serve(
     from api.server.config import ConfigError, load_config
 
     if planner not in _PLANNERS:
-        _fail(f"--planner expects auto, embedded or llm, got '{planner}'")
+        fail(f"--planner expects auto, embedded or llm, got '{planner}'")
     try:
         server_config = load_config(config)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     if server_config.demo_mode and not is_loopback(host):
-        _fail(
+        fail(
             f"demo mode (no users configured) listens on loopback only, not on '{host}': every request is admin. "
             "Pass --config with users and API keys to listen on other addresses."
         )
     store = _open_store(keep_days)
     if not db.is_file():
         if not build_demo:
-            _fail(f"database not found: {db} (build it with: chatbi demo build --db {db}, or add --build-demo)")
+            fail(f"database not found: {db} (build it with: chatbi demo build --db {db}, or add --build-demo)")
         from demo.build import BuildError
         from demo.build import build_demo as build
 
         try:
             typer.echo(build(db, progress=True))
         except BuildError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     count = workers or default_workers()
     if count == 1:
         assistant, planner_used = _open(db, planner, store, cache=not no_cache, tools=(tool_slots, tool_queue))
@@ -192,7 +188,7 @@ def _planner_for_workers(planner: str) -> tuple[Literal["embedded", "llm"], str]
         choose_planner("llm")
     except ValueError as exc:
         if planner == "llm":
-            _fail(str(exc))
+            fail(str(exc))
         return "embedded", f" (no LLM planner: {exc})"
     return "llm", ""
 
@@ -205,7 +201,7 @@ def _check_warehouse(db: Path) -> None:
     try:
         connect(db).close()
     except EngineError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _banner(db: Path, host: str, port: int, config: ServerConfig, planner: str, keep_days: float,
@@ -249,7 +245,7 @@ def _run(assistant: Assistant, config: ServerConfig, host: str, port: int, banne
     try:
         app = create_app(services)
     except SharedStateError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.secho(banner, fg=typer.colors.GREEN)
     for started in start_background(services):
         typer.echo(f"{started}: connecting with the configured app credentials")
@@ -301,7 +297,7 @@ def _run_workers(count: int, env: dict[str, str], config: ServerConfig, host: st
         for sig, handler in before.items():
             signal.signal(sig, handler)
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
-        _fail("chatbi serve stopped: a worker could not start (the reason is above)", 1)
+        fail("chatbi serve stopped: a worker could not start (the reason is above)", 1)
 
 
 def _stopped(signum: int, frame: object) -> None:

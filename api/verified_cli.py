@@ -12,16 +12,12 @@ from pathlib import Path
 
 import typer
 
+from api.console import fail
+
 verified_app = typer.Typer(
     help="Verified questions: certified answers the planners use first (planner/verified.yaml of the model).",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str, code: int = 2) -> None:
-    from api.cli import fail
-
-    fail(message, code)
 
 
 @verified_app.command("list")
@@ -34,7 +30,7 @@ def verified_list(as_json: bool = typer.Option(False, "--json", help="Print the 
     try:
         verified = VerifiedQuestions(load_model())
     except ModelError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     entries = verified.entries()
     if as_json:
@@ -79,21 +75,21 @@ def verified_add(
     from semantic_layer.semantic_model import MODEL_DIR, ModelError
 
     if not db.is_file():
-        _fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
+        fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
     try:
         assistant = Assistant.open(db, planner="embedded", cache=False, verified_first=False)
     except (EngineError, ModelError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     try:
         if not may_certify(assistant.model, role):
-            _fail(f"role '{role}' may not certify answers (admin may, or a role with certify: true in roles)")
+            fail(f"role '{role}' may not certify answers (admin may, or a role with certify: true in roles)")
         today = assistant.today
         plan = assistant.plan_only(question, today=today)
     finally:
         assistant.close()
     if not isinstance(plan, QueryPlan | AttributePlan):
-        _fail(f"the embedded planner answers this with a {plan.kind}: nothing to certify ({describe(plan)})")
+        fail(f"the embedded planner answers this with a {plan.kind}: nothing to certify ({describe(plan)})")
         return
     checked = plan
     typer.echo(f"plan: {describe(checked)}")
@@ -106,7 +102,7 @@ def verified_add(
             phrasings=[*([question] if as_question else []), *phrasing], note=note, model=assistant.model,
         )  # fmt: skip
     except (CertifyError, ModelError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     typer.echo(f"verified: {' | '.join(entry.phrasings)} (by {entry.verified_by}, in {folder})")
 

@@ -20,9 +20,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from agent.metric_format import format_value
 from demo.schema import COLUMNS
 from engines import connect
+from presentation.metric_format import format_value
 from semantic_layer.compiler import compile_query
 from semantic_layer.engine import Engine
 from semantic_layer.errors import PolicyDeniedError

@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from agent.metric_format import format_value
 from engines import connect
+from presentation.metric_format import format_value
 from semantic_layer.compiler import compile_query
 from semantic_layer.engine import Engine
 from semantic_layer.errors import PolicyDeniedError

@@ -14,8 +14,8 @@ from rich.console import Console
 
 from agent.answer import Answer, json_value
 from agent.assistant import Assistant
+from api.console import print_table
 from api.exports.table import to_csv, to_xlsx
-from api.query_cli import _print_table
 from semantic_layer.semantic_model import load_model
 
 
@@ -115,7 +115,7 @@ def test_a_replenishment_answer_is_a_purchase_order_per_supplier(assistant: Assi
 def test_a_wide_tool_table_shows_its_key_columns_in_80_columns(assistant: Assistant) -> None:
     answer = ask(assistant, "给面膜做一份补货建议")
     console = Console(width=80, record=True, file=io.StringIO())
-    _print_table(answer, load_model(), console, more_options=("--csv PATH", "--json"))
+    print_table(answer, load_model(), console, more_options=("--csv PATH", "--json"))
     text = console.export_text()
     table = [line for line in text.splitlines() if line.startswith(("┃", "│", "┏", "└"))]
     assert table and all(len(line) <= 80 for line in table)
@@ -129,13 +129,13 @@ def test_a_wide_tool_table_shows_its_key_columns_in_80_columns(assistant: Assist
     shown = header.count("┃") - 1
     assert f"另有 {len(answer.columns) - shown} 列未显示（终端宽度 80）；全部列请用 --csv PATH 或 --json" in text
     wide = Console(width=1000, record=True, file=io.StringIO())
-    _print_table(answer, load_model(), wide)
+    print_table(answer, load_model(), wide)
     assert "未显示" not in wide.export_text()
 
 
 def test_a_table_that_fits_is_shown_whole_without_a_note(assistant: Assistant) -> None:
     answer = ask(assistant, "GMV by channel last month")
     console = Console(width=80, record=True, file=io.StringIO())
-    _print_table(answer, load_model(), console)
+    print_table(answer, load_model(), console)
     text = console.export_text()
     assert "more column" not in text and "GMV" in text and "channel" in text

@@ -17,10 +17,10 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats
 
-from agent.metric_format import format_value
 from demo.schema import COLUMNS, DDL
 from engines import connect
 from engines.members import load_master_data
+from presentation.metric_format import format_value
 from semantic_layer.errors import PolicyDeniedError
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import load_model

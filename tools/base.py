@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from presentation.language import Language
 from semantic_layer.engine import Engine
 from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import MasterData
@@ -24,7 +25,6 @@ from semantic_layer.semantic_model import SemanticModel
 if TYPE_CHECKING:
     from tools.reads import Reader
 
-Language = Literal["zh", "en"]
 V = TypeVar("V")
 #: ``remember(key, compute, cells)``: ``compute()``'s value, kept under ``key`` at the warehouse's data version.
 Remember = Callable[[str, Callable[[], Any], Callable[[Any], int]], Any]

@@ -13,18 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Literal
 
 from agent.llm.catalog_search import CatalogIndex, Hit
 from agent.llm.sql_fallback import role_relations
 from agent.plan import AttributePlan, Clarify, Conversation, QueryPlan, Refuse, SqlPlan, ToolCall
 from agent.time_expressions import find_periods
 from agent.verified import VerifiedQuestions, plan_for
+from presentation.language import Language
 from semantic_layer.master_data import MasterData
 from semantic_layer.query import Period, Principal
 from semantic_layer.semantic_model import SemanticModel
 
-Language = Literal["zh", "en"]
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 
 METRICS_SHOWN = 8

@@ -17,8 +17,8 @@ from typing import Literal
 
 from agent.answer import Answer, json_value
 from agent.llm.texts import say
-from agent.metric_format import is_missing
 from agent.plan import SqlPlan
+from presentation.metric_format import is_missing
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import PolicyDeniedError
 from semantic_layer.guard import guard_sql

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -29,6 +29,7 @@ from agent.messages import say as say_embedded
 from agent.plan import AttributePlan, Clarify, ClarifyOption, QueryPlan, Refuse, SqlPlan, ToolCall
 from agent.question import parse
 from agent.vocabulary import detect_language
+from presentation.language import Language
 from semantic_layer.engine import EngineError
 from semantic_layer.errors import PolicyDeniedError, QueryError
 from semantic_layer.master_data import Ambiguous, Candidate, Exact, Fuzzy, Kind, MasterData, Resolution
@@ -36,7 +37,6 @@ from semantic_layer.query import MetricQuery, Principal
 from semantic_layer.semantic_model import SemanticModel
 from semantic_layer.validation import check_query
 
-Language = Literal["zh", "en"]
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse | SqlPlan
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 #: Refusals whose fixed wording is complete; the model's own words are not needed for them.

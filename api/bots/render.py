@@ -1,7 +1,7 @@
 """Answer -> what a chat platform shows: Slack Block Kit, DingTalk markdown or an ActionCard, a Feishu card.
 
 All show the answer text as the assistant wrote it (its numbers already formatted by
-:mod:`agent.metric_format`), a compact table of the first rows with display names and cells
+:mod:`presentation.metric_format`), a compact table of the first rows with display names and cells
 formatted the same way, the governed definitions, and clarification options as buttons.
 
 Each stays inside its platform's limits, by construction rather than by cutting the result:
@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import quote
 
 from agent.answer import Answer
-from agent.answer_text import column_format, display_name
-from agent.metric_format import format_bucket, format_value
+from agent.answer_text import column_format
 from agent.metric_runner import NAME_SUFFIX
-from api.query_cli import _header
+from api.console import table_header
+from presentation.metric_format import format_bucket, format_value
 from semantic_layer.semantic_model import SemanticModel
 
 #: Rows the compact table shows; the whole table is behind the chart link and the API.
@@ -82,18 +82,9 @@ def compact_table(answer: Answer, model: SemanticModel, limit: int = TABLE_ROWS)
     keep = [i for i, column in enumerate(columns) if column + NAME_SUFFIX not in columns]
     formats = [column_format(column, model) for column in columns]
     language = answer.language
-    headers = [_column_header(columns[i], columns, model, language) for i in keep]
+    headers = [table_header(columns[i], columns, model, language) for i in keep]
     rows = [[_cell(row[i], columns[i], formats[i], model, language) for i in keep] for row in answer.rows[:limit]]
     return CompactTable(headers, rows, [formats[i] is not None for i in keep], len(answer.rows))
-
-
-def _column_header(column: str, columns: list[str], model: SemanticModel, language: str) -> str:
-    """Display names for metrics, comparisons, dimensions and grains; a name column stands for the code
-    column it replaces, so it takes that column's header; other columns (a tool's) keep their names."""
-    base = column.removesuffix(NAME_SUFFIX)
-    name = base if base != column and base in columns else column
-    header = _header(name, model, language)
-    return display_name(model, name, language) if header == name else header
 
 
 def _cell(value: Any, column: str, fmt: str | None, model: SemanticModel, language: str) -> str:

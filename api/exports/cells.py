@@ -1,9 +1,9 @@
 """How an exported column is named and how its numbers read, from the model: the one place exports format.
 
-Headers are the display names the chat and the terminal use (api.bots.render, api.query_cli), in
+Headers are the display names the chat and the terminal use (api.console), in
 the answer's language; a spreadsheet keeps numbers as numbers, so instead of formatted text each
 metric's governed format becomes an Excel number format (the words after a number, 天 / days,
-come from agent.metric_format). When presentation moves into one module, this file moves with it.
+come from presentation.metric_format).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from agent.answer import Answer
 from agent.answer_text import column_format
-from agent.metric_format import unit_words
 from agent.metric_runner import NAME_SUFFIX
-from api.bots.render import _column_header
+from api.console import table_header
+from presentation.metric_format import unit_words
 from semantic_layer.semantic_model import SemanticModel
 
 #: Excel number formats of the metric formats without words (those with words are built from them).
@@ -36,7 +36,7 @@ def headers(answer: Answer, model: SemanticModel) -> list[str]:
     columns = answer.columns
     out = []
     for column in columns:
-        header = _column_header(column, columns, model, answer.language)
+        header = table_header(column, columns, model, answer.language)
         if column + NAME_SUFFIX in columns:
             header += "代码" if answer.language == "zh" else " code"
         out.append(header)

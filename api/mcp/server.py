@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from importlib.metadata import version
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -36,13 +36,14 @@ from api.mcp import members
 from api.mcp.analysis import analysis_request
 from api.server.auth import Caller
 from api.server.schemas import CONVERSATION_ID
+from presentation.language import Language
 from semantic_layer.errors import QueryError
 from semantic_layer.query import MetricQuery
 
 #: The caller of the HTTP request being served, set by the ``/mcp`` mount (api/mcp/http.py).
 CALLER: ContextVar[Caller | None] = ContextVar("chatbi_mcp_caller", default=None)
 
-Language = Annotated[Literal["zh", "en"], Field(description="Language of the answer text and the definitions.")]
+LanguageArg = Annotated[Language, Field(description="Language of the answer text and the definitions.")]
 #: The parts of an answer object a client of ``query_metrics`` and ``run_analysis`` reads.
 RESULT_FIELDS = {"text", "columns", "rows", "definitions", "period", "sql", "cached", "data_version"}
 CATALOG_URI = "chatbi://metrics"
@@ -74,7 +75,7 @@ def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
         return [d.model_dump() for d in definitions(metric_ids, model, "en" if language == "en" else "zh")]
 
     @server.tool(annotations=READ_ONLY)
-    def list_metrics(language: Language = "zh") -> dict[str, Any]:
+    def list_metrics(language: LanguageArg = "zh") -> dict[str, Any]:
         """The governed metrics your role may read: names (中文/English), definition, formula, format (the unit:
         cny, percent, days, count, ratio), domain, owner, and can_break_down_by (the dimensions and time each
         can be cut and filtered by)."""
@@ -115,7 +116,7 @@ def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
         return {**found, "definitions": []}
 
     @server.tool(annotations=READ_ONLY)
-    def query_metrics(query: MetricQuery, language: Language = "zh") -> dict[str, Any]:
+    def query_metrics(query: MetricQuery, language: LanguageArg = "zh") -> dict[str, Any]:
         """Compute governed metrics: a MetricQuery (metrics, dimensions, grain, filters with member keys from
         search_members, period, compare yoy/pop, share, order_by, limit). Returns the answer text, columns,
         rows (a <dimension>_name column follows each coded dimension), the definitions used, the period and
@@ -124,7 +125,7 @@ def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
         return _result(answer)
 
     @server.tool(annotations=READ_ONLY)
-    def compiled_sql(query: MetricQuery, language: Language = "zh") -> dict[str, Any]:
+    def compiled_sql(query: MetricQuery, language: LanguageArg = "zh") -> dict[str, Any]:
         """The SQL a MetricQuery would run, in the warehouse engine's dialect and with your role's row filters,
         for review: it is compiled, not executed."""
         engine = assistant.engine
@@ -163,7 +164,7 @@ def build_server(assistant: Assistant, caller: Caller | None) -> MCPServer:
             raise ToolError(answer.text)
         return {**answer.model_dump(mode="json"), "conversation_id": conversation}
 
-    def run_analysis(analysis: Any, language: Language = "zh") -> dict[str, Any]:
+    def run_analysis(analysis: Any, language: LanguageArg = "zh") -> dict[str, Any]:
         """Run an analysis tool: replenishment (what to reorder, slow movers, overstock per SKU x warehouse),
         elasticity (price elasticity and the gross-profit-maximising price by category or SKU) or ccc (the
         cash conversion cycle, its trend, AR/AP aging and alerts), each with its own arguments."""

@@ -1,6 +1,6 @@
 """The answer text of the cash-conversion-cycle tool, in Chinese or English, written from ``facts`` only.
 
-Every number goes through :func:`agent.metric_format.format_value` with the format of what it is
+Every number goes through :func:`presentation.metric_format.format_value` with the format of what it is
 (days, CNY, percent, growth, count), and every one is a value of the facts (see
 :mod:`tools.ccc.report`), so the test that extracts the numbers of a text finds each of them
 there. Order: the headline (CCC and its parts, the change and what drove it), the trend's extremes,
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.metric_format import format_value
-from tools.base import Language
+from presentation.language import Language, join_names
+from presentation.metric_format import format_value
 
 _PARTS = {
     "zh": {"ccc": "现金转换周期", "dio": "库存周转天数", "dso": "应收周转天数", "dpo": "应付周转天数"},
@@ -49,9 +49,7 @@ class _Writer:
         """``a、b、c`` / ``a, b and c``; with ``total`` above the items shown, ``a、b等`` / ``a, b and others``."""
         if total is not None and total > len(items):
             return "、".join(items) + "等" if self.zh else ", ".join(items) + " and others"
-        if self.zh or len(items) < 2:
-            return "、".join(items)
-        return ", ".join(items[:-1]) + " and " + items[-1]
+        return join_names(items, self.language)
 
     # -- overview ---------------------------------------------------------------------
     def cycle(self) -> str:

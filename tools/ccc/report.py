@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.metric_format import format_bucket, format_period
+from presentation.language import Language
+from presentation.metric_format import format_bucket, format_period
 from semantic_layer.query import Period
 from semantic_layer.semantic_model import SemanticModel
-from tools.base import Language
 from tools.ccc import aging, alerts
 from tools.ccc.metrics import PARTS
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from agent.metric_format import format_bucket, format_period
+from presentation.language import Language
+from presentation.metric_format import format_bucket, format_period
 from semantic_layer.query import Period
 from semantic_layer.semantic_model import SemanticModel
-from tools.base import Language
 from tools.ccc.aging import BEYOND, BUCKET_COLUMNS
 from tools.ccc.metrics import PARTS
 from tools.ccc.report import BUCKET_NAMES, Gathered, plain

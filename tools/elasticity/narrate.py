@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agent.metric_format import format_value
+from presentation.metric_format import format_value
 from tools.elasticity import pricing
 from tools.elasticity.table import FORMATS
 

@@ -1,6 +1,6 @@
 """The words of a replenishment answer, in Chinese or English.
 
-Every number written here goes through :func:`agent.metric_format.format_value` with the
+Every number written here goes through :func:`presentation.metric_format.format_value` with the
 format of the column (``COLUMN_FORMATS``) or fact (``FACT_FORMATS``) it comes from, so the
 text quotes exactly what the table and the facts hold.
 """
@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from agent.metric_format import format_value
-from tools.base import Language
+from presentation.language import Language
+from presentation.metric_format import format_value
 
 COLUMN_FORMATS: dict[str, str] = {
     "on_hand_qty": "count",

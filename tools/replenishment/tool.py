@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tools.base import Language, ToolContext, ToolOutput, frame_cells, require
+from presentation.language import Language
+from tools.base import ToolContext, ToolOutput, frame_cells, require
 from tools.replenishment import narrate, policy
 from tools.replenishment.demand import latest_snapshot, load_history
 from tools.replenishment.purchase_order import purchase_order_sheets

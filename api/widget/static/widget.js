@@ -122,7 +122,7 @@
     return template.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
   }
 
-  // -- numbers as people read them (mirrors agent/metric_format.py) ------------------------
+  // -- numbers as people read them (as presentation/metric_format.py; tests/test_widget_number_format.py) --
   var ZH_UNITS = [[1e8, "亿", 2, 1], [1e4, "万", 2, 1]];
   var EN_MONEY_UNITS = [[1e9, "B", 2, 1], [1e6, "M", 2, 1], [1e3, "K", 1, 10]];
 
@@ -160,7 +160,9 @@
         return signed(value, fixed(size, 1) + (lang === "zh" ? " 天" : " days"));
       case "times_per_year":
         return signed(value, fixed(size, 2) + (lang === "zh" ? " 次/年" : " times/year"));
-      default:
+      case "ratio":
+        return signed(value, fixed(size, 2));
+      default: // a number without a governed format (a tool's count, a key): whole numbers stay whole
         return signed(value, Number.isInteger(value) ? fixed(size, 0) : fixed(size, 2));
     }
   }
