@@ -9,38 +9,27 @@ store scope; anyone else is told it does not exist, so ids cannot be probed.
 
 Answers expire like conversation turns (``--keep-conversations``); feedback is kept with its own
 copy of the question, plan and SQL, so a verdict outlives the rows it judged. The connection
-discipline is the conversation store's (agent/conversation_store.py): a short-lived connection per
+discipline is agent/sqlite_store.py's, shared with the conversation store: a short-lived connection per
 operation, WAL, a short busy timeout, run-time errors as :class:`StoreUnavailable` naming no path.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hmac
 import json
 import os
 import secrets
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from agent.answer import Answer
-from agent.conversation_store import (
-    BUSY_TIMEOUT_S,
-    StoreError,
-    StoreUnavailable,
-    _make_folder,
-    _open_problem,
-    _run_problem,
-    default_max_age_days,
-)
+from agent.conversation_store import BUSY_TIMEOUT_S, default_max_age_days
 from agent.conversation_store import default_path as conversations_path
+from agent.sqlite_store import SqliteFile, StoreError, age_modifier
 from semantic_layer.query import Principal
 
 Rating = Literal["up", "down"]
@@ -125,24 +114,12 @@ class AnswerStore:
         if self.max_age_days <= 0:
             raise StoreError(f"the answer max age must be a positive number of days, got {self.max_age_days}")
         self.busy_timeout_s = busy_timeout_s
-        self._lock = threading.Lock()
-        self._memory: sqlite3.Connection | None = None
-        if path == ":memory:":
-            self.path: Path | None = None
-            self._memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        else:
-            self.path = Path(path or default_path())
-            _make_folder(self.path, "answers")
-        try:
-            with self._connection() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("BEGIN IMMEDIATE")
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                self._prune(db)
-                db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(_open_problem(self.path, exc, "answers")) from None
+        self.path = None if path == ":memory:" else Path(path or default_path())
+        self._file = SqliteFile(
+            self.path, store="answer", what="answers", schema=_SCHEMA, prune=self._prune,
+            busy_timeout_s=busy_timeout_s,
+        )  # fmt: skip
+        self._connection = self._file.connection
 
     def save(
         self, answer: Answer, asker: Asker, question: str, *, conversation_id: str | None = None, channel: str = "api"
@@ -165,7 +142,7 @@ class AnswerStore:
                 )
                 db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_problem("save", exc)) from None
+            raise self._file.run_error("save", exc) from None
         return answer_id
 
     def load_for(self, answer_id: str, asker: Asker) -> StoredAnswer | None:
@@ -205,7 +182,7 @@ class AnswerStore:
                 new_id = cursor.lastrowid
                 found = db.execute(f"SELECT {_FEEDBACK_COLUMNS} FROM feedback WHERE id = ?", (new_id,)).fetchone()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_problem("save feedback", exc)) from None
+            raise self._file.run_error("save feedback", exc) from None
         return _feedback(found)
 
     def feedback(self, rating: Rating | None = None, limit: int | None = None) -> list[Feedback]:
@@ -218,12 +195,11 @@ class AnswerStore:
             with self._connection() as db:
                 rows = db.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_problem("read feedback", exc)) from None
+            raise self._file.run_error("read feedback", exc) from None
         return [_feedback(row) for row in rows]
 
     def close(self) -> None:
-        if self._memory is not None:
-            self._memory.close()
+        self._file.close()
 
     def _load(self, answer_id: str, with_token: bool = False) -> Any:
         try:
@@ -234,7 +210,7 @@ class AnswerStore:
                     (answer_id, self._age_modifier()),
                 ).fetchone()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_problem("read", exc)) from None
+            raise self._file.run_error("read", exc) from None
         if row is None:
             return None
         stored = StoredAnswer(
@@ -252,27 +228,7 @@ class AnswerStore:
         db.execute("DELETE FROM answer WHERE created_at < datetime('now', ?)", (self._age_modifier(),))
 
     def _age_modifier(self) -> str:
-        return f"-{self.max_age_days * 86400:.0f} seconds"
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock if self._memory is not None else contextlib.nullcontext():
-            if self._memory is not None:
-                db = self._memory
-            else:
-                assert self.path is not None
-                db = sqlite3.connect(str(self.path), timeout=self.busy_timeout_s, isolation_level=None)
-                db.execute("PRAGMA synchronous=NORMAL")
-            try:
-                yield db
-            except BaseException:
-                if db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        db.execute("ROLLBACK")
-                raise
-            finally:
-                if db is not self._memory:
-                    db.close()
+        return age_modifier(self.max_age_days)
 
 
 _FEEDBACK_COLUMNS = (
@@ -292,7 +248,3 @@ def _feedback(row: tuple[Any, ...]) -> Feedback:
 def _utc(text: str) -> dt.datetime:
     """SQLite's CURRENT_TIMESTAMP (UTC, without an offset) as an aware datetime."""
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-def _problem(action: str, exc: sqlite3.Error) -> str:
-    return _run_problem(action, exc, "answer")

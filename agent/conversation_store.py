@@ -17,16 +17,16 @@ when the store opens and then at most once per :data:`PRUNE_INTERVAL_S` while it
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from agent.plan import Conversation, Turn
+from agent.sqlite_store import SqliteFile, StoreError, StoreUnavailable, age_modifier
+
+__all__ = ["ConversationStore", "StoreError", "StoreUnavailable", "default_max_age_days", "default_path"]
 
 #: Turns a planner sees; older ones stay stored but are not read back.
 MAX_TURNS = 20
@@ -44,14 +44,6 @@ _SCHEMA = (
     " body TEXT NOT NULL, PRIMARY KEY (conversation_id, seq))",
     "CREATE INDEX IF NOT EXISTS turn_created_at ON turn (created_at)",
 )
-
-
-class StoreError(ValueError):
-    """The store cannot be opened; the message names the file and what to do (a setting to fix, as ValueError)."""
-
-
-class StoreUnavailable(StoreError):
-    """A read or write failed while running (locked, unreadable, unwritable); the message names no path."""
 
 
 def default_path() -> Path:
@@ -87,26 +79,17 @@ class ConversationStore:
         if self.max_age_days <= 0:
             raise StoreError(f"the conversation max age must be a positive number of days, got {self.max_age_days}")
         self.busy_timeout_s = busy_timeout_s
-        self._lock = threading.Lock()
         # This process's writers queue here rather than in SQLite's busy handler, which polls
         # with sleeps of up to 100 ms (a save may sleep on past the lock's release) and counts the wait against
         # the 1 s busy timeout, which is then left for other processes' writers.
         self._write_lock = threading.Lock()
-        self._memory: sqlite3.Connection | None = None
-        if path == ":memory:":
-            self.path: Path | None = None
-            self._memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        else:
-            self.path = Path(path or default_path())
-            _make_folder(self.path)
+        self.path = None if path == ":memory:" else Path(path or default_path())
+        self._file = SqliteFile(
+            self.path, store="conversation", what="conversations", schema=_SCHEMA, prune=self._prune,
+            busy_timeout_s=busy_timeout_s,
+        )  # fmt: skip
+        self._connection = self._file.connection
         try:
-            with self._connection() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("BEGIN IMMEDIATE")  # a write lock now: an unwritable file or folder shows at start
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                self._prune(db)
-                db.execute("COMMIT")
             # Held open, idle, for the store's life: the WAL stays open between operations (closing the
             # last connection checkpoints it, about 2 ms a question), and no other process can take an
             # exclusive lock that would lock our readers out.
@@ -114,7 +97,7 @@ class ConversationStore:
             if self._keeper is not None:
                 self._keeper.execute("SELECT 1 FROM turn LIMIT 1").fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(_open_problem(self.path, exc)) from None
+            raise self._file.open_error(exc) from None
         self._pruned_at = time.monotonic()
 
     def load(self, conversation_id: str) -> Conversation:
@@ -127,7 +110,7 @@ class ConversationStore:
                     (conversation_id, self._age_modifier(), MAX_TURNS),
                 ).fetchall()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_run_problem("read", exc)) from None
+            raise self._file.run_error("read", exc) from None
         return Conversation(id=conversation_id, turns=[Turn.model_validate_json(body) for (body,) in rows])
 
     def append(self, conversation_id: str, turn: Turn) -> None:
@@ -145,14 +128,14 @@ class ConversationStore:
                     self._pruned_at = time.monotonic()
                 db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_run_problem("save", exc)) from None
+            raise self._file.run_error("save", exc) from None
 
     def forget(self, conversation_id: str) -> None:
         try:
             with self._connection() as db:
                 db.execute("DELETE FROM turn WHERE conversation_id = ?", (conversation_id,))
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_run_problem("delete", exc)) from None
+            raise self._file.run_error("delete", exc) from None
 
     def check(self) -> None:
         """A trivial read, for health checks; StoreUnavailable when it fails."""
@@ -160,68 +143,15 @@ class ConversationStore:
             with self._connection() as db:
                 db.execute("SELECT 1 FROM turn LIMIT 1").fetchall()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(_run_problem("read", exc)) from None
+            raise self._file.run_error("read", exc) from None
 
     def close(self) -> None:
-        for db in (self._memory, self._keeper):
-            if db is not None:
-                db.close()
+        self._file.close()
+        if self._keeper is not None:
+            self._keeper.close()
 
     def _prune(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM turn WHERE created_at < datetime('now', ?)", (self._age_modifier(),))
 
     def _age_modifier(self) -> str:
-        return f"-{self.max_age_days * 86400:.0f} seconds"
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """An autocommit connection (transactions are explicit): the shared one for ":memory:", else a new one."""
-        with self._lock if self._memory is not None else contextlib.nullcontext():
-            if self._memory is not None:
-                db = self._memory
-            else:
-                assert self.path is not None
-                db = sqlite3.connect(str(self.path), timeout=self.busy_timeout_s, isolation_level=None)
-                db.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last turns, never the file
-            try:
-                yield db
-            except BaseException:
-                if db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        db.execute("ROLLBACK")
-                raise
-            finally:
-                if db is not self._memory:
-                    db.close()
-
-
-def _make_folder(path: Path, what: str = "conversations") -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise StoreError(
-            f"cannot keep {what} under {path.parent}: a file is in the way of that folder; "
-            "set CHATBI_HOME to a writable folder"
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise StoreError(
-            f"cannot create the folder for {what} {path.parent}: {reason}; set CHATBI_HOME to a writable folder"
-        ) from None
-
-
-def _open_problem(path: Path | None, exc: sqlite3.Error, what: str = "conversations") -> str:
-    """One line for the operator: which file, what is wrong, what to do."""
-    reason = str(exc)
-    if path is None:
-        return f"cannot open the in-memory store of {what}: {reason}"
-    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in reason:
-        return f"{path} is not a SQLite database; move it away (a new one is created) or set CHATBI_HOME elsewhere"
-    if "locked" in reason or "busy" in reason:
-        return f"{path} is locked by another process; stop that process or set CHATBI_HOME elsewhere"
-    return f"cannot write {what} to {path}: {reason}; make it writable or set CHATBI_HOME to a writable folder"
-
-
-def _run_problem(action: str, exc: sqlite3.Error, store: str = "conversation") -> str:
-    reason = "it is locked by another process" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
-    return f"the {store} store could not {action} ({reason})"
+        return age_modifier(self.max_age_days)

@@ -23,8 +23,9 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -157,13 +158,23 @@ def _moved(
     return plan.model_copy(update={"query": query.model_copy(update={"period": period})})
 
 
+#: Seconds between two looks at verified.yaml: every question asks for its version (the plan cache's key),
+#: and a stat a question is wasted when certifications come minutes apart.
+RESTAT_INTERVAL_S = 1.0
+
+
 class VerifiedQuestions:
     """The verified questions of a model folder, read again when the file changes (a certification made
-    while the server runs applies to the next question). ``shortcut`` False: only examples, no match
-    (the verified eval suite asks whether the planner reaches the certified answers by itself)."""
+    while the server runs applies to the questions asked from :data:`RESTAT_INTERVAL_S` on). ``shortcut``
+    False: only examples, no match (the verified eval suite asks whether the planner reaches the certified
+    answers by itself). ``clock``: monotonic seconds, for the test of the interval."""
 
-    def __init__(self, model: SemanticModel, folder: Path | None = None) -> None:
+    def __init__(
+        self, model: SemanticModel, folder: Path | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.model = model
+        self._clock = clock
+        self._looked_at: float | None = None
         self.path = (folder or model.folder or MODEL_DIR) / VERIFIED_FILE
         self.shortcut = True
         self._lock = threading.Lock()
@@ -208,6 +219,10 @@ class VerifiedQuestions:
     def _refresh(self, *, strict: bool) -> None:
         """Read the file if it changed. A broken edit fails at start-up (``strict``); while running it is
         logged and the last good version kept, so one bad save does not stop every answer."""
+        now = self._clock()
+        if not strict and self._looked_at is not None and now - self._looked_at < RESTAT_INTERVAL_S:
+            return
+        self._looked_at = now
         try:
             stat = self.path.stat()
             version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)

@@ -83,11 +83,9 @@ def certify_feedback(
     """Store the plan of the answer that feedback is about as a verified question in the model folder
     (planner/verified.yaml): both planners then answer its phrasings with it, marked verified."""
     from agent.answer_store import AnswerStore, default_path
-    from agent.assistant import Assistant
     from agent.conversation_store import StoreError
-    from agent.verified import CertifyError, certify, reads_as_follow_up
-    from semantic_layer.engine import EngineError
-    from semantic_layer.semantic_model import MODEL_DIR, ModelError
+    from agent.verified import reads_as_follow_up
+    from api.verified_cli import open_embedded, store_verified
 
     if not default_path().is_file():
         fail(f"no feedback kept in {default_path()} (run with the server's CHATBI_HOME)")
@@ -107,25 +105,15 @@ def certify_feedback(
         return
     if not db.is_file():
         fail(f"database not found: {db}")
-    try:  # the warehouse's reference date, as the answer read it: the plan's dates are relative to it
-        assistant = Assistant.open(db, planner="embedded", cache=False, verified_first=False)
-    except (EngineError, ModelError, ValueError) as exc:
-        fail(str(exc))
-        return
+    # the warehouse's reference date, as the answer read it: the plan's dates are relative to it
+    assistant = open_embedded(db)
     try:
         today, model = assistant.today, assistant.model
     finally:
         assistant.close()
     canonical = question or item.question
     phrasings = [item.question] if question and not reads_as_follow_up(item.question) else []
-    try:
-        entry = certify(
-            model.folder or MODEL_DIR, canonical, plan, user, role, today=today, phrasings=phrasings,
-            note=note, model=model,
-        )  # fmt: skip
-    except (CertifyError, ModelError) as exc:
-        fail(str(exc))
-        return
+    entry = store_verified(model, canonical, plan, user, role, today=today, phrasings=phrasings, note=note)
     typer.echo(f"verified: {' | '.join(entry.phrasings)} (by {entry.verified_by}, from feedback {feedback_id})")
 
 

@@ -8,7 +8,7 @@ answer "did anyone see this?", so the answer lives in SQLite beside the conversa
 
 Each :meth:`SharedState.seen_once` is one write transaction (``BEGIN IMMEDIATE``): SQLite lets
 one writer in at a time, so of two processes racing on the same key exactly one inserts it.
-WAL keeps readers off the writers' backs and the busy timeout makes a contended writer wait
+The connection discipline is agent/sqlite_store.py's; WAL keeps readers off the writers' backs and the busy timeout makes a contended writer wait
 instead of failing.
 """
 
@@ -21,8 +21,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.sqlite_store import connect, create_schema
+
 #: How long a contended write waits for the lock before failing (seconds).
 BUSY_TIMEOUT_S = 10.0
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS seen ("
+    " kind TEXT NOT NULL, key TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (kind, key))",
+    "CREATE INDEX IF NOT EXISTS seen_expiry ON seen (expires_at)",
+)
 
 
 def default_path() -> Path:
@@ -46,17 +54,8 @@ class SharedState:
         self._lock = threading.Lock()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            # autocommit mode: the transactions below are explicit, so BEGIN IMMEDIATE takes the write lock up front
-            self._db = sqlite3.connect(
-                str(target), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS seen ("
-                " kind TEXT NOT NULL, key TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (kind, key))"
-            )
-            self._db.execute("CREATE INDEX IF NOT EXISTS seen_expiry ON seen (expires_at)")
+            self._db = connect(target, BUSY_TIMEOUT_S, shared=True)
+            create_schema(self._db, _SCHEMA, self._prune)
         except (OSError, sqlite3.Error) as exc:
             raise SharedStateError(
                 f"cannot open the server's shared state {target}: {exc}; set CHATBI_HOME to a writable directory"
@@ -73,7 +72,7 @@ class SharedState:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("DELETE FROM seen WHERE expires_at <= ?", (now,))
+                self._prune(self._db, now)
                 inserted = self._db.execute(
                     "INSERT OR IGNORE INTO seen (kind, key, expires_at) VALUES (?, ?, ?)", (kind, key, now + ttl_s)
                 ).rowcount
@@ -82,6 +81,9 @@ class SharedState:
                 raise
             self._db.execute("COMMIT")
         return inserted == 1
+
+    def _prune(self, db: sqlite3.Connection, now: float | None = None) -> None:
+        db.execute("DELETE FROM seen WHERE expires_at <= ?", (self._clock() if now is None else now,))
 
     def close(self) -> None:
         with self._lock:

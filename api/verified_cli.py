@@ -2,17 +2,25 @@
 
 `add` certifies what the embedded planner makes of a question, after showing it, so a person can
 vouch for an answer straight from the terminal (the answer store's `feedback certify` certifies a
-stored answer through the same :func:`agent.verified.certify`). Heavy modules load inside the commands.
+stored answer through the same :func:`store_verified`). Heavy modules load inside the commands.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from api.console import fail
+
+if TYPE_CHECKING:
+    from agent.assistant import Assistant
+    from agent.plan import AttributePlan, QueryPlan
+    from agent.verified import VerifiedQuestion
+    from semantic_layer.semantic_model import SemanticModel
 
 verified_app = typer.Typer(
     help="Verified questions: certified answers the planners use first (planner/verified.yaml of the model).",
@@ -67,20 +75,13 @@ def verified_add(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan only; write nothing."),
 ) -> None:
     """Plan --question with the embedded planner, show the plan, and store it as a verified question."""
-    from agent.assistant import Assistant
     from agent.llm.prompt import describe
     from agent.plan import AttributePlan, QueryPlan
-    from agent.verified import CertifyError, certify, may_certify
-    from semantic_layer.engine import EngineError
-    from semantic_layer.semantic_model import MODEL_DIR, ModelError
+    from agent.verified import may_certify
 
     if not db.is_file():
         fail(f"database not found: {db} (build one with: chatbi demo build --db {db})")
-    try:
-        assistant = Assistant.open(db, planner="embedded", cache=False, verified_first=False)
-    except (EngineError, ModelError, ValueError) as exc:
-        fail(str(exc))
-        return
+    assistant = open_embedded(db)
     try:
         if not may_certify(assistant.model, role):
             fail(f"role '{role}' may not certify answers (admin may, or a role with certify: true in roles)")
@@ -90,21 +91,57 @@ def verified_add(
         assistant.close()
     if not isinstance(plan, QueryPlan | AttributePlan):
         fail(f"the embedded planner answers this with a {plan.kind}: nothing to certify ({describe(plan)})")
-        return
-    checked = plan
-    typer.echo(f"plan: {describe(checked)}")
+    typer.echo(f"plan: {describe(plan)}")
     if dry_run:
         return
-    folder = assistant.model.folder or MODEL_DIR
+    entry = store_verified(
+        assistant.model, as_question or question, plan, user, role, today=today,
+        phrasings=[*([question] if as_question else []), *phrasing], note=note,
+    )  # fmt: skip
+    typer.echo(f"verified: {' | '.join(entry.phrasings)} (by {entry.verified_by}, in {folder_of(assistant.model)})")
+
+
+def open_embedded(db: Path) -> Assistant:
+    """The assistant on ``db`` with the embedded planner alone, as certifying plans it (or fail with why not)."""
+    from agent.assistant import Assistant
+    from semantic_layer.engine import EngineError
+    from semantic_layer.semantic_model import ModelError
+
     try:
-        entry = certify(
-            folder, as_question or question, checked, user, role, today=today,
-            phrasings=[*([question] if as_question else []), *phrasing], note=note, model=assistant.model,
-        )  # fmt: skip
+        return Assistant.open(db, planner="embedded", cache=False, verified_first=False)
+    except (EngineError, ModelError, ValueError) as exc:
+        fail(str(exc))
+
+
+def store_verified(
+    model: SemanticModel,
+    question: str,
+    plan: QueryPlan | AttributePlan | dict[str, Any],
+    user: str,
+    role: str,
+    *,
+    today: dt.date,
+    phrasings: list[str],
+    note: str | None,
+) -> VerifiedQuestion:
+    """Make ``plan`` the verified answer to ``question`` in ``model``'s folder, or fail with why not:
+    `verified add` and `feedback certify` differ only in where the plan comes from."""
+    from agent.verified import CertifyError, certify
+    from semantic_layer.semantic_model import ModelError
+
+    try:
+        return certify(
+            folder_of(model), question, plan, user, role, today=today, phrasings=phrasings, note=note, model=model
+        )
     except (CertifyError, ModelError) as exc:
         fail(str(exc))
-        return
-    typer.echo(f"verified: {' | '.join(entry.phrasings)} (by {entry.verified_by}, in {folder})")
+
+
+def folder_of(model: SemanticModel) -> Path:
+    """Where ``model`` was loaded from: its verified.yaml is written there."""
+    from semantic_layer.semantic_model import MODEL_DIR
+
+    return Path(model.folder or MODEL_DIR)
 
 
 def register(app: typer.Typer) -> None:

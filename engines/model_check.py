@@ -22,7 +22,7 @@ from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError
 from semantic_layer.query import MetricQuery, Period, Principal
 from semantic_layer.semantic_model import Entity, Read, SemanticModel
-from semantic_layer.tool_reads import compile_tool_read, parse_read
+from semantic_layer.tool_reads import bind_read, parse_read
 
 Severity = Literal["error", "warning"]
 #: How long one probe may take: a check of a big warehouse must not hang on one table.
@@ -222,9 +222,10 @@ class _Checker:
         day = max(self.latest.values(), default=dt.date.today())
         samples = {"date": day, "integer": 1, "number": 1.0, "text": "", "texts": [""]}
         try:
-            target = ", ".join(_relations(self.model, read))
+            tree = parse_read(self.model, read)
+            target = ", ".join(_relations(self.model, tree))
             params = {p: samples[k] for p, k in read.params.items()}
-            tree = compile_tool_read(self.model, name, params, Principal(), self.engine.dialect)
+            tree = bind_read(self.model, read, tree, params, Principal(), self.engine.dialect)
             self.engine.execute(
                 exp.select("*").from_(tree.subquery("r")).limit(0), row_limit=1, timeout_s=PROBE_TIMEOUT_S
             )
@@ -232,12 +233,8 @@ class _Checker:
             yield Problem("error", where, target or "-", f"does not run: {_first_line(exc)}")
 
 
-def _relations(model: SemanticModel, read: Read) -> list[str]:
-    """The warehouse relations a read names (its entities' tables), for the problem's target."""
-    try:
-        tree = parse_read(model, read)
-    except QueryError:
-        return []
+def _relations(model: SemanticModel, tree: exp.Select) -> list[str]:
+    """The warehouse relations a parsed read names (its entities' tables), for the problem's target."""
     named = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     entities = {t.name for t in tree.find_all(exp.Table) if t.name not in named}
     return sorted(model.entities[e].table if e in model.entities else e for e in entities)

@@ -30,7 +30,15 @@ def compile_tool_read(
     read = model.reads.get(name)
     if read is None:
         raise QueryError(f"this analysis needs the read '{name}', which this model does not define (reads.yaml)")
-    tree = parse_read(model, read)
+    return bind_read(model, read, parse_read(model, read), params, principal, dialect)
+
+
+def bind_read(
+    model: SemanticModel, read: Read, tree: exp.Select, params: Mapping[str, object], principal: Principal, dialect: str
+) -> exp.Select:
+    """``tree``, the read as :func:`parse_read` gave it (bound in place), with ``params``, for ``principal``:
+    apart from the parse so that a caller who also inspects the tree (``chatbi model check``) parses once."""
+    name = read.name
     unknown = sorted(set(params) - set(read.params))
     missing = sorted(set(read.params) - set(params))
     if unknown or missing:  # a tool and its model disagree: say which, never run half a read

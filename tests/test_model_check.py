@@ -52,6 +52,29 @@ def test_the_demo_warehouse_matches_the_bundled_model(demo_db: Path) -> None:
     }
 
 
+def test_each_read_is_parsed_once(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check names a read's relations and runs it from one parse of its SQL (and of its fragment)."""
+    import semantic_layer.tool_reads as tool_reads
+
+    parsed: list[str] = []
+    original = tool_reads._parse
+
+    def counting(sql: str, where: str) -> object:
+        parsed.append(where)
+        return original(sql, where)
+
+    monkeypatch.setattr(tool_reads, "_parse", counting)
+    model = load_model()
+    engine = connect(demo_db, allowed_tables={e.table for e in model.entities.values()})
+    try:
+        assert check_model(model, engine).ok
+    finally:
+        engine.close()
+    with_fragment = sum(1 for r in model.reads.values() if r.fragment is not None)
+    assert model.reads and len(parsed) == len(model.reads) + with_fragment
+    assert len(set(parsed)) == len(parsed)
+
+
 def test_each_problem_names_its_model_entry_and_warehouse_object(broken_db: Path) -> None:
     result = runner.invoke(app, ["model", "check", "--db", str(broken_db), "--json"])
     assert result.exit_code == 1, result.output

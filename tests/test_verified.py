@@ -20,6 +20,7 @@ from agent.llm.config import LLMConfig
 from agent.llm.planner import LLMPlanner
 from agent.plan import Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, Turn
 from agent.verified import (
+    RESTAT_INTERVAL_S,
     VERIFIED_FILE,
     CertifyDenied,
     CertifyError,
@@ -34,6 +35,7 @@ from semantic_layer.master_data import MasterData
 from semantic_layer.query import Filter, MetricQuery, Principal
 from semantic_layer.semantic_model import MODEL_DIR, MODEL_ENV, ModelError, load_model
 from tests.test_llm_planner import ScriptedChat, call
+from tests.test_result_cache import Clock
 
 TODAY = dt.date(2026, 1, 1)
 ADMIN = Principal()
@@ -125,13 +127,40 @@ def test_model_check_reports_a_bad_verified_file(model_dir: Path, demo_db: Path)
     assert result.exit_code == 1 and "unknown metric 'net_profit'" in result.output
 
 
-def test_a_broken_edit_while_running_keeps_the_last_good_version(model_dir: Path, master: MasterData) -> None:
-    p = planner(certified(model_dir), master)
-    assert p.verified.match(QUESTION) is not None
+def test_a_broken_edit_while_running_keeps_the_last_good_version(model_dir: Path) -> None:
+    clock = Clock()
+    verified = VerifiedQuestions(load_model(certified(model_dir)), clock=clock)
+    assert verified.match(QUESTION) is not None
     path = model_dir / VERIFIED_FILE
     path.write_text(path.read_text(encoding="utf-8").replace("gross_margin", "net_profit"), encoding="utf-8")
     os.utime(path, ns=(1, 1))  # a different version, whatever the clock's resolution
-    assert p.verified.match(QUESTION) is not None
+    clock.now += RESTAT_INTERVAL_S
+    assert verified.match(QUESTION) is not None
+
+
+def test_the_file_is_looked_at_once_a_second_and_a_change_seen_after(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    verified = VerifiedQuestions(load_model(model_dir), clock=clock)
+    path, looks = verified.path, []
+    stat = Path.stat
+
+    def counted(self: Path, **kw: object) -> os.stat_result:
+        if self == path:
+            looks.append(clock.now)
+        return stat(self, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "stat", counted)
+    before, started = verified.state(), clock.now  # start-up looked at the file
+    certified(model_dir)
+    looks.clear()  # certifying reads the file too
+    clock.now += RESTAT_INTERVAL_S / 2
+    assert verified.state() == before and verified.match(QUESTION) is None
+    assert looks == []
+    clock.now += RESTAT_INTERVAL_S / 2
+    assert verified.state() != before and verified.match(QUESTION) is not None
+    assert looks == [started + RESTAT_INTERVAL_S]  # one look serves the interval that follows it
 
 
 # -- certifying ----------------------------------------------------------------------------------

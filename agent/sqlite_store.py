@@ -1,0 +1,147 @@
+"""The SQLite discipline every store under ``$CHATBI_HOME`` shares, kept in one place so they cannot drift.
+
+Conversations, answers and the servers' shared state are read and written by several processes at
+once. Each connection is autocommit (transactions are explicit, so ``BEGIN IMMEDIATE`` takes the
+write lock up front) with ``synchronous=NORMAL`` under WAL (a power cut may lose the last writes,
+never the file), and waits a short busy timeout for another process's lock. :class:`SqliteFile`
+adds what the per-operation stores need: a short-lived connection per operation, so a file
+replaced or a lock released is seen at the next one; ":memory:" for one process; the schema
+created and expired rows pruned in one write transaction at open, so an unwritable file shows at
+start. Failures at open name the path and the fix (:class:`StoreError`, for the operator); at run
+time they name no path (:class:`StoreUnavailable`, users may read it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class StoreError(ValueError):
+    """The store cannot be opened; the message names the file and what to do (a setting to fix, as ValueError)."""
+
+
+class StoreUnavailable(StoreError):
+    """A read or write failed while running (locked, unreadable, unwritable); the message names no path."""
+
+
+def connect(path: Path, busy_timeout_s: float, *, shared: bool = False) -> sqlite3.Connection:
+    """An autocommit connection to ``path``; ``shared`` lets other threads use it (behind the caller's lock)."""
+    db = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=not shared)
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def create_schema(db: sqlite3.Connection, schema: Sequence[str], prune: Callable[[sqlite3.Connection], None]) -> None:
+    """WAL on, then the schema and a first prune in one write transaction."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("BEGIN IMMEDIATE")
+    for statement in schema:
+        db.execute(statement)
+    prune(db)
+    db.execute("COMMIT")
+
+
+def age_modifier(max_age_days: float) -> str:
+    """SQLite's ``datetime('now', ?)`` modifier for rows older than ``max_age_days``."""
+    return f"-{max_age_days * 86400:.0f} seconds"
+
+
+class SqliteFile:
+    """One store's file (or ":memory:"): its connections, its schema, its error messages.
+
+    ``store`` names the store in messages users read ("conversation"), ``what`` what it keeps in
+    messages operators read ("conversations").
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        store: str,
+        what: str,
+        schema: Sequence[str],
+        prune: Callable[[sqlite3.Connection], None],
+        busy_timeout_s: float,
+    ) -> None:
+        """``path`` None keeps the store in this process only, on one connection behind a lock."""
+        self.path = path
+        self.store = store
+        self.what = what
+        self.busy_timeout_s = busy_timeout_s
+        self._lock = threading.Lock()
+        self._memory: sqlite3.Connection | None = None
+        if path is None:
+            self._memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        else:
+            _make_folder(path, what)
+        try:
+            with self.connection() as db:
+                create_schema(db, schema, prune)
+        except sqlite3.Error as exc:
+            raise self.open_error(exc) from None
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """An autocommit connection, rolled back on error: the shared one for ":memory:", else a new one."""
+        with self._lock if self._memory is not None else contextlib.nullcontext():
+            if self._memory is not None:
+                db = self._memory
+            else:
+                assert self.path is not None
+                db = connect(self.path, self.busy_timeout_s)
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+            finally:
+                if db is not self._memory:
+                    db.close()
+
+    def open_error(self, exc: sqlite3.Error) -> StoreError:
+        """For the operator: which file, what is wrong, what to do."""
+        reason = str(exc)
+        if self.path is None:
+            return StoreError(f"cannot open the in-memory store of {self.what}: {reason}")
+        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in reason:
+            return StoreError(
+                f"{self.path} is not a SQLite database; move it away (a new one is created) or set CHATBI_HOME elsewhere"
+            )
+        if "locked" in reason or "busy" in reason:
+            return StoreError(
+                f"{self.path} is locked by another process; stop that process or set CHATBI_HOME elsewhere"
+            )
+        return StoreError(
+            f"cannot write {self.what} to {self.path}: {reason}; make it writable or set CHATBI_HOME to a writable folder"
+        )
+
+    def run_error(self, action: str, exc: sqlite3.Error) -> StoreUnavailable:
+        """For the user: what could not be done, naming no path."""
+        reason = "it is locked by another process" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
+        return StoreUnavailable(f"the {self.store} store could not {action} ({reason})")
+
+    def close(self) -> None:
+        if self._memory is not None:
+            self._memory.close()
+
+
+def _make_folder(path: Path, what: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StoreError(
+            f"cannot keep {what} under {path.parent}: a file is in the way of that folder; "
+            "set CHATBI_HOME to a writable folder"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StoreError(
+            f"cannot create the folder for {what} {path.parent}: {reason}; set CHATBI_HOME to a writable folder"
+        ) from None
