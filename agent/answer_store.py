@@ -132,15 +132,12 @@ class AnswerStore:
             secrets.token_urlsafe(24), answer.model_dump_json(),
         )  # fmt: skip
         try:
-            with self._connection() as db:
-                db.execute("BEGIN IMMEDIATE")
-                self._prune(db)
+            with self._file.write() as db:
                 db.execute(
                     "INSERT INTO answer (answer_id, user, role, store, conversation_id, question, channel,"
                     " link_token, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 )
-                db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise self._file.run_error("save", exc) from None
         return answer_id

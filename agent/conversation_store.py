@@ -12,15 +12,14 @@ open to keep the WAL open and exclusive lockers out). Failures at run time raise
 :class:`StoreUnavailable`, whose message names no path (users may read it); failures when
 the store is opened raise :class:`StoreError`, which names the path and the fix (the
 operator reads it). Turns older than ``max_age_days`` are not read back and are deleted
-when the store opens and then at most once per :data:`PRUNE_INTERVAL_S` while it appends.
+when the store opens and then at most once per
+:data:`agent.sqlite_store.PRUNE_INTERVAL_S` while it appends.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import threading
-import time
 from pathlib import Path
 
 from agent.plan import Conversation, Turn
@@ -35,8 +34,6 @@ DEFAULT_MAX_AGE_DAYS = 30
 MAX_AGE_ENV = "CHATBI_CONVERSATION_MAX_AGE_DAYS"
 #: Seconds a read or write waits for another process's lock before giving up.
 BUSY_TIMEOUT_S = 1.0
-#: Appends delete expired turns at most this often (the delete uses the created_at index).
-PRUNE_INTERVAL_S = 3600.0
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS turn ("
@@ -79,26 +76,12 @@ class ConversationStore:
         if self.max_age_days <= 0:
             raise StoreError(f"the conversation max age must be a positive number of days, got {self.max_age_days}")
         self.busy_timeout_s = busy_timeout_s
-        # This process's writers queue here rather than in SQLite's busy handler, which polls
-        # with sleeps of up to 100 ms (a save may sleep on past the lock's release) and counts the wait against
-        # the 1 s busy timeout, which is then left for other processes' writers.
-        self._write_lock = threading.Lock()
         self.path = None if path == ":memory:" else Path(path or default_path())
         self._file = SqliteFile(
             self.path, store="conversation", what="conversations", schema=_SCHEMA, prune=self._prune,
             busy_timeout_s=busy_timeout_s,
         )  # fmt: skip
         self._connection = self._file.connection
-        try:
-            # Held open, idle, for the store's life: the WAL stays open between operations (closing the
-            # last connection checkpoints it, about 2 ms a question), and no other process can take an
-            # exclusive lock that would lock our readers out.
-            self._keeper = None if self.path is None else sqlite3.connect(str(self.path), check_same_thread=False)
-            if self._keeper is not None:
-                self._keeper.execute("SELECT 1 FROM turn LIMIT 1").fetchall()
-        except sqlite3.Error as exc:
-            raise self._file.open_error(exc) from None
-        self._pruned_at = time.monotonic()
 
     def load(self, conversation_id: str) -> Conversation:
         """The latest turns of a conversation (none if unknown or expired); StoreUnavailable if unreadable."""
@@ -116,17 +99,12 @@ class ConversationStore:
     def append(self, conversation_id: str, turn: Turn) -> None:
         body = turn.model_dump_json()
         try:
-            with self._write_lock, self._connection() as db:
-                db.execute("BEGIN IMMEDIATE")
+            with self._file.write() as db:
                 db.execute(
                     "INSERT INTO turn (conversation_id, seq, body) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?"
                     " FROM turn WHERE conversation_id = ?",
                     (conversation_id, body, conversation_id),
                 )
-                if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_S:
-                    self._prune(db)
-                    self._pruned_at = time.monotonic()
-                db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise self._file.run_error("save", exc) from None
 
@@ -147,8 +125,6 @@ class ConversationStore:
 
     def close(self) -> None:
         self._file.close()
-        if self._keeper is not None:
-            self._keeper.close()
 
     def _prune(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM turn WHERE created_at < datetime('now', ?)", (self._age_modifier(),))

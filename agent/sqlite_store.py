@@ -5,9 +5,9 @@ once. Each connection is autocommit (transactions are explicit, so ``BEGIN IMMED
 write lock up front) with ``synchronous=NORMAL`` under WAL (a power cut may lose the last writes,
 never the file), and waits a short busy timeout for another process's lock. :class:`SqliteFile`
 adds what the per-operation stores need: a short-lived connection per operation, so a file
-replaced or a lock released is seen at the next one; ":memory:" for one process; the schema
-created and expired rows pruned in one write transaction at open, so an unwritable file shows at
-start. Failures at open name the path and the fix (:class:`StoreError`, for the operator); at run
+replaced or a lock released is seen at the next one (beside one idle connection that keeps the WAL
+open); ":memory:" for one process; the schema created and expired rows pruned in one write
+transaction at open, so an unwritable file shows at start, then pruned at most hourly by writes. Failures at open name the path and the fix (:class:`StoreError`, for the operator); at run
 time they name no path (:class:`StoreUnavailable`, users may read it).
 """
 
@@ -16,9 +16,14 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+#: Writes prune expired rows at most this often (the store also prunes when it opens): a prune is a
+#: DELETE over an index, cheap but not free, and rows a little past their age harm nobody.
+PRUNE_INTERVAL_S = 3600.0
 
 
 class StoreError(ValueError):
@@ -79,11 +84,36 @@ class SqliteFile:
             self._memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         else:
             _make_folder(path, what)
+        self._prune = prune
+        # This process's writers queue here rather than in SQLite's busy handler, which polls with
+        # sleeps of up to 100 ms (a write may sleep on past the lock's release) and counts the wait
+        # against the busy timeout, which is then left for other processes' writers.
+        self._write_lock = threading.Lock()
+        self._keeper: sqlite3.Connection | None = None
         try:
             with self.connection() as db:
                 create_schema(db, schema, prune)
+            if path is not None:
+                # Held open, idle, for the store's life: the WAL stays open between operations (closing
+                # the last connection checkpoints it, about 2 ms a write), and no other process can take
+                # an exclusive lock that would lock our readers out.
+                self._keeper = sqlite3.connect(str(path), check_same_thread=False)
+                self._keeper.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         except sqlite3.Error as exc:
             raise self.open_error(exc) from None
+        self._pruned_at = time.monotonic()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``), this process's writers one at a time,
+        pruning expired rows when :data:`PRUNE_INTERVAL_S` has passed since the last prune."""
+        with self._write_lock, self.connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_S:
+                self._prune(db)
+                self._pruned_at = time.monotonic()
+            db.execute("COMMIT")
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -130,6 +160,8 @@ class SqliteFile:
     def close(self) -> None:
         if self._memory is not None:
             self._memory.close()
+        if self._keeper is not None:
+            self._keeper.close()
 
 
 def _make_folder(path: Path, what: str) -> None:

@@ -67,6 +67,24 @@ def test_answers_expire_like_conversations(tmp_path: Path) -> None:
         assert [r[0] for r in db.execute("SELECT answer_id FROM answer")] == [new]
 
 
+def test_saves_prune_what_expired_at_most_once_an_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "answers.sqlite"
+    store = AnswerStore(path, max_age_days=1)
+    old = store.save(answer(), BOB, "old")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE answer SET created_at = datetime('now', '-2 days') WHERE answer_id = ?", (old,))
+
+    def kept() -> int:
+        with sqlite3.connect(path) as db:
+            return int(db.execute("SELECT COUNT(*) FROM answer").fetchone()[0])
+
+    store.save(answer(), BOB, "within the interval")
+    assert kept() == 2  # the expired one is unreadable (above) but not yet deleted
+    monkeypatch.setattr("agent.sqlite_store.PRUNE_INTERVAL_S", 0.0)
+    store.save(answer(), BOB, "after it")
+    assert kept() == 2 and store.load_for(old, BOB) is None
+
+
 def test_feedback_keeps_question_conversation_plan_sql_user_and_role(tmp_path: Path) -> None:
     store = AnswerStore(tmp_path / "answers.sqlite")
     answer_id = store.save(answer(), BOB, "上个月销售额", conversation_id="c9", channel="slack")

@@ -199,7 +199,7 @@ def test_appends_prune_periodically(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     _age(path, "old", 2)
     store.append("b", turn(2))  # within the prune interval: nothing deleted yet
     assert _stored(path) == ["b", "old"]
-    monkeypatch.setattr("agent.conversation_store.PRUNE_INTERVAL_S", 0.0)
+    monkeypatch.setattr("agent.sqlite_store.PRUNE_INTERVAL_S", 0.0)
     store.append("b", turn(3))
     assert _stored(path) == ["b"]
 
