@@ -35,6 +35,14 @@ BUCKETS = (
     Bucket("overdue_over_90", 91, None),
 )
 BUCKET_COLUMNS = tuple(b.column for b in BUCKETS)
+#: The aging reads' bound parameters (``<column>_low`` / ``<column>_high``): the reads take their
+#: bounds from BUCKETS, so a bound changed here cannot disagree with the SQL.
+BOUNDS = {
+    f"{b.column}_{side}": bound
+    for b in BUCKETS
+    for side, bound in (("low", b.low), ("high", b.high))
+    if bound is not None
+}
 #: The headline share: the balance more than this many days past due (whole buckets beyond it).
 HEADLINE_DAYS = 60
 #: The part of the balance more than ``overdue_days`` past due (the alert's threshold).
@@ -51,7 +59,7 @@ def aging(context: ToolContext, ledger: str, as_of: dt.date, beyond_days: int) -
 
     Columns: the party's key and columns, ``balance``, the bucket columns, ``overdue`` (everything
     past due), ``overdue_beyond_threshold``, ``max_days_past_due``, ``open_documents``. The read
-    sums each bucket of ``BUCKETS`` (``bucket_<column>``), each with the bounds given there.
+    sums each bucket of ``BUCKETS`` (``bucket_<column>``) between the bounds it is given from there.
     """
     frame, sql = context.reader.frame(
         ledger,
@@ -60,6 +68,7 @@ def aging(context: ToolContext, ledger: str, as_of: dt.date, beyond_days: int) -
         what="the aging analysis",
         as_of=as_of,
         beyond_days=beyond_days,
+        **BOUNDS,
     )
     frame = frame.rename(columns={f"bucket_{c}": c for c in BUCKET_COLUMNS})
     money = ["balance", *BUCKET_COLUMNS, "overdue", BEYOND]
