@@ -29,8 +29,13 @@ TENANT_TOKEN = "t-loopback-tenant-token"
 _ids = itertools.count(1)
 
 
-def open_api(ws_url: Callable[[], str | None] = lambda: None) -> Callable[[str], dict[str, Any]]:
-    """Answers for the Recorder: a token, a reply's new message id, the long connection's endpoint."""
+def open_api(ws_url: Callable[[], str | None] = lambda: None, reconnects: int = -1) -> Callable[[str], dict[str, Any]]:
+    """Answers for the Recorder: a token, a reply's new message id, the long connection's endpoint.
+
+    ``reconnects`` is the ClientConfig's ReconnectCount: -1, Feishu's own, retries for good (a count
+    of 0 made a worker whose first handshake failed on a loaded machine give up for good); a client
+    in the test process itself, which nothing stops, is given a few so it ends after its tests.
+    """
 
     def reply(path: str) -> dict[str, Any]:
         if path.startswith(TOKEN_PATH):
@@ -39,7 +44,7 @@ def open_api(ws_url: Callable[[], str | None] = lambda: None) -> Callable[[str],
             url = ws_url()
             if url is None:
                 return {"code": 1000040343, "msg": "no websocket in this test"}
-            config = {"ReconnectCount": 0, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120}
+            config = {"ReconnectCount": reconnects, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120}
             return {"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": config}}
         return {"code": 0, "msg": "success", "data": {"message_id": f"om_reply{next(_ids)}"}}
 

@@ -57,7 +57,7 @@ def ws() -> Iterator[LongConnection]:
 
 @pytest.fixture(scope="module")
 def api(ws: LongConnection) -> Iterator[Recorder]:
-    with Recorder(open_api(lambda: ws.url)) as recorder:
+    with Recorder(open_api(lambda: ws.url, reconnects=5)) as recorder:
         yield recorder
 
 
