@@ -4,9 +4,10 @@ Conversations, answers and the servers' shared state are read and written by sev
 once. Each connection is autocommit (transactions are explicit, so ``BEGIN IMMEDIATE`` takes the
 write lock up front) with ``synchronous=NORMAL`` under WAL (a power cut may lose the last writes,
 never the file), and waits a short busy timeout for another process's lock. :class:`SqliteFile`
-adds what the per-operation stores need: a short-lived connection per operation, so a file
-replaced or a lock released is seen at the next one (beside one idle connection that keeps the WAL
-open); ":memory:" for one process; the schema created and expired rows pruned in one write
+adds what the per-operation stores need: a connection per thread, kept between operations (opening
+one costs about 0.25 ms of CPU, three or four times per answer) and opened anew when the file at the
+path is another one (replaced) or an operation failed, so a file replaced or repaired is seen at the next
+operation, as a file another tool wrote over is (beside one idle connection that keeps the WAL open); ":memory:" for one process; the schema created and expired rows pruned in one write
 transaction at open, so an unwritable file shows at start, then pruned at most hourly by writes. Failures at open name the path and the fix (:class:`StoreError`, for the operator); at run
 time they name no path (:class:`StoreUnavailable`, users may read it).
 """
@@ -14,9 +15,11 @@ time they name no path (:class:`StoreUnavailable`, users may read it).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +52,27 @@ def create_schema(db: sqlite3.Connection, schema: Sequence[str], prune: Callable
         db.execute(statement)
     prune(db)
     db.execute("COMMIT")
+
+
+class _Kept:
+    """A thread's connection and the identity of the file it opened (a connection cannot be weakly referenced)."""
+
+    __slots__ = ("db", "file", "__weakref__")
+
+    def __init__(self, db: sqlite3.Connection, file: tuple[int, ...]) -> None:
+        self.db = db
+        self.file = file
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    """Which file is at ``path`` and whether it was written outside the WAL: device, inode, size and
+    modification time (SQLite's own writes reach the file only at checkpoints, so a kept connection is
+    reopened about once per checkpoint); () when no file is there (SQLite then creates one)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ()
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def age_modifier(max_age_days: float) -> str:
@@ -89,10 +113,14 @@ class SqliteFile:
         # sleeps of up to 100 ms (a write may sleep on past the lock's release) and counts the wait
         # against the busy timeout, which is then left for other processes' writers.
         self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._kept: weakref.WeakSet[_Kept] = weakref.WeakSet()  # every thread's, for close()
         self._keeper: sqlite3.Connection | None = None
         try:
             with self.connection() as db:
                 create_schema(db, schema, prune)
+            if path is not None:
+                self._drop()  # the last connection: closing it checkpoints the new schema into the file
             if path is not None:
                 # Held open, idle, for the store's life: the WAL stays open between operations (closing
                 # the last connection checkpoints it, about 2 ms a write), and no other process can take
@@ -117,23 +145,39 @@ class SqliteFile:
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
-        """An autocommit connection, rolled back on error: the shared one for ":memory:", else a new one."""
+        """An autocommit connection, rolled back on error: the shared one for ":memory:", else this thread's."""
         with self._lock if self._memory is not None else contextlib.nullcontext():
-            if self._memory is not None:
-                db = self._memory
-            else:
-                assert self.path is not None
-                db = connect(self.path, self.busy_timeout_s)
+            db = self._memory if self._memory is not None else self._thread_connection()
             try:
                 yield db
-            except BaseException:
+            except BaseException as exc:
                 if db.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error) and db is not self._memory:
+                    self._drop()  # the file may be broken or replaced: the next operation opens it anew
                 raise
-            finally:
-                if db is not self._memory:
-                    db.close()
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        assert self.path is not None
+        file = _identity(self.path)
+        kept: _Kept | None = getattr(self._local, "kept", None)
+        if kept is not None and kept.file == file:
+            return kept.db
+        if kept is not None:
+            self._drop()
+        db = connect(self.path, self.busy_timeout_s, shared=True)  # shared: close() may close it from another thread
+        kept = self._local.kept = _Kept(db, _identity(self.path))
+        self._kept.add(kept)
+        return db
+
+    def _drop(self) -> None:
+        kept: _Kept | None = getattr(self._local, "kept", None)
+        self._local.kept = None
+        if kept is not None:
+            self._kept.discard(kept)
+            with contextlib.suppress(sqlite3.Error):
+                kept.db.close()
 
     def open_error(self, exc: sqlite3.Error) -> StoreError:
         """For the operator: which file, what is wrong, what to do."""
@@ -160,6 +204,9 @@ class SqliteFile:
     def close(self) -> None:
         if self._memory is not None:
             self._memory.close()
+        for kept in list(self._kept):
+            with contextlib.suppress(sqlite3.Error):
+                kept.db.close()
         if self._keeper is not None:
             self._keeper.close()
 
