@@ -15,16 +15,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from agent.answer import Answer, AnswerPeriod
-from agent.attribute_runner import run_attribute_query
 from agent.conversation_store import ConversationStore, StoreUnavailable
-from agent.embedded_planner import EmbeddedPlanner
 from agent.messages import say
 from agent.metric_runner import definitions, master_data_labeler, run_metric_query
 from agent.plan import AttributePlan, Clarify, Conversation, Planner, QueryPlan, Refuse, SqlPlan, ToolCall, Turn
 from agent.prepared_sql import approved_select
 from agent.redaction import without_paths
 from agent.tool_slots import RETRY_AFTER_S, ToolsBusy, ToolSlots
-from agent.vocabulary import detect_language
 from presentation.language import join_names
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.master_data import MasterData
@@ -67,7 +64,10 @@ class Assistant:
         self.engine = engine
         self.model = model or load_model()
         self.master = master or load_master_data(engine, model=self.model)
-        self.planner: Planner = planner or EmbeddedPlanner(self.model, self.master)
+        #: None until the first question that needs it: the embedded planner, built lazily (agent/first_plan.py).
+        self._planner: Planner | None = planner
+        #: Whether the embedded planner answers a question a verified question matches with its plan.
+        self.verified_first = True
         self.conversations = conversations or ConversationStore(":memory:")
         self.labels = master_data_labeler(self.master, self.model)
         self.tool_slots = tool_slots
@@ -109,13 +109,30 @@ class Assistant:
                 from agent.llm import build_planner
 
                 assistant.planner = build_planner(assistant.model, assistant.master, llm, dialect=engine.dialect)
-            verified = getattr(assistant.planner, "verified", None)
+            assistant.verified_first = verified_first
+            verified = getattr(assistant._planner, "verified", None)  # the LLM planner's embedded one's
             if verified is not None:
                 verified.shortcut = verified_first
             return assistant
         except Exception:
             engine.close()
             raise
+
+    @property
+    def planner(self) -> Planner:
+        """The planner given, else the embedded one, built at first use (a cold process whose first plan is
+        on disk builds none)."""
+        if self._planner is None:
+            from agent.embedded_planner import EmbeddedPlanner
+
+            planner = EmbeddedPlanner(self.model, self.master)
+            planner.verified.shortcut = self.verified_first
+            self._planner = planner
+        return self._planner
+
+    @planner.setter
+    def planner(self, planner: Planner) -> None:
+        self._planner = planner
 
     @property
     def today(self) -> dt.date:
@@ -176,9 +193,8 @@ class Assistant:
         answer a different question.
         """
         principal = principal or Principal()
-        language = detect_language(question, self.master)
         conversation = Conversation(id="") if new_conversation else self._conversation(conversation_id)
-        plan = self.planner.plan(question, conversation, principal, today or self.today)
+        plan, language = self._plan(question, conversation, principal, today or self.today)
         if on_plan is not None:
             on_plan(plan, language)
         answer = self._execute(plan, principal, language, question)
@@ -193,6 +209,25 @@ class Assistant:
                 log.warning("conversation %s: turn not kept: %s", conversation_id, exc)
                 answer.text += _NOT_KEPT[language]
         return answer
+
+    def _plan(
+        self, question: str, conversation: Conversation, principal: Principal, today: dt.date
+    ) -> tuple[PlanT, Literal["zh", "en"]]:
+        """The plan and the answer's language; a new process's first question from the disk when it was
+        asked before (agent/first_plan.py), so that no planner is built for it."""
+
+        def plan() -> tuple[PlanT, Literal["zh", "en"]]:
+            from agent.vocabulary import detect_language
+
+            return self.planner.plan(question, conversation, principal, today), detect_language(question, self.master)
+
+        if self._planner is not None or conversation.turns:
+            return plan()
+        from agent.first_plan import plan_inputs
+        from semantic_layer.disk_cache import cached
+
+        inputs = plan_inputs(question, principal, today, self.model, self.engine, self.verified_first)
+        return plan() if inputs is None else cached("plan", inputs, plan)
 
     def answer_plan(
         self, plan: QueryPlan | ToolCall, *, principal: Principal, language: Literal["zh", "en"] = "zh"
@@ -240,6 +275,8 @@ class Assistant:
             if plan.ignored and answer.status == "answer":
                 answer.text = say("ignored", language, words=join_names(plan.ignored, language)) + answer.text
         elif isinstance(plan, AttributePlan):
+            from agent.attribute_runner import run_attribute_query
+
             answer = run_attribute_query(
                 plan.query, self.engine, principal=principal, language=language, model=self.model
             )
@@ -265,7 +302,7 @@ class Assistant:
 
     def _narrated(self, question: str, answer: Answer) -> str:
         """The planner's checked wording of the answer, if it offers one (the LLM planner may), else the template's."""
-        narrate = getattr(self.planner, "narrate", None)
+        narrate = getattr(self._planner, "narrate", None)
         return (narrate(question, answer) if narrate is not None else None) or answer.text
 
     def _run_tool(self, call: ToolCall, principal: Principal, language: Literal["zh", "en"]) -> Answer:
