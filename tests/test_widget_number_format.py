@@ -41,7 +41,7 @@ def _series_answer() -> Answer:
 
 def test_the_widget_has_no_number_formatting_left() -> None:
     # (the chart's y axes still choose plotly tick formats: axis settings, not cells)
-    for gone in ("formatNumber", "toLocaleString", "toFixed", "describeColumn", "var BUCKET", "labels.json"):
+    for gone in ("formatNumber", "toLocaleString", "toFixed", "describeColumn", "BUCKET[", "labels.json", "loadLabels"):
         assert gone not in SCRIPT, gone
     assert "answer.display" in SCRIPT and "answer.labels" in SCRIPT
 

@@ -757,7 +757,6 @@
     function setOpen(open) {
       root.setAttribute("data-open", open ? "true" : "false");
       if (open) {
-        loadLabels();
         input.focus();
       } else {
         bubble.focus();
