@@ -9,12 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from agent.plan import Verification
+from presentation.cells import answer_cells
+
+if TYPE_CHECKING:
+    from semantic_layer.semantic_model import SemanticModel
 
 Status = Literal["answer", "clarification", "refusal", "error"]
 
@@ -42,6 +47,11 @@ class Answer(BaseModel):
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)
     rows: list[list[Any]] = Field(default_factory=list)
+    #: Each column's header in the answer's language (presentation/cells.py), one per column.
+    labels: list[str] = Field(default_factory=list)
+    #: Each cell as a person reads it ("¥368.23万", "2025年3月", "—"), the same shape as ``rows``: channels
+    #: show these verbatim and never format a raw value themselves.
+    display: list[list[str]] = Field(default_factory=list)
     chart: dict[str, Any] | None = None
     definitions: list[Definition] = Field(default_factory=list)
     period: AnswerPeriod | None = None
@@ -63,6 +73,29 @@ class Answer(BaseModel):
     @field_serializer("rows")
     def _json_rows(self, rows: list[list[Any]]) -> list[list[Any]]:
         return [[json_value(v) for v in row] for row in rows]
+
+    def with_cells(
+        self,
+        model: SemanticModel,
+        *,
+        formats: Mapping[str, str | None] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Fill ``labels`` and ``display`` from the columns and rows (``formats`` / ``labels``: a tool's own);
+        returns the answer itself, so composition reads ``return Answer(...).with_cells(model)``."""
+        cells = answer_cells(self.columns, self.rows, model, self.language, formats=formats, labels=labels)
+        self.labels, self.display = cells.labels, cells.display
+        return self
+
+    def has_cells(self) -> bool:
+        """Whether ``labels`` and ``display`` match the table (an answer stored before they existed has none)."""
+        return len(self.labels) == len(self.columns) and len(self.display) == len(self.rows)
+
+    def ensure_cells(self, model: SemanticModel) -> Answer:
+        """The answer with its cells, computed now if it lacks them (a tool's formats from its chart spec)."""
+        if not self.has_cells():
+            self.with_cells(model, formats=(self.chart or {}).get("formats"))
+        return self
 
     def to_json(self, indent: int | None = None) -> str:
         """The answer as one JSON object (non-ASCII text kept readable)."""

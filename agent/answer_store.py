@@ -22,7 +22,7 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -31,6 +31,9 @@ from agent.conversation_store import BUSY_TIMEOUT_S, default_max_age_days
 from agent.conversation_store import default_path as conversations_path
 from agent.sqlite_store import SqliteFile, StoreError, age_modifier
 from semantic_layer.query import Principal
+
+if TYPE_CHECKING:
+    from semantic_layer.semantic_model import SemanticModel
 
 Rating = Literal["up", "down"]
 #: Longest feedback comment kept (characters); the API refuses longer ones.
@@ -108,8 +111,11 @@ class AnswerStore:
         *,
         max_age_days: float | None = None,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
+        model: SemanticModel | None = None,
     ) -> None:
-        """``path`` ":memory:" keeps answers in this process only (the CLI, tests)."""
+        """``path`` ":memory:" keeps answers in this process only (the CLI, tests). With ``model``, an answer
+        stored before answers carried their labels and display cells gets them computed as it is read."""
+        self.model = model
         self.max_age_days = default_max_age_days() if max_age_days is None else max_age_days
         if self.max_age_days <= 0:
             raise StoreError(f"the answer max age must be a positive number of days, got {self.max_age_days}")
@@ -219,6 +225,8 @@ class AnswerStore:
             channel=row[7],
             answer=Answer.model_validate_json(row[8]),
         )
+        if self.model is not None:
+            stored.answer.ensure_cells(self.model)
         return (stored, row[9]) if with_token else stored
 
     def _prune(self, db: sqlite3.Connection) -> None:

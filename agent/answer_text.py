@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from presentation.cells import column_format, display_name
 from presentation.language import Language, join_names
 from presentation.metric_format import format_bucket, format_period, format_value, is_missing
 from semantic_layer.query import Filter
@@ -36,26 +37,6 @@ RANKING_SHOWN = 10
 _COMPARE = {"yoy": {"zh": "同比", "en": "YoY"}, "pop": {"zh": "环比", "en": "vs previous period"}}
 _NO_VALUE = {"zh": "无数据", "en": "n/a"}
 _BLANK_MEMBER = {"zh": "(空)", "en": "(none)"}
-
-
-def display_name(model: SemanticModel, name: str, language: str) -> str:
-    """The display name of a metric, a dimension or a time grain (the name itself if none)."""
-    if name in model.metrics:
-        return model.metrics[name].name(language)
-    named = model.dimensions.get(name) or next((g for g in model.time_dimension.grains if g.name == name), None)
-    if named is None:
-        return name
-    return named.name_zh if language == "zh" else named.name_en
-
-
-def column_format(column: str, model: SemanticModel) -> str | None:
-    """The format of a result column: its metric's, ``growth`` for ``<metric>_growth``, None for keys."""
-    if column.endswith("_growth") and column.removesuffix("_growth") in model.metrics:
-        return "growth"
-    if column.endswith("_share") and column.removesuffix("_share") in model.metrics:
-        return "percent"
-    metric = model.metrics.get(column) or model.metrics.get(column.removesuffix("_previous"))
-    return metric.format if metric else None
 
 
 def compose_text(

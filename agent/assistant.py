@@ -352,7 +352,8 @@ class Assistant:
             period=AnswerPeriod(start=output.period[0], end=output.period[1]) if output.period else None,
             cached=cached,
             data_version=version,
-        )
+        ).with_cells(self.model, formats={**(output.chart or {}).get("formats", {}), **output.formats},
+                     labels=output.labels)  # fmt: skip
 
     def _remember(self, key: str, compute: Callable[[], V], cells: Callable[[V], int]) -> V:
         """A tool's intermediate, kept in the result cache at the engine's data version (not without one)."""

@@ -45,7 +45,19 @@ def run_attribute_query(
         rows=rows,
         cached=result.cached,
         data_version=result.data_version,
-    )
+    ).with_cells(model, formats=attribute_formats(query, model), labels=attribute_labels(query, model, language))
+
+
+def attribute_formats(query: AttributeQuery, model: SemanticModel) -> dict[str, str | None]:
+    """The listed attributes' formats by column (text and dates have none: they read as they are)."""
+    return {
+        a.name: None if a.format in ("text", "date") else a.format for a in model.dimensions[query.dimension].attributes
+    }
+
+
+def attribute_labels(query: AttributeQuery, model: SemanticModel, language: Language) -> dict[str, str]:
+    """The listed attributes' display names by column."""
+    return {a.name: a.display_name(language) for a in model.dimensions[query.dimension].attributes}
 
 
 def attribute_text(

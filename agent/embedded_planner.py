@@ -21,7 +21,6 @@ from pydantic import ValidationError
 from rapidfuzz import fuzz
 
 from agent import cues
-from agent.answer_text import display_name
 from agent.default_period import default_period, last_day
 from agent.fuzzy import NearMisses, Reading
 from agent.messages import say
@@ -31,6 +30,7 @@ from agent.question import parse, wants_each, wants_total
 from agent.reading import Parsed, Rank
 from agent.verified import VerifiedQuestions, plan_for
 from agent.vocabulary import Vocabulary, detect_language
+from presentation.cells import display_name
 from presentation.language import Language, join_names
 from presentation.metric_format import format_period
 from semantic_layer.errors import PolicyDeniedError, QueryError, UnsupportedCutError

@@ -17,8 +17,9 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from agent.answer import Answer, AnswerPeriod, Definition
-from agent.answer_text import Labeler, column_format, compose_text, display_name
+from agent.answer_text import Labeler, compose_text
 from agent.prepared_sql import prepared_query
+from presentation.cells import NAME_SUFFIX, column_format, display_name
 from presentation.language import Language, join_names
 from semantic_layer.engine import Engine, EngineError
 from semantic_layer.errors import QueryError, UnsupportedCutError
@@ -30,7 +31,6 @@ from semantic_layer.semantic_model import SemanticModel, load_model
 if TYPE_CHECKING:
     from semantic_layer.compiler import CompiledQuery
 
-NAME_SUFFIX = "_name"
 #: Compiled queries kept per process: a repeated question skips building its SQL AST again.
 COMPILE_CACHE_SIZE = 1024
 #: Dimensions whose members master data knows; the dimension name is the master-data kind.
@@ -83,7 +83,7 @@ def run_metric_query(
         period=period,
         cached=result.cached,
         data_version=result.data_version,
-    )
+    ).with_cells(model)
 
 
 def count_rows(compiled: CompiledQuery, engine: Engine) -> int | None:

@@ -1,5 +1,8 @@
 """What every `chatbi` command prints the same way: one-line errors, answer tables fitted to the terminal.
 
+Tables only render: the headers and cells are the answer's own (``Answer.labels`` / ``Answer.display``,
+from presentation/cells.py).
+
 The command modules share these instead of reaching into each other's private helpers; rich is
 imported inside the functions so that `chatbi --help` stays fast.
 """
@@ -24,7 +27,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def print_table(
     answer: Answer, model: SemanticModel, console: Any = None, more_options: tuple[str, ...] = ("--json",)
 ) -> None:
-    """The answer text, then its table with readable headers and values, and the exact period.
+    """The answer text, then its table (the answer's ``labels`` and ``display``, as every channel shows them),
+    and the exact period.
 
     A table wider than the terminal shows the columns that fit (a tool's key columns first) and says
     how many more there are and where to get them (``more_options``: the options that give them all).
@@ -32,9 +36,9 @@ def print_table(
     from rich.console import Console
     from rich.table import Table
 
-    from agent.answer_text import column_format
-    from presentation.metric_format import format_value
+    from presentation.cells import numeric_columns
 
+    answer.ensure_cells(model)
     console = console or Console()
     console.print(answer.text, highlight=False)
     caption = None
@@ -42,20 +46,18 @@ def print_table(
         start, end = answer.period.start.isoformat(), answer.period.end.isoformat()
         caption = f"期间 {start} 至 {end}" if answer.language == "zh" else f"period {start} to {end}"
     table = Table(show_lines=False, caption=caption)
-    formats = [column_format(column, model) for column in answer.columns]
-    headers = [column_header(column, model, answer.language) for column in answer.columns]
+    headers, texts = answer.labels, answer.display
+    numeric = numeric_columns(answer.rows, len(answer.columns))
     if len(answer.rows) == 1 and len(answer.columns) > 4:  # one wide row reads better standing up
         table.add_column("")
         table.add_column("", justify="right")
-        for header, value, fmt in zip(headers, answer.rows[0], formats, strict=True):
-            table.add_row(header, format_value(value, fmt, answer.language))
+        for header, text in zip(headers, texts[0], strict=True):
+            table.add_row(header, text)
         console.print(table)
         return
-    texts = [[format_value(value, fmt, answer.language) for value, fmt in zip(row, formats, strict=True)]
-             for row in answer.rows]  # fmt: skip
     shown = fitting_columns(answer, headers, texts, console.width)
     for i in shown:
-        table.add_column(headers[i], justify="left" if formats[i] is None else "right")
+        table.add_column(headers[i], justify="right" if numeric[i] else "left")
     for row in texts:
         table.add_row(*(row[i] for i in shown))
     console.print(table)
@@ -83,7 +85,7 @@ def fitting_columns(answer: Answer, headers: list[str], texts: list[list[str]], 
     (if it declares them), then the others left to right; a code column with a name column beside it last."""
     from rich.cells import cell_len
 
-    from agent.metric_runner import NAME_SUFFIX
+    from presentation.cells import NAME_SUFFIX
 
     columns = answer.columns
     needs = [
@@ -116,32 +118,3 @@ def _key_columns(answer: Answer) -> tuple[str, ...]:
     except KeyError:
         return ()
     return tuple(getattr(tool, "key_columns", ()))
-
-
-#: Header words for the comparison columns ``<metric>_previous`` / ``<metric>_growth``, and for ``<dimension>_name``.
-_SUFFIXES = {"_previous": ("(上期)", " (previous)"), "_growth": ("(增长)", " (growth)"), "_name": ("", " name")}
-
-
-def column_header(column: str, model: SemanticModel, language: str) -> str:
-    """A metric's or a name column's display name; codes and time buckets keep their column name."""
-    from agent.answer_text import display_name
-
-    if column in model.metrics:
-        return display_name(model, column, language)
-    for suffix, (zh, en) in _SUFFIXES.items():
-        base = column.removesuffix(suffix)
-        if base != column and base in (model.dimensions if suffix == "_name" else model.metrics):
-            return display_name(model, base, language) + (zh if language == "zh" else en)
-    return column
-
-
-def table_header(column: str, columns: list[str], model: SemanticModel, language: str) -> str:
-    """Display names for metrics, comparisons, dimensions and grains; a name column stands for the code
-    column it replaces, so it takes that column's header; other columns (a tool's) keep their names."""
-    from agent.answer_text import display_name
-    from agent.metric_runner import NAME_SUFFIX
-
-    base = column.removesuffix(NAME_SUFFIX)
-    name = base if base != column and base in columns else column
-    header = column_header(name, model, language)
-    return display_name(model, name, language) if header == name else header

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from agent.answer_text import RANKING_SHOWN, Labeler, column_format, compose_text, display_name
+from agent.answer_text import RANKING_SHOWN, Labeler, compose_text
+from presentation.cells import column_format, display_name
 from presentation.metric_format import format_bucket, format_period, format_value
 from semantic_layer.compiler import CompiledQuery, compile_query
 from semantic_layer.query import MetricQuery

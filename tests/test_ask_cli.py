@@ -30,8 +30,9 @@ def test_the_answer_object_of_the_design(demo_db: Path) -> None:
     answer = ask(demo_db, "上个月天猫的毛利率是多少?")
     assert set(answer) == {
         "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
-        "cached", "data_version", "retry_after_s", "answer_id", "verified",
+        "cached", "data_version", "retry_after_s", "answer_id", "verified", "labels", "display",
     }  # fmt: skip
+    assert answer["labels"] == ["毛利率"] and answer["display"][0][0].endswith("%")  # one per column, per cell
     assert answer["answer_id"] is None  # only the server keeps answers for downloads
     assert answer["status"] == "answer" and answer["language"] == "zh"
     assert answer["cached"] is False and answer["data_version"]  # a new process: read from the database
@@ -40,6 +41,17 @@ def test_the_answer_object_of_the_design(demo_db: Path) -> None:
     assert answer["columns"] == ["gross_margin"] and isinstance(answer["rows"][0][0], float)
     assert answer["definitions"][0]["metric"] == "gross_margin" and "天猫" in answer["text"]
     assert answer["chart"] is None and "fact_sales" in answer["sql"]
+
+
+def test_a_tool_answer_carries_its_labels_and_display_cells(demo_db: Path) -> None:
+    answer = ask(demo_db, "给面膜做一份补货建议")
+    assert answer["plan"]["kind"] == "tool" and answer["rows"]
+    assert len(answer["labels"]) == len(answer["columns"])
+    assert [len(row) for row in answer["display"]] == [len(row) for row in answer["rows"]]
+    labels = dict(zip(answer["columns"], answer["labels"], strict=True))
+    assert labels["order_qty"] == "建议订货量" and labels["sku_name"] == "商品"  # the tool's own, in zh
+    value = answer["columns"].index("order_value")
+    assert all(row[value].startswith("¥") or row[value] == "—" for row in answer["display"])
 
 
 def test_no_cache_reports_no_data_version(demo_db: Path) -> None:

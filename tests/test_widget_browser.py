@@ -325,7 +325,9 @@ def test_line_chart_for_a_time_series(visit: Callable[..., Visit]) -> None:
     card = v.ask("去年各月销售额")
     chart = _chart_drawn(card)
     assert chart.locator(".scatterlayer .trace").count() == 1
-    assert chart.locator(".xtick text").first.text_content().startswith("2025-")
+    # the buckets by name, as the table shows them (the answer's display cells)
+    assert chart.locator(".xtick text").first.text_content().startswith("2025年")
+    assert card.locator(".cb-table td").first.inner_text() == "2025年1月"
     assert "按月拆开" not in card.locator(".cb-chip").all_inner_texts()  # it is by month already
 
 

@@ -1,55 +1,68 @@
-"""The widget formats numbers in JavaScript; here it must write each one as presentation.metric_format does.
+"""The widget formats nothing: it shows the answer's ``labels`` and ``display`` verbatim.
 
-The widget's number section (from its "numbers as people read them" comment to the time buckets) runs
-under node on a table of values, formats and languages, and every output is compared with
-:func:`presentation.metric_format.format_value`; a change to either side that the other lacks fails here.
+Numbers used to be formatted twice, in Python and again in the widget's JavaScript, with a test to
+keep the two alike. The answer object now carries every cell's display string
+(presentation/cells.py), so the widget's table and its chart's hover text and bucket ticks are
+copied from it. Here the chart code runs under node on a real answer, and the script is checked
+for any number formatting left in it. (The table itself is checked in Chromium,
+tests/test_widget_browser.py.)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 
 import pytest
 
+from agent.answer import Answer
 from api.widget.assets import STATIC_DIR
-from presentation.metric_format import format_value
+from semantic_layer.semantic_model import load_model
 
-FORMATS = ["cny", "count", "percent", "days", "times_per_year", "ratio", "growth"]
-VALUES: list[float | int | None] = [
-    None, 0, 0.004, -0.004, 0.1234, -0.0567, 1, 7.5, -12.345, 999.994, 8532.1, 9999.996, 12345, 99999.4,
-    125_400, 1_234_567.89, 3_680_000, -3_680_000, 99_999_999, 125_000_000, 2_500_000_000, 1e12,
-]  # fmt: skip
-SAMPLES = [(value, fmt, language) for fmt in FORMATS for value in VALUES for language in ("zh", "en")]
+SCRIPT = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
 
 
-def _number_section() -> str:
-    script = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
-    start = script.index("// -- numbers as people read them")
-    return script[start : script.index("var BUCKET", start)]
+def _section(start: str, end: str) -> str:
+    at = SCRIPT.index(start)
+    return SCRIPT[at : SCRIPT.index(end, at)]
 
 
-def _widget_outputs(samples: list[tuple[float | int | None, str, str]]) -> list[str]:
+def _series_answer() -> Answer:
+    model = load_model()
+    rows = [[dt.date(2025, m, 1), 1_234_567.89 * m, 0.2915] for m in (1, 2, 3)]
+    answer = Answer(status="answer", text="", language="zh", columns=["month", "gmv", "gross_margin"], rows=rows)
+    answer.chart = {"type": "line", "x": "month", "x_label": None, "y": ["gmv"], "series": None,
+                    "series_label": None, "formats": {"gmv": "cny"}, "y_names": {"gmv": "销售额"}}  # fmt: skip
+    return answer.with_cells(model)
+
+
+def test_the_widget_has_no_number_formatting_left() -> None:
+    # (the chart's y axes still choose plotly tick formats: axis settings, not cells)
+    for gone in ("formatNumber", "toLocaleString", "toFixed", "describeColumn", "BUCKET[", "labels.json", "loadLabels"):
+        assert gone not in SCRIPT, gone
+    assert "answer.display" in SCRIPT and "answer.labels" in SCRIPT
+
+
+def test_chart_hover_text_and_bucket_ticks_are_the_answers_display_cells() -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    program = _number_section() + (
-        "\nvar samples = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-        "\nprocess.stdout.write(JSON.stringify(samples.map(function (s) { return formatNumber(s[0], s[1], s[2]); })));"
+    answer = _series_answer()
+    program = (
+        'var PALETTE = ["#000"]; var FONT = "sans-serif"; var GRAIN_BUCKETS = ["month", "quarter", "year"];\n'
+        + _section("  // -- cells:", "  // -- talking to the server")
+        + _section("  /** A category name cut", "  // -- the widget")
+        + "\nvar answer = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "\nvar figure = chartFigure(answer);"
+        "\nprocess.stdout.write(JSON.stringify({x: figure.data[0].x, hover: figure.data[0].customdata}));"
     )
     done = subprocess.run(
-        [node, "-e", program], input=json.dumps(samples), capture_output=True, text=True, check=True, timeout=60
+        [node, "-e", program], input=answer.to_json(), capture_output=True, text=True, check=True, timeout=60
     )
-    return json.loads(done.stdout)
-
-
-def test_the_widget_writes_every_sample_number_as_the_python_formatter() -> None:
-    widget = _widget_outputs(SAMPLES)
-    differ = [
-        (value, fmt, language, js, format_value(value, fmt, language))
-        for (value, fmt, language), js in zip(SAMPLES, widget, strict=True)
-        if js != format_value(value, fmt, language)
-    ]
-    assert differ == []
-
+    shown = json.loads(done.stdout)
+    assert shown["x"] == [row[0] for row in answer.display] == ["2025年1月", "2025年2月", "2025年3月"]
+    assert shown["hover"] == [row[1] for row in answer.display]
+    assert all(re.fullmatch(r"¥[\d.]+万", text) for text in shown["hover"])

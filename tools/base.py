@@ -81,6 +81,16 @@ class ToolOutput(BaseModel):
     metrics: list[str] = []  # governed metric ids whose definitions the answer cites
     period: tuple[dt.date, dt.date] | None = None
     facts: dict[str, Any] = {}  # headline numbers the text quotes that are not table cells
+    #: Column -> its header in the asker's language (``ToolContext.language``); a column without one keeps its name.
+    labels: dict[str, str] = {}
+    #: Column -> how its numbers read (a ``format_value`` format: ``cny``, ``count``, ``days``, ...); the chart's
+    #: ``formats`` count too. A column without one reads as plain text or a plain number.
+    formats: dict[str, str | None] = {}
+
+
+def labels_in(labels: dict[str, tuple[str, str]], language: str) -> dict[str, str]:
+    """A tool's (zh, en) column labels in the asker's language, for :attr:`ToolOutput.labels`."""
+    return {column: zh if language == "zh" else en for column, (zh, en) in labels.items()}
 
 
 class Sheet(BaseModel):

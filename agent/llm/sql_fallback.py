@@ -91,4 +91,4 @@ def run_sql_plan(
         rows=rows,
         cached=result.cached,
         data_version=result.data_version,
-    )
+    ).with_cells(model)

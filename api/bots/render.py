@@ -1,8 +1,9 @@
 """Answer -> what a chat platform shows: Slack Block Kit, DingTalk markdown or an ActionCard, a Feishu card.
 
 All show the answer text as the assistant wrote it (its numbers already formatted by
-:mod:`presentation.metric_format`), a compact table of the first rows with display names and cells
-formatted the same way, the governed definitions, and clarification options as buttons.
+:mod:`presentation.metric_format`), a compact table of the first rows with the answer's own labels and
+display cells (``Answer.labels`` / ``Answer.display``: nothing is formatted here), the governed
+definitions, and clarification options as buttons.
 
 Each stays inside its platform's limits, by construction rather than by cutting the result:
 Slack allows 50 blocks and 3000 characters per text, and a message here has at most
@@ -14,17 +15,13 @@ Slack allows 50 blocks and 3000 characters per text, and a message here has at m
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from agent.answer import Answer
-from agent.answer_text import column_format
-from agent.metric_runner import NAME_SUFFIX
-from api.console import table_header
-from presentation.metric_format import format_bucket, format_value
+from presentation.cells import NAME_SUFFIX, numeric_columns
 from semantic_layer.semantic_model import SemanticModel
 
 #: Rows the compact table shows; the whole table is behind the chart link and the API.
@@ -75,24 +72,17 @@ class CompactTable:
 
 
 def compact_table(answer: Answer, model: SemanticModel, limit: int = TABLE_ROWS) -> CompactTable | None:
-    """The table without the code columns that a ``<column>_name`` column names; None for a single number."""
+    """The answer's labels and display cells without the code columns that a ``<column>_name`` column names;
+    None for a single number."""
     columns = answer.columns
     if not columns or not answer.rows or (len(columns) == 1 and len(answer.rows) == 1):
         return None
+    answer.ensure_cells(model)
     keep = [i for i, column in enumerate(columns) if column + NAME_SUFFIX not in columns]
-    formats = [column_format(column, model) for column in columns]
-    language = answer.language
-    headers = [table_header(columns[i], columns, model, language) for i in keep]
-    rows = [[_cell(row[i], columns[i], formats[i], model, language) for i in keep] for row in answer.rows[:limit]]
-    return CompactTable(headers, rows, [formats[i] is not None for i in keep], len(answer.rows))
-
-
-def _cell(value: Any, column: str, fmt: str | None, model: SemanticModel, language: str) -> str:
-    """A cell as the answer text writes it; a time bucket by its name ("2025年3月", "Q1 2025")."""
-    grains = {g.name for g in model.time_dimension.grains}
-    if isinstance(value, dt.date) and column in grains:
-        return format_bucket(value, column, language)
-    return format_value(value, fmt, language)
+    numeric = numeric_columns(answer.rows, len(columns))
+    headers = [answer.labels[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in answer.display[:limit]]
+    return CompactTable(headers, rows, [numeric[i] for i in keep], len(answer.rows))
 
 
 def _rows_note(table: CompactTable, shown: int, language: str) -> str | None:

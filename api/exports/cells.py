@@ -1,7 +1,7 @@
 """How an exported column is named and how its numbers read, from the model: the one place exports format.
 
-Headers are the display names the chat and the terminal use (api.console), in
-the answer's language; a spreadsheet keeps numbers as numbers, so instead of formatted text each
+Headers are the answer's labels (``Answer.labels``, from presentation/cells.py), the ones the chat and
+the terminal show, in the answer's language; a spreadsheet keeps numbers as numbers, so instead of formatted text each
 metric's governed format becomes an Excel number format (the words after a number, 天 / days,
 come from presentation.metric_format).
 """
@@ -13,9 +13,7 @@ import re
 from typing import Any
 
 from agent.answer import Answer
-from agent.answer_text import column_format
-from agent.metric_runner import NAME_SUFFIX
-from api.console import table_header
+from presentation.cells import column_formats
 from presentation.metric_format import unit_words
 from semantic_layer.semantic_model import SemanticModel
 
@@ -32,21 +30,13 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def headers(answer: Answer, model: SemanticModel) -> list[str]:
-    """Every column's header in the answer's language; a code column beside its name column says it is the code."""
-    columns = answer.columns
-    out = []
-    for column in columns:
-        header = table_header(column, columns, model, answer.language)
-        if column + NAME_SUFFIX in columns:
-            header += "代码" if answer.language == "zh" else " code"
-        out.append(header)
-    return out
+    """Every column's header: the answer's labels (computed now for an answer stored without them)."""
+    return list(answer.ensure_cells(model).labels)
 
 
 def formats(answer: Answer, model: SemanticModel) -> list[str | None]:
     """Each column's metric format: the model's for metric columns, else the one the chart spec names (a tool's)."""
-    named = (answer.chart or {}).get("formats") or {}
-    return [column_format(column, model) or named.get(column) for column in answer.columns]
+    return column_formats(answer.columns, model, (answer.chart or {}).get("formats"))
 
 
 def number_format(fmt: str | None, language: str) -> str | None:

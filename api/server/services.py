@@ -21,4 +21,4 @@ class Services:
         if self.answers is None:
             store = self.assistant.conversations
             where = ":memory:" if store.path is None else store.path.with_name("answers.sqlite")
-            self.answers = AnswerStore(where, max_age_days=store.max_age_days)
+            self.answers = AnswerStore(where, max_age_days=store.max_age_days, model=self.assistant.model)

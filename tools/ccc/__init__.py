@@ -48,22 +48,23 @@ class CashCycleTool:
         facts = report.facts(gathered, args.focus, context.model, context.language, tables.MAX_ROWS)
         text = narrate.narrate(facts, context.language)
         period = (gathered.period.start, gathered.period.end)
+        labels = tables.labels(context.language)
         if args.focus == "ar_aging":
             return ToolOutput(
                 text=text, columns=tables.AR_COLUMNS, rows=tables.ar_table(gathered, context.model, context.language),
                 chart=tables.aging_chart(gathered, "ar", context.language), sql=sqls["ar_aging"],
-                metrics=["dso", "ar_balance"], period=period, facts=facts,
+                metrics=["dso", "ar_balance"], period=period, facts=facts, labels=labels, formats=tables.FORMATS,
             )  # fmt: skip
         if args.focus == "ap_aging":
             return ToolOutput(
                 text=text, columns=tables.AP_COLUMNS, rows=tables.ap_table(gathered),
                 chart=tables.aging_chart(gathered, "ap", context.language), sql=sqls["ap_aging"],
-                metrics=["dpo", "ap_balance"], period=period, facts=facts,
+                metrics=["dpo", "ap_balance"], period=period, facts=facts, labels=labels, formats=tables.FORMATS,
             )  # fmt: skip
         return ToolOutput(
             text=text, columns=tables.TREND_COLUMNS, rows=tables.trend_table(gathered, context.language),
             chart=tables.trend_chart(gathered, context.model, context.language), sql=sqls.get("trend", sqls["totals"]),
-            metrics=["ccc", "dio", "dso", "dpo"], period=period, facts=facts,
+            metrics=["ccc", "dio", "dso", "dpo"], period=period, facts=facts, labels=labels, formats=tables.FORMATS,
         )  # fmt: skip
 
 

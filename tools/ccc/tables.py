@@ -17,6 +17,7 @@ from presentation.language import Language
 from presentation.metric_format import format_bucket, format_period
 from semantic_layer.query import Period
 from semantic_layer.semantic_model import SemanticModel
+from tools.base import labels_in
 from tools.ccc.aging import BEYOND, BUCKET_COLUMNS
 from tools.ccc.metrics import PARTS
 from tools.ccc.report import BUCKET_NAMES, Gathered, plain
@@ -26,10 +27,31 @@ TREND_COLUMNS = ["period", "period_name", "period_end", "row_kind", *PARTS]
 _AMOUNTS = ["balance", *BUCKET_COLUMNS, "overdue", BEYOND, "max_days_past_due", "open_documents"]
 AR_COLUMNS = ["customer_id", "customer_name", "customer_type", "customer_type_name", "payment_terms_days", *_AMOUNTS]
 AP_COLUMNS = ["supplier_id", "supplier_name", "payment_terms_days", "purchase_amount", *_AMOUNTS]
+#: Each column's header, (zh, en); the cycle's parts are governed metrics and take the model's names.
+_LABELS = {
+    "period": ("期初", "period start"), "period_name": ("期间", "period"), "period_end": ("期末", "period end"),
+    "row_kind": ("行类型", "row kind"), "customer_id": ("客户编码", "customer code"), "customer_name": ("客户", "customer"),
+    "customer_type": ("客户类型编码", "customer type code"), "customer_type_name": ("客户类型", "customer type"),
+    "supplier_id": ("供应商编码", "supplier code"), "supplier_name": ("供应商", "supplier"),
+    "payment_terms_days": ("账期", "payment terms"), "purchase_amount": ("采购金额", "purchases"),
+    "balance": ("余额", "balance"), "overdue": ("逾期金额", "overdue"),
+    BEYOND: ("超过阈值的逾期", "overdue beyond threshold"), "max_days_past_due": ("最长逾期天数", "max days past due"),
+    "open_documents": ("未结单据数", "open documents"),
+}  # fmt: skip
+#: How each amount column reads (a ``format_value`` format).
+FORMATS: dict[str, str | None] = {
+    "payment_terms_days": "days", "purchase_amount": "cny", "balance": "cny", **dict.fromkeys(BUCKET_COLUMNS, "cny"),
+    "overdue": "cny", BEYOND: "cny", "max_days_past_due": "days", "open_documents": "count",
+}  # fmt: skip
 _KIND_SUFFIX = {
     "zh": {"total": "(全期)", "previous": "(上期)"},
     "en": {"total": " (whole period)", "previous": " (previous period)"},
 }
+
+
+def labels(language: Language) -> dict[str, str]:
+    """Every column's header in ``language``: the aging buckets by their names, the rest from :data:`_LABELS`."""
+    return {**labels_in(_LABELS, language), **BUCKET_NAMES[language]}
 
 
 def trend_table(g: Gathered, language: Language) -> list[list[Any]]:

@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from semantic_layer.query import Filter, Period
-from tools.base import ToolContext, ToolOutput, require
+from tools.base import ToolContext, ToolOutput, labels_in, require
 from tools.elasticity import data, model, narrate, table
 
 MAX_ROWS = 200
@@ -117,6 +117,8 @@ class ElasticityTool:
             metrics=["units_sold", "gross_margin"] + (["promo_roi"] if promotions is not None else []),
             period=(period.start, period.end),
             facts=facts,
+            labels=labels_in(table.LABELS, language),
+            formats=dict(table.FORMATS),
         )
 
 

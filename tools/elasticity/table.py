@@ -55,6 +55,20 @@ SKU_COLUMNS = [
     "expected_gross_profit_change",
     "pricing_rule",
 ]
+#: Each column's header, (zh, en).
+LABELS = {
+    "sku_id": ("SKU 编码", "SKU code"), "sku_name": ("商品", "SKU"), "category": ("品类编码", "category code"),
+    "category_name": ("品类", "category"), "elasticity": ("价格弹性", "price elasticity"),
+    "ci_low": ("置信下限", "CI low"), "ci_high": ("置信上限", "CI high"),
+    "category_elasticity": ("品类弹性", "category elasticity"), "sku_weight": ("SKU 权重", "SKU weight"),
+    "n_obs": ("观测数", "observations"), "n_skus": ("SKU 数", "SKUs"), "current_price": ("当前价格", "current price"),
+    "recommended_price": ("建议价格", "recommended price"), "price_change": ("调价幅度", "price change"),
+    "price_low": ("价格下限", "price floor"), "price_high": ("价格上限", "price ceiling"),
+    "unit_cost": ("单位成本", "unit cost"), "gross_margin": ("毛利率", "gross margin"),
+    "units_per_year": ("年销量", "units per year"),
+    "expected_gross_profit_change": ("预计毛利变化(年)", "expected gross profit change (per year)"),
+    "pricing_rule": ("定价规则", "pricing rule"),
+}  # fmt: skip
 #: How each numeric column reads (a ``format_value`` format).
 FORMATS = {
     "elasticity": "ratio",

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from presentation.language import Language
-from tools.base import ToolContext, ToolOutput, frame_cells, require
+from tools.base import ToolContext, ToolOutput, frame_cells, labels_in, require
 from tools.replenishment import narrate, policy
 from tools.replenishment.demand import latest_snapshot, load_history
 from tools.replenishment.purchase_order import purchase_order_sheets
@@ -33,6 +33,31 @@ COLUMNS = [
     "action", "reason", "supplier_id", "supplier_name", "unit_cost",
 ]  # fmt: skip
 CHART_ROWS = 20
+#: Each column's header, (zh, en): what the terminal, the bots, the widget and the exports show.
+LABELS = {
+    "sku_id": ("SKU 编码", "SKU code"), "sku_name": ("商品", "SKU"), "category": ("品类", "category"),
+    "warehouse_id": ("仓库编码", "warehouse code"), "warehouse_name": ("仓库", "warehouse"),
+    "abc_class": ("ABC 分类", "ABC class"), "xyz_class": ("XYZ 分类", "XYZ class"),
+    "demand_pattern": ("需求模式", "demand pattern"), "on_hand_qty": ("在库数量", "on hand"),
+    "in_transit_qty": ("在途数量", "in transit"), "inventory_position": ("库存位置", "inventory position"),
+    "avg_daily_demand": ("日均需求", "avg daily demand"), "demand_sd": ("需求标准差", "demand SD"),
+    "lead_time_days": ("提前期", "lead time"), "lead_time_sd_days": ("提前期标准差", "lead time SD"),
+    "service_level": ("服务水平", "service level"), "safety_stock": ("安全库存", "safety stock"),
+    "reorder_point": ("再订货点", "reorder point"), "order_multiple": ("订货倍数", "order multiple"),
+    "order_qty": ("建议订货量", "order qty"), "order_value": ("订货金额", "order value"),
+    "inventory_value": ("库存金额", "inventory value"), "days_of_cover": ("可售天数", "days of cover"),
+    "stockout_share": ("缺货占比", "stockout share"), "last_sale_date": ("最近销售日", "last sale"),
+    "action": ("建议", "action"), "reason": ("原因", "reason"), "supplier_id": ("供应商编码", "supplier code"),
+    "supplier_name": ("供应商", "supplier"), "unit_cost": ("单位成本", "unit cost"),
+}  # fmt: skip
+#: How each numeric column reads (a ``format_value`` format); the others are text, codes and a date.
+FORMATS: dict[str, str | None] = {
+    "on_hand_qty": "count", "in_transit_qty": "count", "inventory_position": "count", "avg_daily_demand": "ratio",
+    "demand_sd": "ratio", "lead_time_days": "days", "lead_time_sd_days": "days", "service_level": "percent",
+    "safety_stock": "count", "reorder_point": "count", "order_multiple": "count", "order_qty": "count",
+    "order_value": "cny", "inventory_value": "cny", "days_of_cover": "days", "stockout_share": "percent",
+    "unit_cost": "cny",
+}  # fmt: skip
 
 
 class Arguments(BaseModel):
@@ -101,7 +126,10 @@ class ReplenishmentTool:
                 if language == "zh"
                 else f"No inventory snapshot on or before {wanted.isoformat()}."
             )
-            return ToolOutput(text=text, columns=COLUMNS, rows=[], facts={"pairs_total": 0})
+            return ToolOutput(
+                text=text, columns=COLUMNS, rows=[], facts={"pairs_total": 0},
+                labels=labels_in(LABELS, language), formats=FORMATS,
+            )  # fmt: skip
         start, sql, table = context.remember(
             json.dumps(  # the asker too: a role that sees some rows reads only those (tools/reads.py)
                 ["replenishment", as_of.isoformat(), args.review_days, args.service_levels,
@@ -133,6 +161,8 @@ class ReplenishmentTool:
             metrics=["units_sold", "stockout_rate"],
             period=(start, as_of),
             facts=facts,
+            labels=labels_in(LABELS, language),
+            formats=FORMATS,
         )
 
 

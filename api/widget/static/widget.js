@@ -20,7 +20,8 @@
   var ASK_URL = new URL("v1/ask", SOURCE).href;
   var CSS_URL = new URL("static/widget.css", SOURCE).href;
   var PLOTLY_URL = new URL("static/plotly.min.js", SOURCE).href;
-  var LABELS_URL = new URL("widget/labels.json", SOURCE).href;
+  // The grains whose buckets the chart names on a category axis, as the table does (answer.display).
+  var GRAIN_BUCKETS = ["month", "quarter", "year"];  // days and weeks go on a date axis
   var ANSWERS_URL = new URL("v1/answers/", SOURCE).href;
   var API_KEY = script.getAttribute("data-api-key") || "";
   var MAX_TABLE_ROWS = 20;
@@ -122,103 +123,27 @@
     return template.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
   }
 
-  // -- numbers as people read them (as presentation/metric_format.py; tests/test_widget_number_format.py) --
-  var ZH_UNITS = [[1e8, "亿", 2, 1], [1e4, "万", 2, 1]];
-  var EN_MONEY_UNITS = [[1e9, "B", 2, 1], [1e6, "M", 2, 1], [1e3, "K", 1, 10]];
-
-  function fixed(number, decimals) {
-    return number.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-  }
-
-  function scaled(number, units, decimals) {
-    for (var i = 0; i < units.length; i++) {
-      var places = units[i][2];
-      var value = Math.round((number / units[i][0]) * Math.pow(10, places)) / Math.pow(10, places);
-      if (value >= units[i][3]) return fixed(value, places) + units[i][1];
-    }
-    return fixed(number, decimals);
-  }
-
-  function signed(number, magnitude) {
-    return number < 0 && /[1-9]/.test(magnitude) ? "-" + magnitude : magnitude;
-  }
-
-  function formatNumber(value, format, lang) {
-    if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) return "—";
-    if (typeof value !== "number") return String(value);
-    var size = Math.abs(value);
-    switch (format) {
-      case "growth":
-        return (value < 0 ? "-" : "+") + fixed(size * 100, 1) + "%";
-      case "percent":
-        return signed(value, fixed(size * 100, 2) + "%");
-      case "cny":
-        return signed(value, "¥" + scaled(size, lang === "zh" ? ZH_UNITS : EN_MONEY_UNITS, 2));
-      case "count":
-        return signed(value, scaled(size, lang === "zh" ? ZH_UNITS : [], 0));
-      case "days":
-        return signed(value, fixed(size, 1) + (lang === "zh" ? " 天" : " days"));
-      case "times_per_year":
-        return signed(value, fixed(size, 2) + (lang === "zh" ? " 次/年" : " times/year"));
-      case "ratio":
-        return signed(value, fixed(size, 2));
-      default: // a number without a governed format (a tool's count, a key): whole numbers stay whole
-        return signed(value, Number.isInteger(value) ? fixed(size, 0) : fixed(size, 2));
-    }
-  }
-
-  var BUCKET = {
-    month: function (iso) { return iso.slice(0, 7); },
-    quarter: function (iso) { return iso.slice(0, 4) + " Q" + (Math.floor((Number(iso.slice(5, 7)) - 1) / 3) + 1); },
-    year: function (iso) { return iso.slice(0, 4); },
-  };
-
+  // -- cells: the answer carries each column's label (answer.labels) and each cell's display string
+  // (answer.display, from presentation/cells.py); the widget shows them verbatim and formats nothing.
   function isDate(value) {
     return typeof value === "string" && /^\d{4}-\d{2}-\d{2}/.test(value);
   }
 
-  // -- labels: display names of metrics, dimensions and grains from the semantic model ----------
-  var labels = { metrics: {}, dimensions: {} };
-  var labelsLoaded = null;
-
-  function loadLabels() {
-    if (!labelsLoaded) {
-      labelsLoaded = fetch(LABELS_URL).then(function (res) { return res.ok ? res.json() : null; })
-        .then(function (data) { if (data) labels = data; })
-        .catch(function () { /* headers fall back to the column keys */ });
-    }
-    return labelsLoaded;
+  /** Whether a column holds numbers (right-aligned): every raw value a number or missing, at least one number. */
+  function isNumeric(answer, i) {
+    var seen = false;
+    var numeric = (answer.rows || []).every(function (row) {
+      var v = row[i];
+      if (v === null || v === undefined) return true;
+      seen = true;
+      return typeof v === "number";
+    });
+    return numeric && seen;
   }
 
-  /** What a result column holds: a metric (with its format), a compared metric, a name, or a key. */
-  function describeColumn(column, answer) {
-    var lang = answer.language;
-    var chart = answer.chart || {};
-    var S = STRINGS[lang];
-    function metricName(key) {
-      var fromChart = chart.y_names && chart.y_names[key];
-      var fromDefs = (answer.definitions || []).filter(function (d) { return d.metric === key; })[0];
-      var fromModel = labels.metrics[key];
-      return fromChart || (fromDefs && fromDefs.name) || (fromModel && fromModel[lang]) || key;
-    }
-    function metricFormat(key) {
-      if (chart.formats && chart.formats[key]) return chart.formats[key];
-      return labels.metrics[key] ? labels.metrics[key].format : null;
-    }
-    function known(key) { return !!(metricFormat(key) || (chart.y_names && chart.y_names[key])); }
-    var match = /^(.*)_(previous|growth)$/.exec(column);
-    if (match && known(match[1])) {
-      var base = match[1];
-      return {
-        label: metricName(base) + (lang === "zh" ? "" : " ") + "(" + S[match[2]] + ")",
-        format: match[2] === "growth" ? "growth" : metricFormat(base),
-        numeric: true,
-      };
-    }
-    if (known(column)) return { label: metricName(column), format: metricFormat(column), numeric: true };
-    var key = /_name$/.test(column) ? column.slice(0, -5) : column;
-    var named = labels.dimensions[key];
-    return { label: named ? named[lang] : key, format: null, numeric: false, grain: BUCKET[key] ? key : null };
+  function cellText(answer, r, i) {
+    var row = (answer.display || [])[r];
+    return row && row[i] !== undefined ? row[i] : "\u2014";
   }
 
   // -- talking to the server ------------------------------------------------------------------
@@ -422,11 +347,15 @@
     var lang = answer.language;
     var columns = answer.columns || [];
     var at = function (name) { return name ? columns.indexOf(name) : -1; };
-    var rows = (answer.rows || []).filter(function (row) {
+    var raw = answer.rows || [];
+    var indexes = raw.map(function (row, r) { return r; }).filter(function (r) {
       var keep = chart.row_filter || {};
-      return Object.keys(keep).every(function (key) { return at(key) < 0 || row[at(key)] === keep[key]; });
+      return Object.keys(keep).every(function (key) { return at(key) < 0 || raw[r][at(key)] === keep[key]; });
     });
-    if (chart.max_rows) rows = rows.slice(0, chart.max_rows);  // tools rank rows; chart only the first
+    if (chart.max_rows) indexes = indexes.slice(0, chart.max_rows);  // tools rank rows; chart only the first
+    var rowIndex = new Map();
+    var rows = indexes.map(function (r) { rowIndex.set(raw[r], r); return raw[r]; });
+    var shown = function (row, column) { return cellText(answer, rowIndex.get(row), column); };
     var metrics = (chart.y || []).filter(function (m) { return at(m) >= 0; });
     if (!rows.length || !metrics.length || at(chart.x) < 0) return null;
 
@@ -434,8 +363,8 @@
     var labelColumn = at(chart.x_label);
     var xOf;
     var xaxis = { tickfont: { size: 10 }, automargin: true, showgrid: false };
-    if (chart.type === "line" && labelColumn < 0 && BUCKET[chart.x]) {
-      xOf = function (row) { return isDate(row[xColumn]) ? BUCKET[chart.x](row[xColumn]) : String(row[xColumn]); };
+    if (chart.type === "line" && labelColumn < 0 && GRAIN_BUCKETS.indexOf(chart.x) >= 0) {
+      xOf = function (row) { return shown(row, xColumn); };  // the bucket's name, as the table shows it
       xaxis.type = "category";
       xaxis.nticks = 7; // plotly skips labels evenly rather than crowding a narrow panel
     } else if (chart.type === "line" && labelColumn < 0 && rows.every(function (r) { return isDate(r[xColumn]); })) {
@@ -501,7 +430,7 @@
           name: name,
           x: group.rows.map(xOf),
           y: group.rows.map(function (r) { var v = r[at(m)]; return typeof v === "number" ? v / axis.divisor : null; }),
-          customdata: group.rows.map(function (r) { return formatNumber(r[at(m)], format, lang); }),
+          customdata: group.rows.map(function (r) { return shown(r, at(m)); }),
           hovertemplate: "%{x}<br>%{customdata}<extra>%{fullData.name}</extra>",
           yaxis: axis.ref,
           marker: { color: PALETTE[traces.length % PALETTE.length] },
@@ -620,24 +549,17 @@
         return columns.indexOf(columns[i] + "_name") < 0; // a code column gives way to its display names
       });
       if (rows.length === 1 && visible.length === 1) return; // one number: the text already says it
-      var described = columns.map(function (c) { return describeColumn(c, answer); });
+      var labels = answer.labels || [];
+      var numeric = columns.map(function (c, i) { return isNumeric(answer, i); });
       var wrap = el("div", "cb-table-wrap");
       var table = el("table", "cb-table");
       var headRow = el("tr");
-      visible.forEach(function (i) { headRow.appendChild(el("th", described[i].numeric ? "cb-num" : "", described[i].label)); });
+      visible.forEach(function (i) { headRow.appendChild(el("th", numeric[i] ? "cb-num" : "", labels[i] || columns[i])); });
       table.appendChild(el("thead")).appendChild(headRow);
       var body = el("tbody");
-      rows.slice(0, MAX_TABLE_ROWS).forEach(function (row) {
+      rows.slice(0, MAX_TABLE_ROWS).forEach(function (row, r) {
         var tr = el("tr");
-        visible.forEach(function (i) {
-          var d = described[i];
-          var value = row[i];
-          var text = d.numeric ? formatNumber(value, d.format, answer.language)
-            : d.grain && isDate(value) ? BUCKET[d.grain](value)
-            : typeof value === "number" ? formatNumber(value, null, answer.language)
-            : value === null ? "—" : String(value);
-          tr.appendChild(el("td", d.numeric ? "cb-num" : "", text));
-        });
+        visible.forEach(function (i) { tr.appendChild(el("td", numeric[i] ? "cb-num" : "", cellText(answer, r, i))); });
         body.appendChild(tr);
       });
       table.appendChild(body);
@@ -815,8 +737,7 @@
         if (event.data && event.data.conversation_id) conversationId = event.data.conversation_id;
         if (steps[event.name]) progress(card, steps[event.name]);
       }
-      Promise.all([ask(question, conversationId, onEvent), loadLabels()]).then(function (done) {
-        var answer = done[0];
+      ask(question, conversationId, onEvent).then(function (answer) {
         if (!answer || typeof answer !== "object" || !answer.status) throw new HttpError(0);
         if (answer.conversation_id) conversationId = answer.conversation_id;
         setBusy(false);
@@ -836,7 +757,6 @@
     function setOpen(open) {
       root.setAttribute("data-open", open ? "true" : "false");
       if (open) {
-        loadLabels();
         input.focus();
       } else {
         bubble.focus();
