@@ -52,6 +52,9 @@ class Answer(BaseModel):
     #: Each cell as a person reads it ("¥368.23万", "2025年3月", "—"), the same shape as ``rows``: channels
     #: show these verbatim and never format a raw value themselves.
     display: list[list[str]] = Field(default_factory=list)
+    #: Each column's governed format (``cny``, ``percent``, ``days`` ...; None for keys and text): what a
+    #: spreadsheet turns into its number format, since it keeps the raw numbers rather than ``display``.
+    formats: list[str | None] = Field(default_factory=list)
     chart: dict[str, Any] | None = None
     definitions: list[Definition] = Field(default_factory=list)
     period: AnswerPeriod | None = None
@@ -84,12 +87,13 @@ class Answer(BaseModel):
         """Fill ``labels`` and ``display`` from the columns and rows (``formats`` / ``labels``: a tool's own);
         returns the answer itself, so composition reads ``return Answer(...).with_cells(model)``."""
         cells = answer_cells(self.columns, self.rows, model, self.language, formats=formats, labels=labels)
-        self.labels, self.display = cells.labels, cells.display
+        self.labels, self.display, self.formats = cells.labels, cells.display, cells.formats
         return self
 
     def has_cells(self) -> bool:
         """Whether ``labels`` and ``display`` match the table (an answer stored before they existed has none)."""
-        return len(self.labels) == len(self.columns) and len(self.display) == len(self.rows)
+        columns = len(self.columns)
+        return len(self.labels) == columns and len(self.formats) == columns and len(self.display) == len(self.rows)
 
     def ensure_cells(self, model: SemanticModel) -> Answer:
         """The answer with its cells, computed now if it lacks them (a tool's formats from its chart spec)."""

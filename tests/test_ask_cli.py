@@ -30,9 +30,10 @@ def test_the_answer_object_of_the_design(demo_db: Path) -> None:
     answer = ask(demo_db, "上个月天猫的毛利率是多少?")
     assert set(answer) == {
         "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
-        "cached", "data_version", "retry_after_s", "answer_id", "verified", "labels", "display",
+        "cached", "data_version", "retry_after_s", "answer_id", "verified", "labels", "display", "formats",
     }  # fmt: skip
     assert answer["labels"] == ["毛利率"] and answer["display"][0][0].endswith("%")  # one per column, per cell
+    assert answer["formats"] == ["percent"]
     assert answer["answer_id"] is None  # only the server keeps answers for downloads
     assert answer["status"] == "answer" and answer["language"] == "zh"
     assert answer["cached"] is False and answer["data_version"]  # a new process: read from the database

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+from openpyxl import load_workbook
 from rich.console import Console
 
 from agent.answer import Answer
@@ -14,7 +15,7 @@ from agent.answer_store import AnswerStore, Asker
 from api.bots.render import compact_table
 from api.console import print_table
 from api.exports import cells as export_cells
-from api.exports.table import to_csv
+from api.exports.table import to_csv, to_xlsx
 from presentation.cells import answer_cells
 from semantic_layer.semantic_model import load_model
 from tools.base import labels_in
@@ -107,3 +108,15 @@ def test_a_stored_answer_without_the_fields_gets_them_on_read_and_still_exports(
     bare = Answer.model_validate_json(old.to_json())  # as a store without the model reads it back
     assert bare.labels == [] and bare.display == []
     assert to_csv(bare, MODEL).decode("utf-8-sig").splitlines()[0] == "月,销售额"
+
+
+def test_a_tool_columns_number_format_reaches_the_spreadsheet() -> None:
+    """The formats a tool declares travel on the answer (``formats``), so its XLSX keeps its money as ¥."""
+    answer = Answer(
+        status="answer", text="补货建议", language="zh", columns=["sku_id", "order_value", "days_of_cover"],
+        rows=[["sku00042", 3456.5, 12.25]],
+    ).with_cells(MODEL, formats=FORMATS, labels=labels_in(LABELS, "zh"))  # fmt: skip
+    assert answer.formats == [None, "cny", "days"]
+    sheet = load_workbook(io.BytesIO(to_xlsx(answer, MODEL))).worksheets[0]
+    values = {cell.value: cell for cell in sheet[2]}
+    assert "¥" in values[3456.5].number_format and "天" in values[12.25].number_format

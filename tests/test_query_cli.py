@@ -29,7 +29,7 @@ def test_json_answer_has_the_design_contract_fields(demo_db: Path) -> None:
     answer = json.loads(out)
     assert set(answer) == {
         "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
-        "cached", "data_version", "retry_after_s", "answer_id", "verified", "labels", "display",
+        "cached", "data_version", "retry_after_s", "answer_id", "verified", "labels", "display", "formats",
     }  # fmt: skip
     assert answer["status"] == "answer" and answer["language"] == "zh"
     assert answer["cached"] is False and answer["data_version"] and answer["answer_id"] is None

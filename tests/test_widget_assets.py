@@ -88,16 +88,6 @@ def test_only_known_static_files_are_served(client: TestClient, path: str) -> No
     assert client.get(path).status_code == 404
 
 
-def test_labels_name_columns_in_both_languages_and_publish_no_definitions(client: TestClient) -> None:
-    response = client.get("/widget/labels.json")
-    assert response.status_code == 200
-    labels = response.json()
-    assert labels["metrics"]["gmv"] == {"zh": "销售额", "en": "GMV", "format": "cny"}
-    assert labels["dimensions"]["channel"] == {"zh": "渠道", "en": "channel"}
-    assert labels["dimensions"]["month"] == {"zh": "月", "en": "month"}
-    assert not re.search(r"definition|description|formula|SUM\(", response.text)
-
-
 def test_widget_routes_stay_out_of_the_api_docs() -> None:
     app = FastAPI()
     app.include_router(widget_router())

@@ -35,7 +35,10 @@ def headers(answer: Answer, model: SemanticModel) -> list[str]:
 
 
 def formats(answer: Answer, model: SemanticModel) -> list[str | None]:
-    """Each column's metric format: the model's for metric columns, else the one the chart spec names (a tool's)."""
+    """Each column's format as the answer carries it (a tool's own included); for an answer stored before
+    answers carried formats, the model's for metric columns, else the one the chart spec names."""
+    if len(answer.formats) == len(answer.columns):
+        return answer.formats
     return column_formats(answer.columns, model, (answer.chart or {}).get("formats"))
 
 

@@ -45,7 +45,7 @@ CALLER: ContextVar[Caller | None] = ContextVar("chatbi_mcp_caller", default=None
 
 LanguageArg = Annotated[Language, Field(description="Language of the answer text and the definitions.")]
 #: The parts of an answer object a client of ``query_metrics`` and ``run_analysis`` reads.
-RESULT_FIELDS = {"text", "columns", "rows", "definitions", "period", "sql", "cached", "data_version"}
+RESULT_FIELDS = {"text", "columns", "rows", "labels", "display", "definitions", "period", "sql", "cached", "data_version"}
 CATALOG_URI = "chatbi://metrics"
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 

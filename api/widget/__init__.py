@@ -8,29 +8,21 @@ the fallback) and draws the answer's chart spec with plotly.js served by this ro
 
 from __future__ import annotations
 
-from functools import cache
-
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from api.widget.assets import Asset, plotly_asset, static_asset
-from api.widget.labels import default_labels_json
 
 _JS = "text/javascript; charset=utf-8"
 _CSS = "text/css; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
 
 
-@cache
-def _labels_asset() -> Asset:
-    return Asset(default_labels_json(), "application/json")
-
-
 def widget_router() -> APIRouter:
     """Routes for the widget (kept out of the OpenAPI docs, which describe the API).
 
     Files are read when the router is built: a missing chart library fails the server's start
-    with a clear message rather than a chart that silently never draws. The labels are built on
-    their first request, so apps that never serve a widget never load the model for them.
+    with a clear message rather than a chart that silently never draws. Column labels and cell text
+    come with each answer (``labels``, ``display``): the widget formats nothing itself.
     """
     widget = static_asset("widget.js", _JS)
     demo = static_asset("demo.html", _HTML)
@@ -44,10 +36,6 @@ def widget_router() -> APIRouter:
     @router.get("/widget.js")
     def widget_js(request: Request) -> Response:
         return widget.response(request)
-
-    @router.get("/widget/labels.json")
-    def widget_labels(request: Request) -> Response:
-        return _labels_asset().response(request)
 
     @router.get("/static/{name}")
     def static_file(name: str, request: Request) -> Response:
