@@ -83,10 +83,13 @@ class Answer(BaseModel):
         *,
         formats: Mapping[str, str | None] | None = None,
         labels: Mapping[str, str] | None = None,
+        values: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Answer:
-        """Fill ``labels`` and ``display`` from the columns and rows (``formats`` / ``labels``: a tool's own);
+        """Fill ``labels`` and ``display`` from the columns and rows (``formats`` / ``labels`` / ``values``: a tool's own);
         returns the answer itself, so composition reads ``return Answer(...).with_cells(model)``."""
-        cells = answer_cells(self.columns, self.rows, model, self.language, formats=formats, labels=labels)
+        cells = answer_cells(
+            self.columns, self.rows, model, self.language, formats=formats, labels=labels, values=values
+        )
         self.labels, self.display, self.formats = cells.labels, cells.display, cells.formats
         return self
 

@@ -353,7 +353,7 @@ class Assistant:
             cached=cached,
             data_version=version,
         ).with_cells(self.model, formats={**(output.chart or {}).get("formats", {}), **output.formats},
-                     labels=output.labels)  # fmt: skip
+                     labels=output.labels, values=output.values)  # fmt: skip
 
     def _remember(self, key: str, compute: Callable[[], V], cells: Callable[[V], int]) -> V:
         """A tool's intermediate, kept in the result cache at the engine's data version (not without one)."""

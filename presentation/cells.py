@@ -9,6 +9,7 @@ The label rule is the one the exports had: a metric, a comparison (``<metric>_pr
 ``_growth`` / ``_share``), a dimension or a time grain by its display name; a ``<dimension>_name``
 column stands for the code column beside it and takes its header, and that code column then says it
 is the code (``渠道代码`` / ``Channel code``); a tool's column by the label the tool gives, else its name.
+A tool's coded cell (the replenishment action ``order_now``) reads as the name the tool gives the code.
 """
 
 from __future__ import annotations
@@ -123,18 +124,25 @@ def answer_cells(
     *,
     formats: Mapping[str, str | None] | None = None,
     labels: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Cells:
-    """Labels, formats and display strings of a table; ``formats`` / ``labels`` are a tool's own, by column.
+    """Labels, formats and display strings of a table; ``formats`` / ``labels`` are a tool's own, by column,
+    and ``values`` its code -> name per coded column (a code without a name shows as itself).
 
     Rows may hold Python values (dates, Decimals) or the JSON values a stored answer reads back (ISO
     days, floats): both read the same."""
     column_list = list(columns)
     fmts = column_formats(column_list, model, formats)
     grains = _grains(model)
+    names = values or {}
     display = [
-        [cell_text(value, column, fmt, language, grains) for value, column, fmt in zip(row, column_list, fmts, strict=True)]
+        [
+            names[column].get(value, value) if column in names and isinstance(value, str)
+            else cell_text(value, column, fmt, language, grains)
+            for value, column, fmt in zip(row, column_list, fmts, strict=True)
+        ]
         for row in rows
-    ]
+    ]  # fmt: skip
     return Cells(column_labels(column_list, model, language, labels), fmts, display)
 
 

@@ -19,6 +19,7 @@ from api.exports.table import to_csv, to_xlsx
 from presentation.cells import answer_cells
 from semantic_layer.semantic_model import load_model
 from tools.base import labels_in
+from tools.replenishment.narrate import ACTION_NAMES, PATTERN_NAMES
 from tools.replenishment.tool import FORMATS, LABELS
 
 MODEL = load_model()
@@ -120,3 +121,20 @@ def test_a_tool_columns_number_format_reaches_the_spreadsheet() -> None:
     sheet = load_workbook(io.BytesIO(to_xlsx(answer, MODEL))).worksheets[0]
     values = {cell.value: cell for cell in sheet[2]}
     assert "¥" in values[3456.5].number_format and "天" in values[12.25].number_format
+
+
+def test_a_tools_coded_cells_read_as_names_while_rows_keep_the_codes() -> None:
+    """``order_now`` is what a filter or a CSV reader matches; a person reads 立即补货 in every channel and the XLSX."""
+    columns = ["sku_id", "action", "demand_pattern", "order_qty"]
+    rows = [["sku00042", "order_now", "intermittent", 120], ["sku00043", "not_a_known_code", "smooth", 0]]
+    values = {"action": ACTION_NAMES["zh"], "demand_pattern": PATTERN_NAMES["zh"]}
+    answer = Answer(status="answer", text="补货建议", language="zh", columns=columns, rows=rows).with_cells(
+        MODEL, formats=FORMATS, labels=labels_in(LABELS, "zh"), values=values
+    )
+    assert answer.display == [["sku00042", "立即补货", "间歇", "120"], ["sku00043", "not_a_known_code", "平稳", "0"]]
+    assert answer.rows[0][1] == "order_now"
+    assert to_csv(answer, MODEL).decode("utf-8-sig").splitlines()[1].startswith("sku00042,order_now,")
+    sheet = load_workbook(io.BytesIO(to_xlsx(answer, MODEL))).worksheets[0]
+    assert [cell.value for cell in sheet[2]] == ["sku00042", "立即补货", "间歇", 120]
+    english = answer_cells(columns, rows, MODEL, "en", values={"action": ACTION_NAMES["en"]})
+    assert english.display[0][1] == "order now" and english.display[0][2] == "intermittent"

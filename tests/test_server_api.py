@@ -29,7 +29,7 @@ from api.server.services import Services
 
 ANSWER_FIELDS = {
     "status", "text", "language", "plan", "sql", "columns", "rows", "chart", "definitions", "period", "options",
-    "cached", "data_version", "retry_after_s", "answer_id", "verified",
+    "cached", "data_version", "retry_after_s", "answer_id", "verified", "labels", "display", "formats",
 }  # fmt: skip
 KEYS = {"alice": "k-alice", "bob": "k-bob", "mia": "k-mia", "ivan": "k-ivan", "sam": "k-sam"}
 USERS = [

@@ -86,6 +86,9 @@ class ToolOutput(BaseModel):
     #: Column -> how its numbers read (a ``format_value`` format: ``cny``, ``count``, ``days``, ...); the chart's
     #: ``formats`` count too. A column without one reads as plain text or a plain number.
     formats: dict[str, str | None] = {}
+    #: Coded column -> code -> its name in the asker's language (``action``: ``order_now`` -> 立即补货), so a
+    #: cell reads as a word, while ``rows`` keep the code a filter or an export's reader can match.
+    values: dict[str, dict[str, str]] = {}
 
 
 def labels_in(labels: dict[str, tuple[str, str]], language: str) -> dict[str, str]:

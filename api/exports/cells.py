@@ -53,6 +53,19 @@ def number_format(fmt: str | None, language: str) -> str | None:
     return _NUMBER_FORMATS.get(fmt, "#,##0.00")
 
 
+def sheet_rows(answer: Answer, model: SemanticModel) -> list[list[Any]]:
+    """The rows as a person reads them in a sheet: a coded text cell by the name the answer shows for it
+    (a replenishment action as 立即补货, not ``order_now``); numbers and days stay values to compute with."""
+    display = answer.ensure_cells(model).display
+    return [
+        [
+            shown if isinstance(value, str) and not _ISO_DAY.match(value) else value
+            for value, shown in zip(row, names, strict=True)
+        ]
+        for row, names in zip(answer.rows, display, strict=True)
+    ]
+
+
 def sheet_value(value: Any) -> Any:
     """A stored cell as a spreadsheet value: ISO days back to dates (the store keeps JSON), the rest as is."""
     if isinstance(value, str) and _ISO_DAY.match(value):

@@ -44,7 +44,7 @@ def to_xlsx(answer: Answer, model: SemanticModel, question: str | None = None) -
         sheet = book.active
         sheet.title = cells.result_title(answer.language)
         number_formats = [cells.number_format(f, answer.language) for f in cells.formats(answer, model)]
-        write_table(sheet, cells.headers(answer, model), answer.rows, number_formats)
+        write_table(sheet, cells.headers(answer, model), cells.sheet_rows(answer, model), number_formats)
     else:
         book.remove(book.active)
         for spec in sheets:

@@ -65,6 +65,7 @@ class CashCycleTool:
             text=text, columns=tables.TREND_COLUMNS, rows=tables.trend_table(gathered, context.language),
             chart=tables.trend_chart(gathered, context.model, context.language), sql=sqls.get("trend", sqls["totals"]),
             metrics=["ccc", "dio", "dso", "dpo"], period=period, facts=facts, labels=labels, formats=tables.FORMATS,
+            values={"row_kind": tables.row_kinds(context.model, context.language)},
         )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from presentation.cells import display_name
 from presentation.language import Language
 from presentation.metric_format import format_bucket, format_period
 from semantic_layer.query import Period
@@ -52,6 +53,12 @@ _KIND_SUFFIX = {
 def labels(language: Language) -> dict[str, str]:
     """Every column's header in ``language``: the aging buckets by their names, the rest from :data:`_LABELS`."""
     return {**labels_in(_LABELS, language), **BUCKET_NAMES[language]}
+
+
+def row_kinds(model: SemanticModel, language: Language) -> dict[str, str]:
+    """How a ``row_kind`` cell reads: a bucket row by its grain's name, the summary rows as what they cover."""
+    kinds = {g.name: display_name(model, g.name, language) for g in model.time_dimension.grains}
+    return kinds | {kind: suffix.strip(" ()（）") for kind, suffix in _KIND_SUFFIX[language].items()}
 
 
 def trend_table(g: Gathered, language: Language) -> list[list[Any]]:

@@ -119,6 +119,7 @@ class ElasticityTool:
             facts=facts,
             labels=labels_in(table.LABELS, language),
             formats=dict(table.FORMATS),
+            values={"pricing_rule": narrate.RULES[language]},
         )
 
 

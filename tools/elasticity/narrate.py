@@ -22,7 +22,7 @@ _CONTROLS = {
     "zh": "已剔除缺货日,并控制了促销、季节、渠道和商品生命周期",
     "en": "stockout days excluded; promotions, seasonality, channel and product life cycle controlled for",
 }
-_RULES = {
+RULES = {
     "zh": {
         pricing.OPTIMUM: "毛利最优价",
         pricing.OPTIMUM_AT_BOUND: "毛利最优价取历史成交价端点",
@@ -172,7 +172,7 @@ def _categories(rows: pd.DataFrame, language: str, facts: dict[str, Any]) -> str
     hold = rows.loc[rows["pricing_rule"] == pricing.HOLD, "category_name"].tolist()
 
     def item(r: pd.Series) -> str:
-        rule = _RULES[language][r["pricing_rule"]]
+        rule = RULES[language][r["pricing_rule"]]
         cur = _f(r["current_price"], "current_price", language)
         rec = _f(r["recommended_price"], "recommended_price", language)
         chg = _f(r["price_change"], "price_change", language)
@@ -218,7 +218,7 @@ def _skus(rows: pd.DataFrame, language: str, facts: dict[str, Any]) -> str:
         rec = _f(r["recommended_price"], "recommended_price", language)
         chg = _f(r["price_change"], "price_change", language)
         gp = _f(r["expected_gross_profit_change"], "expected_gross_profit_change", language)
-        rule = _RULES[language][r["pricing_rule"]]
+        rule = RULES[language][r["pricing_rule"]]
         if language == "zh":
             return f"{r['sku_name']}(弹性 {e},{rule}){cur} → {rec}({chg}),年毛利 {gp}"
         return f"{r['sku_name']} (elasticity {e}, {rule}) {cur} to {rec} ({chg}), gross profit {gp} a year"

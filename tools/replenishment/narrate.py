@@ -58,10 +58,16 @@ TOP_SHOWN = 3
 #: Above this share of stockout days in the history, the reason warns that demand may be understated.
 CENSORED_WARNING = 0.5
 
-_ACTION_NAMES = {
+ACTION_NAMES = {
     "zh": {"order_now": "立即补货", "watch": "关注", "overstock": "积压", "slow_mover": "滞销", "ok": "正常"},
     "en": {"order_now": "order now", "watch": "watch", "overstock": "overstock", "slow_mover": "slow mover",
            "ok": "fine"},
+}  # fmt: skip
+#: The demand patterns of policy.demand_pattern (Syntetos-Boylan), as a cell reads them.
+PATTERN_NAMES = {
+    "zh": {"smooth": "平稳", "erratic": "波动", "intermittent": "间歇", "lumpy": "间歇且波动", "none": "无需求"},
+    "en": {"smooth": "smooth", "erratic": "erratic", "intermittent": "intermittent", "lumpy": "lumpy",
+           "none": "no demand"},
 }  # fmt: skip
 
 
@@ -167,7 +173,7 @@ def summary(
     def f(key: str) -> str:
         return fact(facts, key, language)
 
-    names = _ACTION_NAMES[language]
+    names = ACTION_NAMES[language]
     where = f"{scope}" if scope else ("全部商品" if zh else "all products")
     if zh:
         head = (
@@ -221,5 +227,5 @@ def nothing_matches(facts: dict[str, Any], scope: str, categories: list[str], la
 def _label(actions: Sequence[str] | None, language: Language) -> str:
     if not actions:
         return "建议" if language == "zh" else "recommendations"
-    names = _ACTION_NAMES[language]
+    names = ACTION_NAMES[language]
     return ("、" if language == "zh" else " / ").join(names[a] for a in actions)

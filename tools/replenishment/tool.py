@@ -163,6 +163,7 @@ class ReplenishmentTool:
             facts=facts,
             labels=labels_in(LABELS, language),
             formats=FORMATS,
+            values={"action": narrate.ACTION_NAMES[language], "demand_pattern": narrate.PATTERN_NAMES[language]},
         )
 
 
