@@ -38,7 +38,7 @@ class AnswerPeriod(BaseModel):
 
 
 class Answer(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     status: Status
     text: str

@@ -39,7 +39,7 @@ class Verification(BaseModel):
     """Who vouched for a plan: set by the verified-question match (agent/verified.py), never by a model,
     so the answer can say whose certified answer it is."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     by: str
     at: dt.datetime
@@ -53,7 +53,7 @@ class _Verifiable(_Noted):
 class QueryPlan(_Verifiable):
     """Run one governed MetricQuery."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["query"] = "query"
     query: MetricQuery
@@ -65,7 +65,7 @@ class QueryPlan(_Verifiable):
 class AttributePlan(_Verifiable):
     """List a dimension's members by their descriptive attributes, without a metric ("账期最长的供应商")."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["attributes"] = "attributes"
     query: AttributeQuery
@@ -74,7 +74,7 @@ class AttributePlan(_Verifiable):
 class ToolCall(_Noted):
     """Run one analysis tool (replenishment, elasticity, cash conversion cycle) with arguments."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["tool"] = "tool"
     tool: str
@@ -82,7 +82,7 @@ class ToolCall(_Noted):
 
 
 class ClarifyOption(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     label: str = Field(description="What the user sees and may type back, e.g. '库存周转天数 (dio)'.")
     plan: QueryPlan | ToolCall | AttributePlan
@@ -91,7 +91,7 @@ class ClarifyOption(BaseModel):
 class Clarify(_Noted):
     """Ask the user to pick: the question can mean several things."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["clarify"] = "clarify"
     text: str
@@ -101,7 +101,7 @@ class Clarify(_Noted):
 class Refuse(_Noted):
     """Decline politely, saying why and what can be asked instead."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["refuse"] = "refuse"
     reason: RefusalReason
@@ -114,7 +114,7 @@ class SqlPlan(_Noted):
     MetricQuery can express (listing rows, say). It passes the SQL guard and the answer says it is not
     a governed metric."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["sql"] = "sql"
     sql: str = Field(description="One SELECT over the relations the catalog lists.")

@@ -23,7 +23,7 @@ CALENDAR_GRAINS = ("year", "quarter", "month", "week")
 class Filter(BaseModel):
     """Keep (or, with ``exclude``, drop) rows whose ``dimension`` is one of ``members``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     dimension: str = Field(description="A dimension name, e.g. channel, category, store.")
     members: list[str] = Field(min_length=1, description="Member codes, e.g. ['tmall', 'jd'].")
@@ -33,7 +33,7 @@ class Filter(BaseModel):
 class Period(BaseModel):
     """A period of whole days, both ends inclusive."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     start: dt.date
     end: dt.date
@@ -84,7 +84,7 @@ def _year_earlier(day: dt.date) -> dt.date:
 
 
 class OrderBy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     field: str = Field(description="A metric id or a dimension/grain name of the query.")
     descending: bool = True
@@ -104,7 +104,7 @@ class MetricQuery(BaseModel):
     ``<metric>_growth`` (current / previous - 1), and with ``share`` ``<metric>_share``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     metrics: list[str] = Field(min_length=1, description="Metric ids from the catalog, e.g. gmv, dio.")
     dimensions: list[str] = Field(
@@ -165,7 +165,7 @@ class MetricQuery(BaseModel):
 class AttributeCondition(BaseModel):
     """Keep members whose ``attribute`` compares with ``value`` (payment_terms_days >= 60)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     attribute: str = Field(description="An attribute name of the listed dimension, e.g. payment_terms_days.")
     op: Literal["=", "!=", ">", ">=", "<", "<="]
@@ -185,7 +185,7 @@ class AttributeQuery(BaseModel):
     ``filters`` take dimensions of the same entity (customer_type=distributor for customers).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     dimension: str = Field(description="A dimension with attributes: supplier, customer, sku, promotion.")
     attributes: list[str] = Field(default_factory=list, description="Attribute names; empty = all of them.")
@@ -211,7 +211,7 @@ class EntityRead(BaseModel):
     named by the column part (``dim_sku.category`` -> ``category``). Rows are distinct and ordered.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     entity: str
     columns: list[str] = Field(min_length=1)
@@ -232,7 +232,7 @@ class EntityRead(BaseModel):
 class Principal(BaseModel):
     """Who is asking: a role of the model and, for store managers, their store."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     role: str = "admin"
     store_id: str | None = None

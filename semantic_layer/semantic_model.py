@@ -42,7 +42,7 @@ class ModelError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Join(_Strict):
@@ -356,7 +356,7 @@ class DatedWindow(_Strict):
 class Event(_Strict):
     """A named retail event (618, 双11, 春节...): an annual window, or dates given per year."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     id: str
     name_zh: str
@@ -408,7 +408,7 @@ class ColumnRef(_Strict):
 class SemanticModel(BaseModel):
     """The whole model, with lookups and reachability answered from the loaded entries."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     entities: dict[str, Entity]
     time_dimension: TimeDimension
