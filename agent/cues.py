@@ -198,6 +198,10 @@ COMPONENTS = _rx(
 #: unread character they are kept with it, so the pair is asked about instead of dropped.
 NAME_FILLER = frozenset("天花")
 
+#: Verbs of amount that FILLER drops because a metric beside them carries their meaning ("投放花了多少钱",
+#: "卖了多少钱", "欠多少"): in a listing of members no metric does, so they are words left unread.
+AMOUNT_VERBS = _rx(r"(?:花了?|欠了?|卖了?)(?:多少)?钱?|钱|\b(?:spent|spend|spending|owe|owed|owes)\b")
+
 # Words that carry no meaning for the plan; what is left after removing them and every
 # recognised phrase is what the question asks that we did not understand.
 FILLER = _rx(

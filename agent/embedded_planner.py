@@ -402,6 +402,7 @@ class EmbeddedPlanner:
                 return Clarify(text=say("which_dimension", language), options=options)
         dimension = named[0] if named else dims[0]
         plan, leftover = self._attribute_plan(dimension, words, parsed, text)
+        leftover = " ".join([leftover, *parsed.amount_verbs]).strip()
         if leftover:
             understood = say("listing", language, dimension=self._dimension_name(dimension, language))
             quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in leftover.split()], language)

@@ -64,7 +64,8 @@ def parse(question: str, vocabulary: Vocabulary, master: MasterData, today: dt.d
     work = WorkText(question)
     context = Context(work=work, vocabulary=vocabulary, master=master, today=today, original=work.text)
     reading = run(STAGES, Parsed(text=context.original), context)
-    return reading.model_copy(update={"leftover": " ".join(_leftover(work))})
+    verbs = tuple(m.group(0).strip() for m in cues.AMOUNT_VERBS.finditer(work.text) if m.group(0).strip())
+    return reading.model_copy(update={"leftover": " ".join(_leftover(work)), "amount_verbs": verbs})
 
 
 def _leftover(work: WorkText) -> list[str]:

@@ -70,6 +70,7 @@ class Parsed(BaseModel):
     add_cue: bool = False
     out_of_scope: bool = False
     leftover: str = ""
+    amount_verbs: tuple[str, ...] = ()  # unread verbs of amount ("花了多少钱"): filler beside a metric only
 
     @property
     def empty(self) -> bool:

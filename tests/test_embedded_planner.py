@@ -322,3 +322,13 @@ def test_a_repeated_question_is_planned_once_and_each_caller_gets_its_own_copy(m
     store_manager = Principal(role="store_manager", store_id="st01")
     plan_of(planner, "上个月天猫的销售额", user=store_manager)
     assert len(calls) == 6
+
+
+def test_a_verb_of_amount_in_a_listing_is_asked_about_not_dropped(planner: EmbeddedPlanner) -> None:
+    # "花了多少钱" is filler beside a metric (投放花费) that carries it; a listing has no metric, so
+    # answering the start dates and discounts alone would answer less than was asked
+    plan = plan_of(planner, "上个月上线了哪些活动?折扣多少,花了多少钱")
+    assert isinstance(plan, Clarify) and "花了多少钱" in plan.text
+    assert query_of(planner, "上个月投放花了多少钱").metrics == ["marketing_spend"]
+    listing = plan_of(planner, "账期60天的供应商有哪些")
+    assert getattr(listing, "kind", None) == "attributes"
