@@ -15,7 +15,6 @@ import functools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 
 from pydantic import ValidationError
 from rapidfuzz import fuzz
@@ -24,7 +23,6 @@ from agent import cues
 from agent.default_period import default_period, last_day
 from agent.fuzzy import NearMisses, Reading
 from agent.messages import say
-from agent.phrases import compile_pattern
 from agent.plan import AttributePlan, Clarify, ClarifyOption, Conversation, QueryPlan, Refuse, ToolCall
 from agent.question import parse, wants_each, wants_total
 from agent.reading import Parsed, Rank
@@ -66,21 +64,11 @@ class EmbeddedPlanner:
         self,
         model: SemanticModel,
         master: MasterData,
-        tool_triggers: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
         verified: VerifiedQuestions | None = None,
     ) -> None:
         """``verified``: the verified questions to answer first (default: the model folder's)."""
-        from tools.registry import scopes, triggers
-
         self.model = model
-        self.scopes = scopes()
         self.master = master
-        self.triggers = {
-            (tool, ask): compile_pattern("|".join(f"(?:{p})" for p in patterns))
-            for tool, asks in (tool_triggers if tool_triggers is not None else triggers()).items()
-            for ask, patterns in asks.items()
-            if patterns
-        }
         self.vocabulary = Vocabulary(model, labelled=master.labelled)
         self.near = NearMisses(master, self.vocabulary)
         self.verified = verified if verified is not None else VerifiedQuestions(model)
@@ -131,7 +119,7 @@ class EmbeddedPlanner:
             return Refuse(reason="out_of_scope", text=say("greeting", language) + say("help", language))
         parsed = parse(text, self.vocabulary, self.master, today)
         parsed, read_as = self._read_near_misses(parsed)
-        tool = self._tool_call(parsed)
+        tool = self._tool_call(parsed, text, today, user, language)
         if tool is not None:
             return tool
         if not parsed.metrics and not parsed.ambiguous_metric and not parsed.out_of_scope:
@@ -356,8 +344,24 @@ class EmbeddedPlanner:
             query["order_by"]["field"] = query["metrics"][0]
         return query
 
-    def _tool_call(self, parsed: Parsed) -> ToolCall | None:
+    def _tool_call(
+        self, parsed: Parsed, text: str, today: dt.date, user: Principal, language: Language
+    ) -> ToolCall | Clarify | None:
         """Decisions rather than numbers: 补货建议, 定价, 现金转换周期分析, 账龄 go to the analysis tools."""
+        call = self._tool_reading(parsed)
+        if call is None:
+            return None
+        shown = self.vocabulary.phrases.tool_shows.get(call.tool, ())
+        option = None
+        if any(m not in shown for m in parsed.metrics):  # "补货建议和上个月的销售额": the number is an option
+            plan = self._finish(
+                self._fresh(parsed, text, today), parsed.model_copy(update={"leftover": ""}), user, language
+            )
+            if isinstance(plan, QueryPlan):
+                option = ClarifyOption(label=self._describe(plan.query, language), plan=plan)
+        return self.scoped(call, parsed, language, option)
+
+    def _tool_reading(self, parsed: Parsed) -> ToolCall | None:
         if self._asks("replenishment", "slow_list", parsed):
             return ToolCall(
                 tool="replenishment", arguments={**self._scope("replenishment", parsed), "actions": ["slow_mover"]}
@@ -369,6 +373,8 @@ class EmbeddedPlanner:
                 arguments["actions"] = ["overstock"]
             elif self._asks("replenishment", "order_now", parsed):
                 arguments["actions"] = ["order_now"]
+            if parsed.period is not None:  # "2025年6月面膜需要补货吗": decided on the data up to then
+                arguments["as_of"] = parsed.period.end.isoformat()
             return ToolCall(tool="replenishment", arguments=arguments)
         if self._asks("elasticity", "price", parsed):
             arguments = self._scope("elasticity", parsed)
@@ -382,6 +388,83 @@ class EmbeddedPlanner:
                 arguments["grain"] = parsed.grain
             return ToolCall(tool="ccc", arguments=arguments)
         return None
+
+    def scoped(
+        self, call: ToolCall, parsed: Parsed, language: Language, metric_option: ClarifyOption | None = None
+    ) -> ToolCall | Clarify:
+        """The coverage rule for tools: what the question names that the tool's answer cannot carry makes
+        the answer a question back, never a broader analysis than asked. That is a member the tool cannot be
+        narrowed to ("天猫需要补货吗": replenishment is per warehouse and product) or would have to leave out,
+        a breakdown its table does not have ("各渠道的补货建议"), or a metric it does not show ("补货建议和上个
+        月的销售额": ``metric_option`` answers that part instead). Several members of an argument that takes
+        one are offered one by one. The LLM planner's calls are held to it too."""
+        phrases = self.vocabulary.phrases
+        declared = phrases.tool_scopes.get(call.tool, {})
+        unscoped = [f for f in parsed.filters if f.exclude or f.dimension not in declared]
+        several = [
+            f for f in parsed.filters if f not in unscoped and not declared[f.dimension][1] and len(f.members) > 1
+        ]
+        rows = phrases.tool_rows.get(call.tool, ())
+        keys = [d for d in parsed.dimensions if d not in rows]
+        if parsed.grain is not None and call.arguments.get("grain") != parsed.grain:
+            keys.insert(0, parsed.grain)
+        shown = phrases.tool_shows.get(call.tool, ())
+        metrics = [m for m in parsed.metrics if m not in shown and m in self.model.metrics]
+        if not (unscoped or several or keys or metrics):
+            return call
+        tool = phrases.tool_names.get(call.tool, {}).get(language, call.tool)
+        said: list[str] = []  # what the tool cannot do with the question, sentence by sentence
+        left: list[str] = []  # the question's words the tool's answer leaves out, as the options say them
+        foreign = list(dict.fromkeys(f.dimension for f in unscoped if f.dimension not in declared))
+        if unscoped:
+            excluding = "不含" if language == "zh" else "excluding "
+            names = [
+                (excluding if f.exclude else "") + self._member_name(f.dimension, m, language)
+                for f in unscoped
+                for m in f.members
+            ]
+            words = self._quoted(names, language)
+            left.append(words)
+            if foreign:
+                allowed = join_names([self._dimension_name(d, language) for d in declared], language)
+                scopes = say("tool_scopes", language, allowed=allowed) if declared else say("tool_no_scope", language)
+                by = join_names([self._dimension_name(d, language) for d in foreign], language)
+                said.append(say("tool_unscoped", language, tool=tool, dimensions=by, allowed=scopes, words=words))
+            else:
+                said.append(say("tool_no_exclude", language, tool=tool, words=words))
+        if keys:
+            by = join_names([display_name(self.model, k, language) for k in keys], language)
+            words = self._quoted([f"按{by}" if language == "zh" else f"by {by}"], language)
+            left.append(words)
+            said.append(say("tool_no_breakdown", language, tool=tool, dimensions=by, words=words))
+        if metrics:
+            words = self._quoted([self.model.metrics[m].name(language) for m in metrics], language)
+            left.append(words)
+            said.append(say("tool_other_metrics", language, tool=tool, words=words))
+        if several:
+            f = several[0]
+            argument = declared[f.dimension][0]
+            said.append(
+                say("tool_one_member", language, tool=tool, dimension=self._dimension_name(f.dimension, language))
+            )
+            without = say("without_words", language, words=join_names(left, language), reading="").rstrip(": ")
+            options = []
+            for key in f.members[:6]:
+                name = self._member_name(f.dimension, key, language)
+                label = f"{tool}: {name}" if name == key else f"{tool}: {name} ({key})"
+                picked = call.model_copy(update={"arguments": {**call.arguments, argument: key}})
+                options.append(ClarifyOption(label=f"{label} ({without})" if left else label, plan=picked))
+        else:
+            said.append(say("tool_ask", language))
+            label = say("without_words", language, words=join_names(left, language), reading=tool)
+            options = [ClarifyOption(label=label, plan=call)]
+        if metrics and metric_option is not None:
+            options.append(metric_option)
+        return Clarify(text=("" if language == "zh" else " ").join(said), options=options)
+
+    @staticmethod
+    def _quoted(words: list[str], language: Language) -> str:
+        return join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in words], language)
 
     def _attribute_listing(self, parsed: Parsed, text: str, language: Language) -> PlanT | None:
         """ "账期最长的供应商", "哪些客户是经销商", "lead time by supplier": members listed by their
@@ -455,7 +538,7 @@ class EmbeddedPlanner:
         """A trigger of ``tool`` that is not part of a metric the question names: "应收账龄超过60天的占比"
         asks for the number the phrase book's words name, not for the aging tool. A trigger overlapping a
         metric phrase, or inside a metric's name ("AR aging over 60"), is the metric's."""
-        pattern = self.triggers.get((tool, ask))
+        pattern = self.vocabulary.phrases.tool_asks.get((tool, ask))
         if pattern is None:
             return False
         for m in pattern.finditer(parsed.text):
@@ -470,7 +553,7 @@ class EmbeddedPlanner:
     def _scope(self, tool: str, parsed: Parsed) -> dict:
         """What a tool should look at, from the members the question names and the tool's own declaration."""
         arguments: dict = {}
-        declared = self.scopes.get(tool, {})
+        declared = self.vocabulary.phrases.tool_scopes.get(tool, {})
         for f in parsed.filters:
             argument, many = declared.get(f.dimension, (None, False))
             if f.exclude or argument is None:

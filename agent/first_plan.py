@@ -25,8 +25,8 @@ from semantic_layer.engine import Engine
 from semantic_layer.query import Principal
 from semantic_layer.semantic_model import SemanticModel, files_digest
 
-#: The packages a plan's making reads beside semantic_layer/: the planner, the tool registry's trigger
-#: words and scopes, the message catalogue.
+#: The packages a plan's making reads beside semantic_layer/: the planner, the tool registry (what
+#: each tool can be asked), the message catalogue.
 _PACKAGES = ("agent", "tools", "presentation")
 
 

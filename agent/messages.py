@@ -110,6 +110,32 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, there is no analysis tool called {tool}. "
         "Available: replenishment, price elasticity, cash conversion cycle.",
     },
+    "tool_unscoped": {
+        "zh": "{tool}不能按{dimensions}筛选{allowed},问题中的{words}用不上。",
+        "en": "The {tool} cannot be narrowed by {dimensions}{allowed}, so {words} would be left out.",
+    },
+    "tool_no_exclude": {
+        "zh": "{tool}只能选定成员、不能排除成员,问题中的{words}用不上。",
+        "en": "The {tool} can be narrowed to members but cannot leave any out, so {words} would be ignored.",
+    },
+    "tool_scopes": {"zh": "(只能按{allowed})", "en": " (only by {allowed})"},
+    "tool_no_scope": {"zh": "(它不按任何维度筛选)", "en": " (it takes no filter)"},
+    "tool_no_breakdown": {
+        "zh": "{tool}不按{dimensions}拆分,问题中的{words}用不上。",
+        "en": "The {tool} is not broken down by {dimensions}, so {words} would be left out.",
+    },
+    "tool_other_metrics": {
+        "zh": "{tool}不包含{words}。",
+        "en": "The {tool} does not show {words}.",
+    },
+    "tool_one_member": {
+        "zh": "{tool}一次看一个{dimension},您想先看哪一个?",
+        "en": "The {tool} looks at one {dimension} at a time; which one first?",
+    },
+    "tool_ask": {
+        "zh": "为免答非所问,请确认。",
+        "en": "Rather than answer a broader question, I am asking.",
+    },
     "follow_up_unclear": {
         "zh": "抱歉,我没理解这个追问要改变什么。可以换个说法,例如“那京东呢?”“按月拆开”“去年呢?”。",
         "en": 'Sorry, I did not understand what to change. Try e.g. "what about JD?", "by month", "and last year?".',

@@ -1,6 +1,7 @@
 """The planner's phrase book from the model folder (``planner/phrases.yaml``): metric phrases,
-fallbacks, metric-like words the model does not define, snapshot words, scope words and the roles
-some dimensions play in how people ask (which dimension a shared name means, what "前10" lists).
+fallbacks, metric-like words the model does not define, snapshot words, scope words, the roles
+some dimensions play in how people ask (which dimension a shared name means, what "前10" lists) and
+how people ask for each analysis tool (its triggers, the dimensions that scope it, its words).
 
 They are domain words (which metric "能卖几天" asks for), so they live beside the model, not in
 planner code: a phrase added there is askable at once. Loading checks that every metric named
@@ -22,14 +23,6 @@ PHRASES_FILE = "planner/phrases.yaml"
 # Python's \b treats Chinese characters as word characters, so "YoY呢" would have no boundary
 # after "yoy". Patterns write \b and mean an ASCII word boundary.
 _ASCII_BOUNDARY = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
-
-
-#: Patterns of other declarations (the tools' triggers), compiled on first use (agent/regex_cache.py).
-_DECLARED = PatternSet("declared")
-
-
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    return _DECLARED.pattern(pattern.replace(r"\b", _ASCII_BOUNDARY))
 
 
 def _alternation(patterns: list[str], compiled: PatternSet) -> re.Pattern[str] | None:
@@ -90,6 +83,22 @@ class DimensionRoles(BaseModel):
         return named
 
 
+class _ToolScope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    argument: str  # the tool's argument a filter on the dimension fills
+    several: bool = False  # the argument takes a list of members (else: one member only)
+
+
+class _ToolPhrases(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    asks: dict[str, list[str]] = {}  # what a phrase asks of the tool -> its patterns
+    scope: dict[str, _ToolScope] = {}  # dimension -> the argument its members fill
+    words: str = ""  # how people ask for it, for the LLM planner's retrieval
+    name: dict[str, str] = {}  # what the tool's answer is called, by language ("补货建议")
+    rows: list[str] = []  # the dimensions its table lists rows of: a breakdown by another is asked about
+    shows: list[str] = []  # the metrics its answer shows: another metric named beside it is asked about
+
+
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dimension_roles: DimensionRoles = DimensionRoles()
@@ -99,6 +108,7 @@ class _File(BaseModel):
     unknown_metrics: list[str] = []
     snapshot_words: list[str] = []
     scope_words: list[str] = []
+    tools: dict[str, _ToolPhrases] = {}
 
 
 class Phrases:
@@ -124,6 +134,23 @@ class Phrases:
         self.unknown_metrics = _alternation(data.unknown_metrics, compiled)
         self.snapshot_words = _alternation(data.snapshot_words, compiled)
         self.scope_words = _alternation(data.scope_words, compiled)
+        _check_tools(data.tools, model)
+        #: (tool, what is asked of it) -> the pattern of the phrases that ask it
+        self.tool_asks = {
+            (tool, ask): pattern
+            for tool, entry in data.tools.items()
+            for ask, patterns in entry.asks.items()
+            if (pattern := _alternation(patterns, compiled)) is not None
+        }
+        #: tool -> dimension -> (the argument a filter on it fills, whether it takes several members)
+        self.tool_scopes = {
+            tool: {dimension: (s.argument, s.several) for dimension, s in entry.scope.items()}
+            for tool, entry in data.tools.items()
+        }
+        self.tool_words = {tool: entry.words for tool, entry in data.tools.items()}
+        self.tool_names = {tool: entry.name for tool, entry in data.tools.items()}
+        self.tool_rows = {tool: tuple(entry.rows) for tool, entry in data.tools.items()}
+        self.tool_shows = {tool: tuple(entry.shows) for tool, entry in data.tools.items()}
         try:
             compiled.load()  # here, so that an invalid pattern fails at start-up
         except re.error as exc:
@@ -133,6 +160,27 @@ class Phrases:
     def load(cls, model: SemanticModel, directory: Path | None = None) -> Phrases:
         """The phrase book of the model folder ``directory`` (default: the folder ``model`` was read from)."""
         return cls(_read((directory or model.folder or MODEL_DIR) / PHRASES_FILE), model)
+
+
+def _check_tools(tools: dict[str, _ToolPhrases], model: SemanticModel) -> None:
+    """Tool and ask names are the planner's and the registry's; dimensions are the model's."""
+    from tools.registry import asks
+
+    known = asks()
+    for tool, entry in tools.items():
+        if tool not in known:
+            raise ModelError(f"{PHRASES_FILE}: tools: '{tool}' is not an analysis tool (there are {sorted(known)})")
+        unknown = sorted(set(entry.asks) - set(known[tool]))
+        if unknown:
+            raise ModelError(f"{PHRASES_FILE}: tools: {tool} cannot be asked {unknown} (it can: {list(known[tool])})")
+        unknown = sorted({*entry.scope, *entry.rows} - set(model.dimensions))
+        if unknown:
+            raise ModelError(
+                f"{PHRASES_FILE}: tools: {tool}'s scope or rows name dimensions the model does not define: {unknown}"
+            )
+        unknown = sorted(set(entry.shows) - set(model.metrics))
+        if unknown:
+            raise ModelError(f"{PHRASES_FILE}: tools: {tool} shows metrics the model does not define: {unknown}")
 
 
 def _read(path: Path) -> _File:

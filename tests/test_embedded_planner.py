@@ -244,6 +244,72 @@ def test_decisions_go_to_the_analysis_tools(planner, question, tool, arguments) 
 
 
 @pytest.mark.parametrize(
+    ("question", "tool", "arguments", "member"),
+    [
+        ("天猫需要补货吗", "replenishment", {"actions": ["order_now"]}, "天猫"),
+        ("which SKUs should we reorder now on Tmall?", "replenishment", {"actions": ["order_now"]}, "Tmall"),
+        ("京东的面膜该怎么定价", "elasticity", {"category": "面膜"}, "京东"),
+        (
+            "上个月天猫的现金转换周期分析",
+            "ccc",
+            {"start": "2025-12-01", "end": "2025-12-31", "focus": "overview"},
+            "天猫",
+        ),
+        ("除了面膜,其他品类需要补货吗", "replenishment", {"actions": ["order_now"]}, "面膜"),
+    ],
+)
+def test_a_tool_is_not_run_wider_than_a_member_the_question_names(planner, question, tool, arguments, member) -> None:
+    # the tool cannot be narrowed to the member (or cannot leave it out): the whole company's analysis
+    # would be a broader answer than asked, so the planner asks, offering it with the member named as left out
+    plan = plan_of(planner, question)
+    assert isinstance(plan, Clarify) and member in plan.text, plan
+    assert len(plan.options) == 1 and member in plan.options[0].label
+    offered = plan.options[0].plan
+    assert isinstance(offered, ToolCall) and offered.tool == tool and offered.arguments == arguments
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("各渠道的补货建议", "按渠道"),
+        ("按月的补货建议", "按月"),
+        ("按渠道看现金转换周期分析", "按渠道"),
+        ("reorder suggestions by channel", "by channel"),
+    ],
+)
+def test_a_breakdown_the_tools_table_does_not_have_is_asked_about(planner, question, words) -> None:
+    plan = plan_of(planner, question)
+    assert isinstance(plan, Clarify) and words in plan.text, plan
+    assert [type(o.plan) for o in plan.options] == [ToolCall]
+
+
+def test_a_metric_beside_a_tool_is_offered_as_its_own_answer(planner) -> None:
+    plan = plan_of(planner, "补货建议和上个月的销售额")
+    assert isinstance(plan, Clarify) and "销售额" in plan.text
+    tool, number = (o.plan for o in plan.options)
+    assert isinstance(tool, ToolCall) and tool.tool == "replenishment"
+    assert isinstance(number, QueryPlan) and number.query.metrics == ["gmv"]
+    assert (number.query.period.start, number.query.period.end) == (dt.date(2025, 12, 1), dt.date(2025, 12, 31))
+    # a metric the tool's answer shows is the tool's ("当前毛利率" is in the pricing answer)
+    assert isinstance(plan_of(planner, "面膜的毛利率和定价建议"), ToolCall)
+
+
+def test_a_period_named_with_replenishment_is_the_day_it_decides_on(planner) -> None:
+    plan = plan_of(planner, "2025年6月面膜需要补货吗")
+    assert isinstance(plan, ToolCall) and plan.arguments["as_of"] == "2025-06-30"
+
+
+def test_several_members_of_an_argument_that_takes_one_are_offered_one_by_one(planner) -> None:
+    plan = plan_of(planner, "面膜和精华需要补货吗")
+    assert isinstance(plan, Clarify)
+    offered = [o.plan for o in plan.options]
+    assert [(p.tool, p.arguments) for p in offered if isinstance(p, ToolCall)] == [
+        ("replenishment", {"category": "面膜", "actions": ["order_now"]}),
+        ("replenishment", {"category": "精华", "actions": ["order_now"]}),
+    ]
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "现金转换周期为什么变长了?",

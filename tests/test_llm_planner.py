@@ -177,6 +177,14 @@ def test_a_found_analysis_tool_joins_the_functions(assistant: Assistant) -> None
     assert "ccc" not in {t["function"]["name"] for t in plain.chat.bound[0]}  # type: ignore[attr-defined]
 
 
+def test_a_tool_call_wider_than_the_question_is_asked_about(assistant: Assistant) -> None:
+    # the tool takes no channel: the model's call would be the whole company's recommendation
+    p = llm(assistant, call("replenishment", {"actions": ["order_now"]}))
+    plan = plan_of(p, "天猫需要补货吗")
+    assert isinstance(plan, Clarify) and "天猫" in plan.text
+    assert [o.plan for o in plan.options] == [ToolCall(tool="replenishment", arguments={"actions": ["order_now"]})]
+
+
 def test_invalid_tool_arguments_are_repaired(assistant: Assistant) -> None:
     p = llm(assistant, call("ccc", {"focus": "everything"}), call("ccc", {"focus": "ar_aging"}))
     plan = plan_of(p, "应收账龄分析")

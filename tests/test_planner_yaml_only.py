@@ -16,7 +16,6 @@ from engines import connect
 from engines.members import load_master_data
 from semantic_layer.query import MetricQuery, Period, Principal
 from semantic_layer.semantic_model import MODEL_DIR, SemanticModel, load_model
-from tools.registry import triggers
 
 TODAY = dt.date(2026, 1, 1)
 
@@ -28,13 +27,13 @@ def folder(tmp_path: Path) -> Path:
     return target
 
 
-def planner_for(model: SemanticModel, demo_db: Path, **kw: object) -> EmbeddedPlanner:
+def planner_for(model: SemanticModel, demo_db: Path) -> EmbeddedPlanner:
     engine = connect(demo_db)
     try:
         master = load_master_data(engine, model=model)
     finally:
         engine.close()
-    return EmbeddedPlanner(model, master, **kw)  # type: ignore[arg-type]
+    return EmbeddedPlanner(model, master)
 
 
 def query_of(planner: EmbeddedPlanner, question: str) -> MetricQuery:
@@ -90,14 +89,67 @@ def test_a_synonym_shared_by_two_metrics_in_yaml_asks_which(folder: Path, demo_d
     assert {o.plan.query.metrics[0] for o in plan.options if isinstance(o.plan, QueryPlan)} == {"gmv", "gross_profit"}
 
 
-def test_a_tools_own_trigger_phrase_routes_to_it(demo_db: Path) -> None:
-    declared = {tool: dict(asks) for tool, asks in triggers().items()}
-    declared["replenishment"]["replenish"] = (*declared["replenishment"]["replenish"], r"该进多少货")
-    planner = planner_for(load_model(), demo_db, tool_triggers=declared)
-    plan = planner.plan("面膜该进多少货", Conversation(id="t"), Principal(), TODAY)
+def test_a_tools_own_trigger_phrase_routes_to_it(folder: Path, demo_db: Path) -> None:
+    assert not isinstance(
+        planner_for(load_model(), demo_db).plan("面膜该进多少货", Conversation(id="t"), Principal(), TODAY), ToolCall
+    )
+    _set_role(folder, "      replenish:\n", "      replenish:\n        - '该进多少货'\n")
+    plan = planner_for(load_model(folder), demo_db).plan("面膜该进多少货", Conversation(id="t"), Principal(), TODAY)
     assert isinstance(plan, ToolCall) and plan.tool == "replenishment" and plan.arguments == {"category": "面膜"}
+
+
+def test_the_dimensions_that_scope_a_tool_are_the_models(folder: Path, demo_db: Path) -> None:
+    question = "上海仓需要补货吗"  # a warehouse named: replenishment looks at that warehouse only
+    plan = planner_for(load_model(), demo_db).plan(question, Conversation(id="t"), Principal(), TODAY)
+    assert isinstance(plan, ToolCall) and plan.arguments.get("warehouse_id") == "wh_sh"
+    _set_role(folder, "      warehouse: {argument: warehouse_id}\n", "")
+    # the model says the tool cannot be narrowed to a warehouse: the planner asks rather than run it wider
+    plan = planner_for(load_model(folder), demo_db).plan(question, Conversation(id="t"), Principal(), TODAY)
+    assert isinstance(plan, Clarify) and "上海嘉定仓" in plan.text
+    assert [o.plan.arguments for o in plan.options if isinstance(o.plan, ToolCall)] == [{"actions": ["order_now"]}]
+
+
+def test_the_breakdowns_and_metrics_a_tool_answers_are_the_models(folder: Path, demo_db: Path) -> None:
+    asked = ("各渠道的补货建议", "补货建议和上个月的销售额")
     bundled = planner_for(load_model(), demo_db)
-    assert not isinstance(bundled.plan("面膜该进多少货", Conversation(id="t"), Principal(), TODAY), ToolCall)
+    assert all(isinstance(bundled.plan(q, Conversation(id="t"), Principal(), TODAY), Clarify) for q in asked)
+    _set_role(
+        folder,
+        "    rows: [sku, category, warehouse, supplier]\n",
+        "    rows: [sku, category, warehouse, supplier, channel]\n",
+    )
+    _set_role(folder, "    shows: [units_sold,", "    shows: [gmv, units_sold,")
+    edited = planner_for(load_model(folder), demo_db)
+    assert all(isinstance(edited.plan(q, Conversation(id="t"), Principal(), TODAY), ToolCall) for q in asked)
+
+
+def test_a_model_without_tool_phrases_routes_no_question_to_a_tool(folder: Path, demo_db: Path) -> None:
+    book = folder / "planner" / "phrases.yaml"
+    text = book.read_text(encoding="utf-8")
+    book.write_text(text[: text.index("\ntools:\n") + 1], encoding="utf-8")
+    planner = planner_for(load_model(folder), demo_db)
+    for question in ("面膜需要补货吗", "面膜该怎么定价?", "分析一下现金转换周期"):
+        assert not isinstance(planner.plan(question, Conversation(id="t"), Principal(), TODAY), ToolCall), question
+
+
+@pytest.mark.parametrize(
+    ("line", "new", "error"),
+    [
+        ("  elasticity:\n", "  pricing:\n", "'pricing' is not an analysis tool"),
+        ("      price:\n", "      discount:\n", "cannot be asked \\['discount'\\]"),
+        ("      brand: {argument: brand}\n", "      label: {argument: brand}\n", "label"),
+        ("    rows: [category, sku]\n", "    rows: [category, product]\n", "product"),
+        ("    shows: [units_sold, gmv,", "    shows: [units_sold, revenue,", "revenue"),
+        ("        - '价格弹性|", "        - '价格弹性(|", "not a valid pattern"),
+    ],
+)
+def test_a_tool_phrase_the_model_cannot_use_fails_at_load(folder: Path, line: str, new: str, error: str) -> None:
+    from agent.phrases import Phrases
+    from semantic_layer.semantic_model import ModelError
+
+    _set_role(folder, line, new)
+    with pytest.raises(ModelError, match=error):
+        Phrases.load(load_model(folder))
 
 
 def test_customers_are_named_from_the_warehouse_through_the_model(demo_db: Path) -> None:

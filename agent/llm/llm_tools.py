@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,10 +103,11 @@ def core_tools(dialect: str, sql_fallback: bool) -> list[ToolSpec]:
     return specs
 
 
-def analysis_tools() -> dict[str, ToolSpec]:
+def analysis_tools(words: Mapping[str, str]) -> dict[str, ToolSpec]:
     """The analysis tools whose modules import, by name; a tool still being written is skipped. A tool is
-    described by its class docstring, else its package's, else its arguments'."""
-    from tools.registry import NAMES, load, words
+    described by its class docstring, else its package's, else its arguments', and by the words people use
+    for it (``words``: the model's phrase book's, by tool)."""
+    from tools.registry import NAMES, load
 
     specs: dict[str, ToolSpec] = {}
     for name in NAMES:
@@ -117,7 +119,7 @@ def analysis_tools() -> dict[str, ToolSpec]:
             continue
         package = sys.modules.get(".".join(type(tool).__module__.split(".")[:2]))
         docs = [d for d in (type(tool).__doc__, package.__doc__ if package else None, arguments.__doc__) if d]
-        about = " ".join([*map(_first_paragraph, docs), words(name)])
+        about = " ".join([*map(_first_paragraph, docs), words.get(name, "")]).strip()
         specs[name] = ToolSpec(name, _first_paragraph(docs[0] if docs else name), arguments, tuple(tool.reads), about)
     return specs
 

@@ -103,7 +103,7 @@ class LLMPlanner:
         self.verified = self.embedded.verified  # one set: a match settles the question, the nearest are examples
         self.validator = PlanValidator(model, master, self.embedded, dialect=dialect, sql_fallback=config.sql_fallback)
         self.core = {spec.name: spec for spec in core_tools(dialect, config.sql_fallback)}
-        self.analysis = analysis_tools()
+        self.analysis = analysis_tools(self.embedded.vocabulary.phrases.tool_words)
         self.catalog = CatalogIndex.from_model(model, {name: spec.about for name, spec in self.analysis.items()})
         self.prompts = PromptBuilder(model, master, self.catalog, config.sql_fallback, self.verified)
         self._local = threading.local()

@@ -197,7 +197,10 @@ class PlanValidator:
             reason = ", ".join(denied) if denied else "company-wide analysis"
             text = say("tool_denied", asked.language, role=asked.user.role, reason=reason)
             return Verdict(plan=Refuse(reason="permission", text=text))
-        return Verdict(plan=call)
+        # the coverage rule, as for the embedded planner's calls: a member the question names that the
+        # tool cannot be narrowed to makes the answer a question back, never the whole company's analysis
+        reading = parse(asked.question, self.embedded.vocabulary, self.master, asked.today)
+        return Verdict(plan=self.embedded.scoped(call, reading, asked.language))
 
     def _clarify(self, plan: Clarify, analysis: dict[str, ToolSpec], asked: Asked) -> Verdict:
         options: list[ClarifyOption] = []
