@@ -131,8 +131,10 @@ DIMENSION_DATE = _rx(r"哪天|哪一天|哪个月|哪一月|哪一周|哪周|哪
 
 # -- filters ---------------------------------------------------------------------------
 EXCLUDE_BEFORE = _rx(
-    r"(?:除了|除去|除|不含|不包括|不算|剔除|排除|去掉|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|\bwithout\b|\bnot\b)\s*$"
+    r"(?:除了|除去|除开|除掉|刨除|刨去|扣除|扣掉|除|不含|不包括|不算|剔除|排除|去掉|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|\bwithout\b|\bnot\b)\s*$"
 )
+#: "精华以外的品类", "面膜之外", "口红除外": the words after a member that leave it out.
+EXCLUDE_AFTER = _rx(r"^\s*(?:以外|之外|除外)")
 
 # -- follow-ups ------------------------------------------------------------------------
 FOLLOW_UP = _rx(

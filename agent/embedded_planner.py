@@ -15,6 +15,7 @@ import functools
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from pydantic import ValidationError
 from rapidfuzz import fuzz
@@ -351,15 +352,18 @@ class EmbeddedPlanner:
         call = self._tool_reading(parsed)
         if call is None:
             return None
-        shown = self.vocabulary.phrases.tool_shows.get(call.tool, ())
-        option = None
-        if any(m not in shown for m in parsed.metrics):  # "补货建议和上个月的销售额": the number is an option
+
+        def number() -> ClarifyOption | None:  # "补货建议和上个月的销售额": the number is an option
             plan = self._finish(
                 self._fresh(parsed, text, today), parsed.model_copy(update={"leftover": ""}), user, language
             )
-            if isinstance(plan, QueryPlan):
-                option = ClarifyOption(label=self._describe(plan.query, language), plan=plan)
-        return self.scoped(call, parsed, language, option)
+            return (
+                ClarifyOption(label=self._describe(plan.query, language), plan=plan)
+                if isinstance(plan, QueryPlan)
+                else None
+            )
+
+        return self.scoped(call, parsed, language, number)
 
     def _tool_reading(self, parsed: Parsed) -> ToolCall | None:
         if self._asks("replenishment", "slow_list", parsed):
@@ -390,14 +394,20 @@ class EmbeddedPlanner:
         return None
 
     def scoped(
-        self, call: ToolCall, parsed: Parsed, language: Language, metric_option: ClarifyOption | None = None
+        self,
+        call: ToolCall,
+        parsed: Parsed,
+        language: Language,
+        metric_option: Callable[[], ClarifyOption | None] | None = None,
     ) -> ToolCall | Clarify:
         """The coverage rule for tools: what the question names that the tool's answer cannot carry makes
         the answer a question back, never a broader analysis than asked. That is a member the tool cannot be
         narrowed to ("天猫需要补货吗": replenishment is per warehouse and product) or would have to leave out,
         a breakdown its table does not have ("各渠道的补货建议"), or a metric it does not show ("补货建议和上个
-        月的销售额": ``metric_option`` answers that part instead). Several members of an argument that takes
-        one are offered one by one. The LLM planner's calls are held to it too."""
+        月的销售额": ``metric_option`` makes the option that answers that part instead). Several members of
+        an argument that takes one are offered one by one. The LLM planner's calls are held to it too."""
+        from tools.registry import asks
+
         phrases = self.vocabulary.phrases
         declared = phrases.tool_scopes.get(call.tool, {})
         unscoped = [f for f in parsed.filters if f.exclude or f.dimension not in declared]
@@ -408,7 +418,10 @@ class EmbeddedPlanner:
         keys = [d for d in parsed.dimensions if d not in rows]
         if parsed.grain is not None and call.arguments.get("grain") != parsed.grain:
             keys.insert(0, parsed.grain)
-        shown = phrases.tool_shows.get(call.tool, ())
+        # a metric read inside the tool's own words is the tool's ("哪些SKU滞销": 滞销 is in the trigger)
+        asked = self._triggers(call.tool, tuple(asks().get(call.tool, ())), parsed)
+        own = {m for ps, pe, _, m in parsed.metric_spans if any(ps < e and s < pe for s, e in asked)}
+        shown = {*phrases.tool_shows.get(call.tool, ()), *own}
         metrics = [m for m in parsed.metrics if m not in shown and m in self.model.metrics]
         if not (unscoped or several or keys or metrics):
             return call
@@ -458,8 +471,9 @@ class EmbeddedPlanner:
             said.append(say("tool_ask", language))
             label = say("without_words", language, words=join_names(left, language), reading=tool)
             options = [ClarifyOption(label=label, plan=call)]
-        if metrics and metric_option is not None:
-            options.append(metric_option)
+        number = metric_option() if metrics and metric_option is not None else None
+        if number is not None:
+            options.append(number)
         return Clarify(text=("" if language == "zh" else " ").join(said), options=options)
 
     @staticmethod
@@ -535,20 +549,22 @@ class EmbeddedPlanner:
         return AttributePlan(query=AttributeQuery.model_validate(query)), leftover
 
     def _asks(self, tool: str, ask: str, parsed: Parsed) -> bool:
-        """A trigger of ``tool`` that is not part of a metric the question names: "应收账龄超过60天的占比"
-        asks for the number the phrase book's words name, not for the aging tool. A trigger overlapping a
-        metric phrase, or inside a metric's name ("AR aging over 60"), is the metric's."""
-        pattern = self.vocabulary.phrases.tool_asks.get((tool, ask))
-        if pattern is None:
-            return False
-        for m in pattern.finditer(parsed.text):
-            s, e = m.span()
-            inside = (
-                (s < pe and ps < e) if phrase else (ps <= s and e <= pe) for ps, pe, phrase in parsed.metric_spans
-            )
-            if not any(inside):
-                return True
-        return False
+        return bool(self._triggers(tool, (ask,), parsed))
+
+    def _triggers(self, tool: str, asks: tuple[str, ...], parsed: Parsed) -> list[tuple[int, int]]:
+        """Where the question asks ``tool`` these things: its triggers that are not part of a metric the
+        question names. "应收账龄超过60天的占比" asks for the number the phrase book's words name, not for the
+        aging tool: a trigger overlapping a metric phrase, or inside a metric's name ("AR aging over 60"),
+        is the metric's."""
+        found = []
+        for ask in asks:
+            pattern = self.vocabulary.phrases.tool_asks.get((tool, ask))
+            for m in pattern.finditer(parsed.text) if pattern is not None else ():
+                s, e = m.span()
+                spans = parsed.metric_spans
+                if not any((s < pe and ps < e) if phrase else (ps <= s and e <= pe) for ps, pe, phrase, _ in spans):
+                    found.append((s, e))
+        return found
 
     def _scope(self, tool: str, parsed: Parsed) -> dict:
         """What a tool should look at, from the members the question names and the tool's own declaration."""

@@ -71,7 +71,10 @@ def _unknown(word: str) -> Any:
 
 
 def _adds_metric(metric_id: str, span: tuple[int, int]) -> Any:
-    return lambda r, c: {"metrics": r.with_metric(metric_id), "metric_spans": (*r.metric_spans, (*span, True))}
+    return lambda r, c: {
+        "metrics": r.with_metric(metric_id),
+        "metric_spans": (*r.metric_spans, (*span, True, metric_id)),
+    }
 
 
 def metric_fallbacks(reading: Parsed, context: Context) -> list[Span]:
@@ -107,14 +110,18 @@ def members(reading: Parsed, context: Context) -> list[Span]:
     text = context.work.text
     spans = []
     for mention in context.master.find_mentions(text):
-        exclude = cues.EXCLUDE_BEFORE.search(text[: mention.start])
+        before = cues.EXCLUDE_BEFORE.search(text[: mention.start])
+        after = cues.EXCLUDE_AFTER.search(text[mention.end :])
+        exclude = before is not None or after is not None
         every = _distinct(mention.candidates)
         if {m.kind for m in every} <= set(context.vocabulary.roles.named_all):
-            update = None if event_as_time(text[mention.end :]) else _all_named(mention, every, bool(exclude))
+            update = None if event_as_time(text[mention.end :]) else _all_named(mention, every, exclude)
             spans.append(Span(mention.start, mention.end, update))
             continue
-        marker = (exclude.span(),) if exclude is not None else ()
-        spans.append(Span(mention.start, mention.end, _member(mention, every, bool(exclude), text), also=marker))
+        marker = ((before.span(),) if before is not None else ()) + (
+            ((mention.end + after.start(), mention.end + after.end()),) if after is not None else ()
+        )
+        spans.append(Span(mention.start, mention.end, _member(mention, every, exclude, text), also=marker))
     return spans
 
 
@@ -194,8 +201,12 @@ def terms(reading: Parsed, context: Context) -> list[Span]:
     text = context.work.text
     spans = []
     for match in context.vocabulary.find(text):
-        exclude = bool(cues.EXCLUDE_BEFORE.search(text[: match.start]))
-        spans.append(Span(match.start, match.end, _term(match.text, match.start, match.end, match.values, exclude)))
+        named = any(t.kind == "member" for t in match.values)
+        after = cues.EXCLUDE_AFTER.search(text[match.end :]) if named else None
+        exclude = bool(cues.EXCLUDE_BEFORE.search(text[: match.start])) or after is not None
+        marker = ((match.end + after.start(), match.end + after.end()),) if after is not None else ()
+        update = _term(match.text, match.start, match.end, match.values, exclude)
+        spans.append(Span(match.start, match.end, update, also=marker))
     return spans
 
 
@@ -219,7 +230,7 @@ def _term(word: str, start: int, end: int, values: tuple[Any, ...], exclude: boo
         if metrics:
             if not _part_of_a_stock(context, word, reading.metrics):
                 out["metrics"] = reading.with_metric(metrics[0])
-                out["metric_spans"] = (*reading.metric_spans, (start, end, False))
+                out["metric_spans"] = (*reading.metric_spans, (start, end, False, metrics[0]))
             after = context.work.text[end : end + 1]
             if after and is_cjk(after):  # "毛利律": the planner checks whether 毛利律 is a typo of another name
                 out["glued"] = (*reading.glued, (word + after, metrics[0]))

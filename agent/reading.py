@@ -60,8 +60,8 @@ class Parsed(BaseModel):
         tuple[str, str, bool], ...
     ] = ()  # a word that is a member and a dimension: (member, dimension, exclude)
     text: str = ""  # the question, normalised and folded; spans below index it
-    #: where metrics were read: (start, end, by a phrase of the phrase book rather than a name)
-    metric_spans: tuple[tuple[int, int, bool], ...] = ()
+    #: where metrics were read: (start, end, by a phrase of the phrase book rather than a name, the metric)
+    metric_spans: tuple[tuple[int, int, bool, str], ...] = ()
     glued: tuple[tuple[str, str], ...] = ()  # a metric word with the unread character after it
     unknown_metric: str | None = None
     why: bool = False

@@ -23,6 +23,7 @@ import sqlglot.expressions as exp
 import yaml
 
 from semantic_layer.engine import Engine, EngineError
+from semantic_layer.semantic_model import MODEL_DIR
 
 #: Schemas whose relations are written unqualified (every engine's default one; Spark's temporary views
 #: have none).
@@ -231,6 +232,12 @@ def _write(relations: list[_Relation], reference: _Relation | None) -> Scaffold:
         + "# TODO: the metrics people ask for (formula over measures, format, domain, synonyms).\n"
         + _dump({"metrics": metrics}),
         "roles.yaml": header + _dump({"roles": roles}),
+        "planner/phrases.yaml": header
+        + "# How people ask for the analysis tools, copied from chatbi's bundled phrase book. TODO: `scope` maps\n"
+        + "# a dimension of yours to the argument it narrows the tool by (category, brand, sku_ids, warehouse_id),\n"
+        + "# `rows` lists the dimensions the tool's table has, `shows` the metrics its answer shows for the period\n"
+        + "# asked; a question naming anything else is asked about. Delete a tool your users should not be sent to.\n"
+        + _dump({"tools": _tool_phrases({d["name"] for d in dimensions})}),
     }
     return Scaffold(
         files=files,
@@ -239,6 +246,19 @@ def _write(relations: list[_Relation], reference: _Relation | None) -> Scaffold:
         joins=sum(len(r.joins) for r in relations),
         metrics=len(metrics),
     )
+
+
+def _tool_phrases(dimensions: set[str]) -> dict[str, Any]:
+    """The bundled phrase book's tool entries, keeping a scope or rows entry only for a dimension the new model
+    has (of the same name) and no metric: the new model's metrics are its own."""
+    bundled = yaml.safe_load((MODEL_DIR / "planner" / "phrases.yaml").read_text(encoding="utf-8"))
+    tools: dict[str, Any] = {}
+    for name, entry in (bundled.get("tools") or {}).items():
+        kept = {k: v for k, v in entry.items() if k not in ("scope", "rows", "shows")}
+        kept["scope"] = {d: s for d, s in (entry.get("scope") or {}).items() if d in dimensions}
+        kept["rows"] = [d for d in entry.get("rows") or [] if d in dimensions]
+        tools[name] = kept
+    return tools
 
 
 def _entity(r: _Relation) -> dict[str, Any]:
@@ -266,6 +286,7 @@ def write(result: Scaffold, folder: Path, *, force: bool = False) -> list[Path]:
     paths = []
     for name, text in result.files.items():
         path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths

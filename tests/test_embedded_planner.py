@@ -290,8 +290,30 @@ def test_a_metric_beside_a_tool_is_offered_as_its_own_answer(planner) -> None:
     assert isinstance(tool, ToolCall) and tool.tool == "replenishment"
     assert isinstance(number, QueryPlan) and number.query.metrics == ["gmv"]
     assert (number.query.period.start, number.query.period.end) == (dt.date(2025, 12, 1), dt.date(2025, 12, 31))
-    # a metric the tool's answer shows is the tool's ("当前毛利率" is in the pricing answer)
-    assert isinstance(plan_of(planner, "面膜的毛利率和定价建议"), ToolCall)
+    # a metric read inside the tool's own words is the tool's: 滞销 in "哪些SKU滞销" asks for the slow list
+    assert isinstance(plan_of(planner, "哪些SKU滞销?"), ToolCall)
+    # the cash-cycle analysis shows dso for the period asked (its phrase book's `shows`)
+    assert isinstance(plan_of(planner, "分析一下2025年的现金转换周期和应收周转天数"), ToolCall)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("精华以外的品类上个月销售额", {"category!": {"精华"}}),  # said after the member
+        ("上个月天猫之外的毛利率", {"channel!": {"tmall"}}),
+        ("口红除外,上个月各品类的销量", {"category!": {"口红"}}),
+        ("除开天猫,上个月的销售额", {"channel!": {"tmall"}}),
+        ("扣除京东后上个月的毛利率", {"channel!": {"jd"}}),
+    ],
+)
+def test_a_member_left_out_is_excluded_whichever_side_the_word_is_on(planner, question, expected) -> None:
+    assert filters(query_of(planner, question)) == expected
+
+
+def test_a_metric_asked_beside_a_tool_is_not_taken_as_the_tools(planner) -> None:
+    for question in ("给精华做个补货建议,再告诉我精华上个月卖了多少件", "面膜怎么定价?另外上月毛利率多少"):
+        plan = plan_of(planner, question)
+        assert isinstance(plan, Clarify) and isinstance(plan.options[-1].plan, QueryPlan), question
 
 
 def test_a_period_named_with_replenishment_is_the_day_it_decides_on(planner) -> None:

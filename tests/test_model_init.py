@@ -59,6 +59,22 @@ def test_the_scaffold_passes_model_check_and_answers(scaffolded: Path, demo_db: 
     assert answer["rows"] == [[expected]]
 
 
+def test_the_scaffold_sends_tool_questions_to_the_tools_scoped_by_its_own_dimensions(
+    scaffolded: Path, demo_db: Path
+) -> None:
+    from agent.phrases import Phrases
+
+    model = load_model(scaffolded)
+    phrases = Phrases.load(model)  # the copied section loads against the new model
+    assert set(phrases.tool_names) == {"replenishment", "elasticity", "ccc"}
+    # a scope is kept for a dimension of the same name (dim_sku made "sku"), not for one the model lacks
+    assert phrases.tool_scopes["replenishment"] == {"sku": ("sku_ids", True), "warehouse": ("warehouse_id", False)}
+    assert "category" not in model.dimensions
+    result = runner.invoke(app, ["--model", str(scaffolded), "ask", "--db", str(demo_db), "--json", "哪些SKU需要补货"])
+    answer = json.loads(result.output)  # routed to the tool, which names what this model lacks
+    assert answer["status"] == "refusal" and "units_sold" in answer["text"]
+
+
 def test_existing_model_files_are_kept_unless_forced(scaffolded: Path, demo_db: Path) -> None:
     again = runner.invoke(app, ["model", "init", "--db", str(demo_db), "--out", str(scaffolded)])
     assert again.exit_code == 2 and "--force" in again.output

@@ -118,7 +118,11 @@ def test_the_breakdowns_and_metrics_a_tool_answers_are_the_models(folder: Path, 
         "    rows: [sku, category, warehouse, supplier]\n",
         "    rows: [sku, category, warehouse, supplier, channel]\n",
     )
-    _set_role(folder, "    shows: [units_sold,", "    shows: [gmv, units_sold,")
+    _set_role(
+        folder,
+        "    rows: [sku, category, warehouse, supplier, channel]\n",
+        "    rows: [sku, category, warehouse, supplier, channel]\n    shows: [gmv]\n",
+    )
     edited = planner_for(load_model(folder), demo_db)
     assert all(isinstance(edited.plan(q, Conversation(id="t"), Principal(), TODAY), ToolCall) for q in asked)
 
@@ -139,7 +143,7 @@ def test_a_model_without_tool_phrases_routes_no_question_to_a_tool(folder: Path,
         ("      price:\n", "      discount:\n", "cannot be asked \\['discount'\\]"),
         ("      brand: {argument: brand}\n", "      label: {argument: brand}\n", "label"),
         ("    rows: [category, sku]\n", "    rows: [category, product]\n", "product"),
-        ("    shows: [units_sold, gmv,", "    shows: [units_sold, revenue,", "revenue"),
+        ("    shows: [ccc, dio,", "    shows: [ccc, cycle,", "cycle"),
         ("        - '价格弹性|", "        - '价格弹性(|", "not a valid pattern"),
     ],
 )
