@@ -193,8 +193,9 @@ class PlanValidator:
             for m in spec.reads
             if role is None or m not in self.model.metrics or not role.grants(self.model.metrics[m])
         ]
-        if role is None or denied or role.row_filters:
-            reason = ", ".join(denied) if denied else "company-wide analysis"
+        if role is None or denied:  # a row-filtered role's tool reads are narrowed when they run, as on the
+            # embedded path (or refused by name when a read's rows cannot be narrowed: tools/reads.py)
+            reason = ", ".join(denied) if denied else f"unknown role '{asked.user.role}'"
             text = say("tool_denied", asked.language, role=asked.user.role, reason=reason)
             return Verdict(plan=Refuse(reason="permission", text=text))
         # the coverage rule, as for the embedded planner's calls: a member the question names that the
@@ -249,7 +250,9 @@ class PlanValidator:
         names = [self.model.metrics[m].name(language) for m in query.metrics]
         for item in query.filters:
             for key in item.members:
-                member = self.master.member(cast(Kind, item.dimension), key) if item.dimension in self.master.kinds else None
+                member = (
+                    self.master.member(cast(Kind, item.dimension), key) if item.dimension in self.master.kinds else None
+                )
                 shown = (member.name if language == "zh" else member.name_en or member.name) if member else None
                 names.append(shown or key)
         return names
