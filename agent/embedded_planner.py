@@ -37,6 +37,7 @@ from semantic_layer.master_data import MasterData, Member
 from semantic_layer.query import AttributeQuery, Filter, MetricQuery, Period, Principal
 from semantic_layer.semantic_model import SemanticModel, formula_names
 from semantic_layer.validation import check_query
+from tools.registry import asks
 
 PlanT = QueryPlan | ToolCall | AttributePlan | Clarify | Refuse
 #: Plans kept per planner: a repeated question (same words, turns, asker and date) skips planning.
@@ -406,8 +407,6 @@ class EmbeddedPlanner:
         a breakdown its table does not have ("各渠道的补货建议"), or a metric it does not show ("补货建议和上个
         月的销售额": ``metric_option`` makes the option that answers that part instead). Several members of
         an argument that takes one are offered one by one. The LLM planner's calls are held to it too."""
-        from tools.registry import asks
-
         phrases = self.vocabulary.phrases
         declared = phrases.tool_scopes.get(call.tool, {})
         unscoped = [f for f in parsed.filters if f.exclude or f.dimension not in declared]
@@ -502,7 +501,7 @@ class EmbeddedPlanner:
         leftover = " ".join([leftover, *parsed.amount_verbs]).strip()
         if leftover:
             understood = say("listing", language, dimension=self._dimension_name(dimension, language))
-            quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in leftover.split()], language)
+            quoted = self._quoted(leftover.split(), language)
             text = say("not_understood", language, reading=understood, words=quoted)
             label = say("without_words", language, words=quoted, reading=understood)
             return Clarify(text=text, options=[ClarifyOption(label=label, plan=plan)])
@@ -551,13 +550,13 @@ class EmbeddedPlanner:
     def _asks(self, tool: str, ask: str, parsed: Parsed) -> bool:
         return bool(self._triggers(tool, (ask,), parsed))
 
-    def _triggers(self, tool: str, asks: tuple[str, ...], parsed: Parsed) -> list[tuple[int, int]]:
-        """Where the question asks ``tool`` these things: its triggers that are not part of a metric the
+    def _triggers(self, tool: str, wanted: tuple[str, ...], parsed: Parsed) -> list[tuple[int, int]]:
+        """Where the question asks ``tool`` the ``wanted`` things: its triggers that are not part of a metric the
         question names. "应收账龄超过60天的占比" asks for the number the phrase book's words name, not for the
         aging tool: a trigger overlapping a metric phrase, or inside a metric's name ("AR aging over 60"),
         is the metric's."""
         found = []
-        for ask in asks:
+        for ask in wanted:
             pattern = self.vocabulary.phrases.tool_asks.get((tool, ask))
             for m in pattern.finditer(parsed.text) if pattern is not None else ():
                 s, e = m.span()
@@ -634,7 +633,7 @@ class EmbeddedPlanner:
             read = _apply(Parsed(metrics=tuple(plan.metrics), filters=tuple(plan.filters)), reading)
             changed = plan.model_copy(update={"metrics": list(read.metrics), "filters": list(read.filters)})
             options.append(ClarifyOption(label=self._reading_label(reading, language), plan=QueryPlan(query=changed)))
-        quoted = join_names([f"“{w}”" if language == "zh" else f'"{w}"' for w in words], language)
+        quoted = self._quoted(words, language)
         understood = self._describe(plan, language)
         options.append(ClarifyOption(label=say("without_words", language, words=quoted, reading=understood),
                                      plan=QueryPlan(query=plan)))  # fmt: skip

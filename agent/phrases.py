@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.regex_cache import PatternSet
 from semantic_layer.semantic_model import MODEL_DIR, ModelError, SemanticModel
+from tools.registry import asks
 
 PHRASES_FILE = "planner/phrases.yaml"
 # Python's \b treats Chinese characters as word characters, so "YoY呢" would have no boundary
@@ -164,8 +165,6 @@ class Phrases:
 
 def _check_tools(tools: dict[str, _ToolPhrases], model: SemanticModel) -> None:
     """Tool and ask names are the planner's and the registry's; dimensions are the model's."""
-    from tools.registry import asks
-
     known = asks()
     for tool, entry in tools.items():
         if tool not in known:

@@ -111,18 +111,22 @@ def members(reading: Parsed, context: Context) -> list[Span]:
     spans = []
     for mention in context.master.find_mentions(text):
         before = cues.EXCLUDE_BEFORE.search(text[: mention.start])
-        after = cues.EXCLUDE_AFTER.search(text[mention.end :])
+        after = _left_out_after(text, mention.end)
         exclude = before is not None or after is not None
         every = _distinct(mention.candidates)
         if {m.kind for m in every} <= set(context.vocabulary.roles.named_all):
             update = None if event_as_time(text[mention.end :]) else _all_named(mention, every, exclude)
             spans.append(Span(mention.start, mention.end, update))
             continue
-        marker = ((before.span(),) if before is not None else ()) + (
-            ((mention.end + after.start(), mention.end + after.end()),) if after is not None else ()
-        )
+        marker = tuple(span for span in (before.span() if before is not None else None, after) if span is not None)
         spans.append(Span(mention.start, mention.end, _member(mention, every, exclude, text), also=marker))
     return spans
+
+
+def _left_out_after(text: str, end: int) -> tuple[int, int] | None:
+    """Where the words after a name at ``end`` leave it out ("精华以外"), in ``text``; None if they do not."""
+    found = cues.EXCLUDE_AFTER.search(text[end:])
+    return (end + found.start(), end + found.end()) if found is not None else None
 
 
 def _all_named(mention: Mention, every: list[Member], exclude: bool) -> Any:
@@ -202,9 +206,9 @@ def terms(reading: Parsed, context: Context) -> list[Span]:
     spans = []
     for match in context.vocabulary.find(text):
         named = any(t.kind == "member" for t in match.values)
-        after = cues.EXCLUDE_AFTER.search(text[match.end :]) if named else None
+        after = _left_out_after(text, match.end) if named else None
         exclude = bool(cues.EXCLUDE_BEFORE.search(text[: match.start])) or after is not None
-        marker = ((match.end + after.start(), match.end + after.end()),) if after is not None else ()
+        marker = (after,) if after is not None else ()
         update = _term(match.text, match.start, match.end, match.values, exclude)
         spans.append(Span(match.start, match.end, update, also=marker))
     return spans
