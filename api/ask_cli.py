@@ -133,12 +133,15 @@ def ask(
     principal = _principal(role, store)
     reference = _today(today)
     from agent.conversation_store import StoreUnavailable
+    from semantic_layer.semantic_model import ModelError
 
     assistant = _open(db, engine_url, planner, history=session is not None, cache=not no_cache)
     try:
         answer = assistant.ask(question, conversation_id=session, principal=principal, today=reference)
     except StoreUnavailable as exc:
         fail(f"session {session}: {exc}")
+    except ModelError as exc:  # the planner's files, read when the planner is first built
+        fail(str(exc))
     finally:
         assistant.close()
     if as_json:
@@ -167,6 +170,7 @@ def chat(
     principal = _principal(role, store)
     reference = _today(today)
     from agent.conversation_store import StoreUnavailable
+    from semantic_layer.semantic_model import ModelError
 
     assistant = _open(db, engine_url, planner, history=True, cache=not no_cache)
     conversation = session or uuid.uuid4().hex[:12]
@@ -195,6 +199,8 @@ def chat(
             except StoreUnavailable as exc:
                 console.print(f"[red]{exc}[/red]")
                 continue
+            except ModelError as exc:  # the planner's files: every question would fail the same way
+                fail(str(exc))
             _show(answer)
     finally:
         assistant.close()

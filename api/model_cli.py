@@ -34,6 +34,7 @@ def model_check(
     """Validate the model's YAML, then the warehouse: every relation and column exists, dates are dates,
     keys are unique, joins match, and each metric compiles and runs on its last week of data.
     Exits 1 when there is an error (warnings alone exit 0)."""
+    from agent.phrases import Phrases
     from agent.verified import VERIFIED_FILE, read
     from engines import connect
     from engines.model_check import Problem, Report, check_model, steps  # noqa: F811
@@ -42,6 +43,7 @@ def model_check(
 
     try:
         model = load_model(model_dir)
+        Phrases.load(model)  # the planner's phrase book names the model's metrics, dimensions and the tools
         read((model.folder or Path(".")) / VERIFIED_FILE, model)  # its plans against this model, before the warehouse
     except ModelError as exc:
         _show(Report([Problem("error", str(model_dir or "model"), "-", str(exc))], {}), as_json)

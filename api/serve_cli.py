@@ -144,6 +144,7 @@ def serve(
             f"demo mode (no users configured) listens on loopback only, not on '{host}': every request is admin. "
             "Pass --config with users and API keys to listen on other addresses."
         )
+    _check_phrase_book()
     store = _open_store(keep_days)
     if not db.is_file():
         if not build_demo:
@@ -191,6 +192,18 @@ def _planner_for_workers(planner: str) -> tuple[Literal["embedded", "llm"], str]
             fail(str(exc))
         return "embedded", f" (no LLM planner: {exc})"
     return "llm", ""
+
+
+def _check_phrase_book() -> None:
+    """Read the model folder's planner phrase book once, so that a broken one stops the start with its reason
+    instead of failing every worker's first question (the planner is built lazily)."""
+    from agent.phrases import Phrases
+    from semantic_layer.semantic_model import ModelError, load_model
+
+    try:
+        Phrases.load(load_model())
+    except ModelError as exc:
+        fail(str(exc))
 
 
 def _check_warehouse(db: Path) -> None:

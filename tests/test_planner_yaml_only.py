@@ -127,6 +127,20 @@ def test_the_breakdowns_and_metrics_a_tool_answers_are_the_models(folder: Path, 
     assert all(isinstance(edited.plan(q, Conversation(id="t"), Principal(), TODAY), ToolCall) for q in asked)
 
 
+@pytest.mark.parametrize("command", [["ask", "面膜需要补货吗"], ["model", "check", "--json"]])
+def test_a_broken_phrase_book_is_a_one_line_error_on_the_command_line(
+    folder: Path, demo_db: Path, command: list[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    _set_role(folder, "  elasticity:\n", "  pricing:\n")
+    result = CliRunner().invoke(app, ["--model", str(folder), *command, "--db", str(demo_db)])
+    assert result.exit_code in (1, 2) and isinstance(result.exception, SystemExit)  # an exit, not a crash
+    assert "'pricing' is not an analysis tool" in result.output
+
+
 def test_a_model_without_tool_phrases_routes_no_question_to_a_tool(folder: Path, demo_db: Path) -> None:
     book = folder / "planner" / "phrases.yaml"
     text = book.read_text(encoding="utf-8")
