@@ -46,12 +46,26 @@ def connect(path: Path, busy_timeout_s: float, *, shared: bool = False) -> sqlit
 
 def create_schema(db: sqlite3.Connection, schema: Sequence[str], prune: Callable[[sqlite3.Connection], None]) -> None:
     """WAL on, then the schema and a first prune in one write transaction."""
-    db.execute("PRAGMA journal_mode=WAL")
+    _wal_on(db)
     db.execute("BEGIN IMMEDIATE")
     for statement in schema:
         db.execute(statement)
     prune(db)
     db.execute("COMMIT")
+
+
+def _wal_on(db: sqlite3.Connection, wait_s: float = 10.0) -> None:
+    """Switch a new file to WAL. SQLite can refuse the switch at once, without its busy handler, while
+    another process opens the same new file (two workers starting together): try again until ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class _Kept:

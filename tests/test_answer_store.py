@@ -122,3 +122,28 @@ def test_an_unusable_file_is_an_error_naming_it(tmp_path: Path) -> None:
         AnswerStore(path)
     with pytest.raises(StoreError, match="positive"):
         AnswerStore(":memory:", max_age_days=0)
+
+
+def _open_store_at(path: str, start: float) -> str | None:
+    """In a process of its own: wait for ``start``, then open the store at ``path``; the error, if any."""
+    import time
+
+    while time.time() < start:
+        pass
+    try:
+        AnswerStore(Path(path)).close()
+    except StoreError as exc:
+        return str(exc)
+    return None
+
+
+def test_two_processes_opening_a_new_store_together_both_open_it(tmp_path: Path) -> None:
+    # two server workers starting at once: SQLite can refuse the switch to WAL without waiting
+    # (a "locked" error at once, about one start in three without the retry), so a worker died at start
+    import multiprocessing
+    import time
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        for i in range(12):
+            path, start = str(tmp_path / f"answers{i}.sqlite"), time.time() + 0.3
+            assert pool.starmap(_open_store_at, [(path, start), (path, start)]) == [None, None]
